@@ -1,0 +1,477 @@
+//! LZ77-family parser: finds copies of earlier bytes of the frame (its Σ-bank) and turns a
+//! span of the frame into sequences (literal run, copy).
+
+use super::Level;
+
+/// Shortest copy worth a glyph.
+pub const MIN_MATCH: usize = 4;
+/// `off` values 1..=REP_CODES name a recent distance; larger values are distance + REP_CODES.
+pub const REP_CODES: u32 = 3;
+const NONE: u32 = u32::MAX;
+
+/// One parsed sequence: `lit_len` literal bytes, then a copy of `match_len` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seq {
+    /// Literal bytes before the copy.
+    pub lit_len: u32,
+    /// Copy length (>= MIN_MATCH).
+    pub match_len: u32,
+    /// 1..=3: the n-th most recent distance; otherwise distance + 3.
+    pub off: u32,
+}
+
+/// Repeat-distance history, most recent first. Starts fresh at every frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reps(pub [u32; 3]);
+
+impl Default for Reps {
+    fn default() -> Self {
+        Reps([1, 4, 8])
+    }
+}
+
+impl Reps {
+    /// Resolves an `off` value to a distance and updates the history as the decoder does.
+    #[inline(always)]
+    pub fn resolve(&mut self, off: u32) -> u32 {
+        let r = &mut self.0;
+        match off {
+            1 => r[0],
+            2 => {
+                r.swap(0, 1);
+                r[0]
+            }
+            3 => {
+                let d = r[2];
+                r[2] = r[1];
+                r[1] = r[0];
+                r[0] = d;
+                d
+            }
+            _ => {
+                let d = off - REP_CODES;
+                r[2] = r[1];
+                r[1] = r[0];
+                r[0] = d;
+                d
+            }
+        }
+    }
+}
+
+/// Match-finder settings derived from a level.
+#[derive(Clone, Copy, Debug)]
+struct Params {
+    hash_log: u32,
+    window_log: u32,
+    /// Candidates examined per position (0 = single-entry hash table, no chain).
+    depth: u32,
+    /// Positions looked ahead before committing to a match (0 = greedy).
+    lazy: u32,
+    /// A match this long ends the search.
+    nice: usize,
+}
+
+fn params(level: Level) -> Params {
+    let (hash_log, window_log, depth, lazy, nice) = match level.get() {
+        1 => (15, 20, 0, 0, 32),
+        2 => (16, 20, 0, 1, 48),
+        3 => (16, 20, 6, 1, 48),
+        4 => (17, 21, 16, 1, 64),
+        5 => (17, 22, 32, 2, 96),
+        6 => (17, 22, 64, 2, 128),
+        7 => (18, 23, 128, 2, 256),
+        8 => (18, 24, 256, 2, 512),
+        _ => (18, 24, 1024, 2, 1024),
+    };
+    Params {
+        hash_log,
+        window_log,
+        depth,
+        lazy,
+        nice,
+    }
+}
+
+/// Reusable match-finder memory; no allocation per frame once warmed up.
+#[derive(Default)]
+pub struct MatchFinder {
+    head: Vec<u32>,
+    chain: Vec<u32>,
+    params: Option<Params>,
+    chain_mask: usize,
+    next_insert: usize,
+    /// Sequence-producing history shared by all blocks of a frame.
+    pub reps: Reps,
+}
+
+#[inline(always)]
+fn read_u32(data: &[u8], pos: usize) -> u32 {
+    let b = &data[pos..pos + 4];
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+#[inline(always)]
+fn hash4(v: u32, hash_log: u32) -> usize {
+    (v.wrapping_mul(2_654_435_761) >> (32 - hash_log)) as usize
+}
+
+/// Length of the common prefix of `data[a..]` and `data[b..limit]` (`a < b`).
+#[inline(always)]
+fn common_len(data: &[u8], a: usize, b: usize, limit: usize) -> usize {
+    let max = limit - b;
+    let (x, y) = (&data[a..a + max], &data[b..b + max]);
+    let mut n = 0;
+    for (cx, cy) in x.chunks_exact(8).zip(y.chunks_exact(8)) {
+        let wx = u64::from_le_bytes(cx.try_into().unwrap_or([0; 8]));
+        let wy = u64::from_le_bytes(cy.try_into().unwrap_or([0; 8]));
+        let diff = wx ^ wy;
+        if diff != 0 {
+            return n + (diff.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    while n < max && x[n] == y[n] {
+        n += 1;
+    }
+    n
+}
+
+/// Rough bit cost of a copy at distance `dist`, for comparing candidates.
+#[inline(always)]
+fn dist_cost(dist: u32) -> i64 {
+    i64::from(32 - dist.leading_zeros())
+}
+
+impl MatchFinder {
+    /// Prepares for a new frame of `frame_len` bytes.
+    pub fn reset(&mut self, level: Level, frame_len: usize) {
+        let p = params(level);
+        let head_len = 1usize << p.hash_log;
+        self.head.clear();
+        self.head.resize(head_len, NONE);
+        if p.depth > 0 {
+            let window = (1usize << p.window_log).min(frame_len.next_power_of_two().max(64));
+            if self.chain.len() != window {
+                self.chain.clear();
+                self.chain.resize(window, NONE);
+                self.chain.shrink_to_fit();
+            }
+            self.chain_mask = window - 1;
+        }
+        self.params = Some(p);
+        self.next_insert = 0;
+        self.reps = Reps::default();
+    }
+
+    /// Parses `data[start..end]` (history from `data[..start]`) into `seqs` and `lits`.
+    /// Returns the number of trailing literals (already pushed to `lits`).
+    pub fn parse(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        seqs: &mut Vec<Seq>,
+        lits: &mut Vec<u8>,
+    ) -> u32 {
+        let p = self.params.unwrap_or_else(|| params(Level::DEFAULT));
+        let mut anchor = start;
+        let mut pos = start;
+        if end - start >= MIN_MATCH + 1 {
+            if p.depth == 0 {
+                self.parse_fast(data, p, &mut pos, &mut anchor, end, seqs, lits);
+            } else {
+                self.parse_chain(data, p, &mut pos, &mut anchor, end, seqs, lits);
+            }
+        }
+        lits.extend_from_slice(&data[anchor..end]);
+        (end - anchor) as u32
+    }
+
+    fn emit(
+        &mut self,
+        data: &[u8],
+        anchor: usize,
+        pos: usize,
+        len: usize,
+        dist: u32,
+        seqs: &mut Vec<Seq>,
+        lits: &mut Vec<u8>,
+    ) {
+        lits.extend_from_slice(&data[anchor..pos]);
+        let r = &mut self.reps.0;
+        let off = if dist == r[0] {
+            1
+        } else if dist == r[1] {
+            2
+        } else if dist == r[2] {
+            3
+        } else {
+            dist + REP_CODES
+        };
+        self.reps.resolve(off);
+        seqs.push(Seq {
+            lit_len: (pos - anchor) as u32,
+            match_len: len as u32,
+            off,
+        });
+    }
+
+    /// Checks the most recent distance at `pos`.
+    #[inline(always)]
+    fn rep_match(&self, data: &[u8], pos: usize, end: usize) -> usize {
+        let d = self.reps.0[0] as usize;
+        if d == 0 || d > pos || pos + MIN_MATCH > end {
+            return 0;
+        }
+        if read_u32(data, pos - d) != read_u32(data, pos) {
+            return 0;
+        }
+        MIN_MATCH + common_len(data, pos - d + MIN_MATCH, pos + MIN_MATCH, end)
+    }
+
+    /// Greedy (or one-step lazy) parse with a single-entry hash table.
+    #[allow(clippy::too_many_arguments)]
+    fn parse_fast(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        pos: &mut usize,
+        anchor: &mut usize,
+        end: usize,
+        seqs: &mut Vec<Seq>,
+        lits: &mut Vec<u8>,
+    ) {
+        let limit = end - MIN_MATCH;
+        let max_dist = 1usize << p.window_log;
+        let mut misses = 0usize;
+        while *pos <= limit {
+            let here = *pos;
+            let rep_len = if here > *anchor || here > 0 {
+                self.rep_match(data, here, end)
+            } else {
+                0
+            };
+            let v = read_u32(data, here);
+            let h = hash4(v, p.hash_log);
+            let cand = self.head[h];
+            self.head[h] = here as u32;
+            let mut best_len = 0;
+            let mut best_dist = 0u32;
+            if cand != NONE {
+                let c = cand as usize;
+                if c < here && here - c <= max_dist && read_u32(data, c) == v {
+                    best_len = MIN_MATCH + common_len(data, c + MIN_MATCH, here + MIN_MATCH, end);
+                    best_dist = (here - c) as u32;
+                }
+            }
+            if rep_len >= MIN_MATCH && rep_len + 1 >= best_len {
+                best_len = rep_len;
+                best_dist = self.reps.0[0];
+            }
+            if best_len < MIN_MATCH {
+                misses += 1;
+                *pos += 1 + (misses >> 6);
+                continue;
+            }
+            misses = 0;
+            let (mut at, mut len, mut dist) = (here, best_len, best_dist);
+            if p.lazy > 0 && at < limit && len < p.nice {
+                let next = at + 1;
+                let v2 = read_u32(data, next);
+                let h2 = hash4(v2, p.hash_log);
+                let c2 = self.head[h2];
+                self.head[h2] = next as u32;
+                if c2 != NONE {
+                    let c = c2 as usize;
+                    if c < next && next - c <= max_dist && read_u32(data, c) == v2 {
+                        let l2 = MIN_MATCH + common_len(data, c + MIN_MATCH, next + MIN_MATCH, end);
+                        let d2 = (next - c) as u32;
+                        if (l2 as i64) * 4 - dist_cost(d2) > (len as i64) * 4 - dist_cost(dist) + 4 {
+                            at = next;
+                            len = l2;
+                            dist = d2;
+                        }
+                    }
+                }
+            }
+            self.emit(data, *anchor, at, len, dist, seqs, lits);
+            let stop = at + len;
+            // Seed the table inside the copy so the next copy can start from here.
+            if stop <= limit {
+                let mid = stop - 2;
+                self.head[hash4(read_u32(data, mid), p.hash_log)] = mid as u32;
+            }
+            *pos = stop;
+            *anchor = stop;
+        }
+    }
+
+    /// Inserts every position below `upto` into the hash chains.
+    #[inline(always)]
+    fn insert_upto(&mut self, data: &[u8], upto: usize, hash_log: u32) {
+        let last = data.len().saturating_sub(MIN_MATCH);
+        let upto = upto.min(last + 1);
+        while self.next_insert < upto {
+            let i = self.next_insert;
+            let h = hash4(read_u32(data, i), hash_log);
+            self.chain[i & self.chain_mask] = self.head[h];
+            self.head[h] = i as u32;
+            self.next_insert += 1;
+        }
+    }
+
+    /// Best (length, distance) at `pos` from the hash chain; inserts `pos`.
+    #[inline(always)]
+    fn find(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32) {
+        self.insert_upto(data, pos, p.hash_log);
+        let window = self.chain_mask + 1;
+        let v = read_u32(data, pos);
+        let h = hash4(v, p.hash_log);
+        let mut cand = self.head[h];
+        let mut best_len = MIN_MATCH - 1;
+        let mut best_dist = 0u32;
+        let mut depth = p.depth;
+        let max = end - pos;
+        while cand != NONE && depth > 0 {
+            let c = cand as usize;
+            if c >= pos || pos - c >= window {
+                break;
+            }
+            // Cheap reject: the byte that would extend the best match must agree.
+            if data[c + best_len] == data[pos + best_len] && read_u32(data, c) == v {
+                let len = MIN_MATCH + common_len(data, c + MIN_MATCH, pos + MIN_MATCH, end);
+                if len > best_len {
+                    best_len = len;
+                    best_dist = (pos - c) as u32;
+                    if len >= p.nice || len >= max {
+                        break;
+                    }
+                }
+            }
+            let next = self.chain[c & self.chain_mask];
+            if next >= cand {
+                break;
+            }
+            cand = next;
+            depth -= 1;
+        }
+        self.chain[pos & self.chain_mask] = self.head[h];
+        self.head[h] = pos as u32;
+        self.next_insert = pos + 1;
+        if best_len < MIN_MATCH {
+            (0, 0)
+        } else {
+            (best_len, best_dist)
+        }
+    }
+
+    /// Best candidate at `pos`, preferring the repeat distance when it is about as long.
+    #[inline(always)]
+    fn best_at(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32, i64) {
+        let rep_len = self.rep_match(data, pos, end);
+        let (len, dist) = self.find(data, p, pos, end);
+        let rep_gain = rep_len as i64 * 4 - 1;
+        let gain = if len > 0 {
+            len as i64 * 4 - dist_cost(dist)
+        } else {
+            i64::MIN
+        };
+        if rep_len >= MIN_MATCH && rep_gain >= gain {
+            (rep_len, self.reps.0[0], rep_gain)
+        } else {
+            (len, dist, gain)
+        }
+    }
+
+    /// Hash-chain parse with lazy evaluation.
+    #[allow(clippy::too_many_arguments)]
+    fn parse_chain(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        pos: &mut usize,
+        anchor: &mut usize,
+        end: usize,
+        seqs: &mut Vec<Seq>,
+        lits: &mut Vec<u8>,
+    ) {
+        let limit = end - MIN_MATCH;
+        while *pos <= limit {
+            let (mut len, mut dist, mut gain) = self.best_at(data, p, *pos, end);
+            if len < MIN_MATCH {
+                *pos += 1;
+                continue;
+            }
+            let mut at = *pos;
+            let mut steps = 0;
+            while steps < p.lazy && len < p.nice && at < limit {
+                let (l2, d2, g2) = self.best_at(data, p, at + 1, end);
+                if l2 >= MIN_MATCH && g2 > gain + 4 {
+                    at += 1;
+                    len = l2;
+                    dist = d2;
+                    gain = g2;
+                    steps = 0;
+                } else {
+                    steps += 1;
+                    if steps < p.lazy && at + 2 <= limit {
+                        let (l3, d3, g3) = self.best_at(data, p, at + 2, end);
+                        if l3 >= MIN_MATCH && g3 > gain + 8 {
+                            at += 2;
+                            len = l3;
+                            dist = d3;
+                            gain = g3;
+                            steps = 0;
+                            continue;
+                        }
+                    }
+                    break;
+                }
+            }
+            self.emit(data, *anchor, at, len, dist, seqs, lits);
+            *pos = at + len;
+            *anchor = *pos;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Replays sequences the way the decoder does.
+    fn replay(seqs: &[Seq], lits: &[u8], trailing: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut reps = Reps::default();
+        let mut li = 0usize;
+        for s in seqs {
+            out.extend_from_slice(&lits[li..li + s.lit_len as usize]);
+            li += s.lit_len as usize;
+            let d = reps.resolve(s.off) as usize;
+            for _ in 0..s.match_len {
+                out.push(out[out.len() - d]);
+            }
+        }
+        assert_eq!(lits.len() - li, trailing as usize);
+        out.extend_from_slice(&lits[li..]);
+        out
+    }
+
+    #[test]
+    fn every_level_parses_back_to_input() {
+        let mut data = Vec::new();
+        for i in 0..20_000u32 {
+            data.extend_from_slice(format!("line {} of {}\n", i % 97, i % 13).as_bytes());
+        }
+        data.extend(std::iter::repeat_n(7u8, 5000));
+        for level in 1..=9 {
+            let mut mf = MatchFinder::default();
+            mf.reset(Level::new(level).unwrap(), data.len());
+            let (mut seqs, mut lits) = (Vec::new(), Vec::new());
+            let trailing = mf.parse(&data, 0, data.len(), &mut seqs, &mut lits);
+            assert_eq!(replay(&seqs, &lits, trailing), data, "level {level}");
+            assert!(lits.len() < data.len() / 10, "level {level} found few copies");
+        }
+    }
+}

@@ -1,0 +1,656 @@
+//! The `.sigma` container: glyph headers and the stream header, frame, index, trailer and
+//! metadata glyphs, as bytes only (no I/O). FORMAT.md is the normative description.
+#![forbid(unsafe_code)]
+
+pub mod varint;
+
+use crate::codec::{GlyphCounts, Level};
+use crate::error::{Error, Result};
+
+/// Format version written by this build (and the highest it reads).
+pub const VERSION: u8 = 1;
+/// Magic bytes at the start of the stream header payload.
+pub const MAGIC: [u8; 4] = *b"SGMA";
+/// Magic bytes near the end of the trailer.
+pub const END_MAGIC: [u8; 4] = *b"AMGS";
+/// Smallest chunk (frame) size.
+pub const MIN_CHUNK: u64 = 4 * 1024;
+/// Largest raw frame: bounds decoder memory per frame.
+pub const MAX_CHUNK: u64 = 64 * 1024 * 1024;
+/// Size of the trailer glyph, found at the very end of every stream.
+pub const TRAILER_LEN: usize = 2 + TRAILER_PAYLOAD;
+const TRAILER_PAYLOAD: usize = 8 + 8 + 8 + 4 + 4 + 4;
+/// Most bytes a glyph head (header byte, escape byte, 10-byte varint) takes.
+pub const MAX_HEAD_LEN: usize = 12;
+/// Largest metadata payload accepted.
+pub const MAX_METADATA: u64 = 64 * 1024;
+
+/// Largest frame payload a stream with this chunk size may declare: the raw size, the
+/// per-block overhead of stored blocks, and the fixed frame fields.
+pub fn max_frame_payload(chunk_size: u64) -> u64 {
+    chunk_size + chunk_size / 1024 + 64
+}
+
+/// Largest index payload for `frames` frames.
+pub fn max_index_payload(frames: u64) -> u64 {
+    frames.saturating_mul(6 * varint::MAX_LEN as u64) + 14
+}
+
+/// SigmaLang glyph types (the header's top two bits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlyphType {
+    /// A direct primitive.
+    Primitive = 0,
+    /// A pointer to something already seen.
+    Reference = 1,
+    /// Context-relative.
+    Delta = 2,
+    /// Aggregate structure.
+    Composite = 3,
+}
+
+/// SigmaLang primitive ids used by the container.
+pub mod ids {
+    /// Trailer: totals of the stream.
+    pub const QUANTITY: u8 = 0x04;
+    /// Frame index: references to every frame.
+    pub const REFERENCE: u8 = 0x0A;
+    /// Frame: one independently coded piece of the input.
+    pub const BLOCK: u8 = 0x1D;
+    /// Stream header.
+    pub const STREAM: u8 = 0x7E;
+    /// Per-file metadata.
+    pub const RECORD: u8 = 0x7F;
+}
+
+/// A decoded glyph header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlyphHead {
+    /// Glyph type.
+    pub kind: GlyphType,
+    /// Primitive id (0-255).
+    pub id: u8,
+    /// Payload length; `None` when the has-payload flag is clear.
+    pub payload_len: Option<u64>,
+    /// Bytes the head itself takes.
+    pub head_len: usize,
+}
+
+/// The container glyphs, by (type, id).
+pub const STREAM_HEAD: (GlyphType, u8) = (GlyphType::Composite, ids::STREAM);
+/// Metadata glyph.
+pub const METADATA: (GlyphType, u8) = (GlyphType::Composite, ids::RECORD);
+/// Frame glyph.
+pub const FRAME: (GlyphType, u8) = (GlyphType::Composite, ids::BLOCK);
+/// Index glyph.
+pub const INDEX: (GlyphType, u8) = (GlyphType::Reference, ids::REFERENCE);
+/// Trailer glyph.
+pub const TRAILER: (GlyphType, u8) = (GlyphType::Primitive, ids::QUANTITY);
+
+impl GlyphHead {
+    /// True when this is the glyph `(kind, id)` with a payload.
+    pub fn is(&self, which: (GlyphType, u8)) -> bool {
+        self.kind == which.0 && self.id == which.1 && self.payload_len.is_some()
+    }
+}
+
+/// Appends a glyph head with a payload of `payload_len` bytes.
+pub fn write_head(out: &mut Vec<u8>, which: (GlyphType, u8), payload_len: u64) {
+    let (kind, id) = which;
+    let top = ((kind as u8) << 6) | 0x20;
+    if id < 31 {
+        out.push(top | id);
+    } else {
+        out.push(top | 31);
+        out.push(id);
+    }
+    varint::write(out, payload_len);
+}
+
+/// Parses a glyph head at the start of `data`. `Ok(None)` means more bytes are needed.
+///
+/// # Errors
+/// An overlong payload length.
+pub fn read_head(data: &[u8], at: u64) -> Result<Option<GlyphHead>> {
+    let Some(&byte) = data.first() else {
+        return Ok(None);
+    };
+    let kind = match byte >> 6 {
+        0 => GlyphType::Primitive,
+        1 => GlyphType::Reference,
+        2 => GlyphType::Delta,
+        _ => GlyphType::Composite,
+    };
+    let mut pos = 1;
+    let id = if byte & 31 == 31 {
+        let Some(&id) = data.get(1) else {
+            return Ok(None);
+        };
+        pos = 2;
+        id
+    } else {
+        byte & 31
+    };
+    let payload_len = if byte & 0x20 != 0 {
+        match varint::read(data, &mut pos) {
+            Ok(v) => Some(v),
+            Err(varint::VarintError::Truncated) if data.len() < MAX_HEAD_LEN => return Ok(None),
+            Err(e) => return Err(Error::corrupt(None, at, format!("glyph length: {e}"))),
+        }
+    } else {
+        None
+    };
+    Ok(Some(GlyphHead {
+        kind,
+        id,
+        payload_len,
+        head_len: pos,
+    }))
+}
+
+fn crc_field(data: &[u8], pos: &mut usize) -> Option<u32> {
+    let b = data.get(*pos..*pos + 4)?;
+    *pos += 4;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn short(at: u64, what: &str) -> Error {
+    Error::corrupt(None, at, format!("{what} is shorter than its fields"))
+}
+
+// ---------------------------------------------------------------- stream header
+
+/// Settings recorded at the start of a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamHeader {
+    /// Format version.
+    pub version: u8,
+    /// Level the stream was encoded with.
+    pub level: Level,
+    /// Nominal frame size; no frame's raw size exceeds it.
+    pub chunk_size: u64,
+}
+
+impl StreamHeader {
+    /// Appends the stream header glyph.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        let mut payload = Vec::with_capacity(24);
+        payload.extend_from_slice(&MAGIC);
+        payload.push(self.version);
+        payload.push(self.level.get());
+        payload.push(0); // flags
+        varint::write(&mut payload, self.chunk_size);
+        write_head(out, STREAM_HEAD, payload.len() as u64 + 4);
+        out.extend_from_slice(&payload);
+        let crc = crc32c::crc32c(&out[start..]);
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
+
+    /// Parses the stream header glyph at the start of `data` (which holds it whole);
+    /// returns it and its length.
+    ///
+    /// # Errors
+    /// Not a stream, an unknown version, a bad checksum or out-of-range settings.
+    pub fn parse(data: &[u8]) -> Result<(StreamHeader, usize)> {
+        let not_sigma = || Error::NotSigma {
+            found: data[..data.len().min(8)].to_vec(),
+        };
+        let head = read_head(data, 0)?.ok_or_else(not_sigma)?;
+        let len = head.payload_len.unwrap_or(0);
+        if !head.is(STREAM_HEAD) || !(8..=64).contains(&len) {
+            return Err(not_sigma());
+        }
+        let end = head.head_len + len as usize;
+        let Some(glyph) = data.get(..end) else {
+            return Err(Error::Truncated {
+                offset: data.len() as u64,
+                detail: "stream header".into(),
+            });
+        };
+        let p = &glyph[head.head_len..];
+        if p[..4] != MAGIC {
+            return Err(not_sigma());
+        }
+        let version = p[4];
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion {
+                found: version,
+                supported: VERSION,
+            });
+        }
+        let mut pos = head.head_len + 7;
+        let stored = u32::from_le_bytes(glyph[end - 4..end].try_into().unwrap_or([0; 4]));
+        let computed = crc32c::crc32c(&glyph[..end - 4]);
+        if stored != computed {
+            return Err(Error::Checksum {
+                what: "stream header",
+                frame: None,
+                offset: 0,
+                expected: stored,
+                found: computed,
+            });
+        }
+        let level = Level::new(p[5])
+            .ok_or_else(|| Error::corrupt(None, 0, format!("level is {}, should be 1-9", p[5])))?;
+        if p[6] != 0 {
+            return Err(Error::corrupt(None, 0, format!("header flags are {:#x}, should be 0", p[6])));
+        }
+        let chunk_size = varint::read(&glyph[..end - 4], &mut pos)
+            .map_err(|e| Error::corrupt(None, pos as u64, format!("chunk size: {e}")))?;
+        if !(MIN_CHUNK..=MAX_CHUNK).contains(&chunk_size) {
+            return Err(Error::corrupt(
+                None,
+                0,
+                format!("chunk size is {chunk_size}, should be {MIN_CHUNK}..={MAX_CHUNK}"),
+            ));
+        }
+        Ok((
+            StreamHeader {
+                version,
+                level,
+                chunk_size,
+            },
+            end,
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- frames
+
+/// How a frame's body is coded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// The body is the raw bytes.
+    Stored = 0,
+    /// The body is coded blocks (codec).
+    Coded = 1,
+}
+
+/// The fixed fields at the start of a frame glyph's payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// Bytes this frame decodes to (1..=chunk size).
+    pub raw_size: u64,
+    /// Body coding.
+    pub method: Method,
+    /// CRC32C of the decoded bytes.
+    pub raw_crc: u32,
+}
+
+impl FrameHeader {
+    /// Appends the frame glyph head and fixed fields for a body of `body_len` bytes;
+    /// the body follows.
+    pub fn write(&self, out: &mut Vec<u8>, body_len: usize) {
+        let start = out.len();
+        let fields = varint::len(self.raw_size) + 1 + 4 + 4;
+        write_head(out, FRAME, (fields + body_len) as u64);
+        varint::write(out, self.raw_size);
+        out.push(self.method as u8);
+        out.extend_from_slice(&self.raw_crc.to_le_bytes());
+        let crc = crc32c::crc32c(&out[start..]);
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
+
+    /// Parses the fixed fields of a frame glyph whose head is `head` and whose bytes
+    /// start at `glyph[0]`. Returns the header and the offset of the body in `glyph`.
+    ///
+    /// # Errors
+    /// A bad header checksum, unknown method or out-of-range size.
+    pub fn parse(
+        glyph: &[u8],
+        head: &GlyphHead,
+        chunk_size: u64,
+        frame: u64,
+        at: u64,
+    ) -> Result<(FrameHeader, usize)> {
+        let bad = |detail: String| Error::corrupt(Some(frame), at, detail);
+        let mut pos = head.head_len;
+        let raw_size = varint::read(glyph, &mut pos).map_err(|e| bad(format!("raw size: {e}")))?;
+        let method = *glyph.get(pos).ok_or_else(|| short(at, "frame header"))?;
+        pos += 1;
+        let raw_crc = crc_field(glyph, &mut pos).ok_or_else(|| short(at, "frame header"))?;
+        let fields_end = pos;
+        let stored = crc_field(glyph, &mut pos).ok_or_else(|| short(at, "frame header"))?;
+        let computed = crc32c::crc32c(&glyph[..fields_end]);
+        if stored != computed {
+            return Err(Error::Checksum {
+                what: "frame header",
+                frame: Some(frame),
+                offset: at,
+                expected: stored,
+                found: computed,
+            });
+        }
+        let method = match method {
+            0 => Method::Stored,
+            1 => Method::Coded,
+            m => return Err(bad(format!("frame method is {m}, should be 0 or 1"))),
+        };
+        if raw_size == 0 || raw_size > chunk_size {
+            return Err(bad(format!(
+                "frame raw size is {raw_size}, should be 1..={chunk_size}"
+            )));
+        }
+        Ok((
+            FrameHeader {
+                raw_size,
+                method,
+                raw_crc,
+            },
+            pos,
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- index
+
+/// One frame's entry in the index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Bytes of the whole frame glyph.
+    pub encoded_len: u64,
+    /// Bytes the frame decodes to.
+    pub raw_size: u64,
+    /// The frame's glyphs.
+    pub glyphs: GlyphCounts,
+}
+
+/// Appends the index glyph for `entries`.
+pub fn write_index(out: &mut Vec<u8>, entries: &[IndexEntry]) {
+    let mut payload = Vec::with_capacity(entries.len() * 12 + 16);
+    varint::write(&mut payload, entries.len() as u64);
+    for e in entries {
+        for v in [
+            e.encoded_len,
+            e.raw_size,
+            e.glyphs.primitive,
+            e.glyphs.reference,
+            e.glyphs.delta,
+            e.glyphs.iteration,
+            e.glyphs.literal_bytes,
+        ] {
+            varint::write(&mut payload, v);
+        }
+    }
+    let start = out.len();
+    write_head(out, INDEX, payload.len() as u64 + 4);
+    out.extend_from_slice(&payload);
+    let crc = crc32c::crc32c(&out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// Parses a whole index glyph.
+///
+/// # Errors
+/// A bad checksum, or entries that do not add up.
+pub fn parse_index(glyph: &[u8], head: &GlyphHead, at: u64) -> Result<Vec<IndexEntry>> {
+    let bad = |detail: String| Error::corrupt(None, at, format!("index: {detail}"));
+    let end = glyph.len();
+    if end < head.head_len + 4 {
+        return Err(short(at, "index"));
+    }
+    let stored = u32::from_le_bytes(glyph[end - 4..].try_into().unwrap_or([0; 4]));
+    let computed = crc32c::crc32c(&glyph[..end - 4]);
+    if stored != computed {
+        return Err(Error::Checksum {
+            what: "index",
+            frame: None,
+            offset: at,
+            expected: stored,
+            found: computed,
+        });
+    }
+    let body = &glyph[..end - 4];
+    let mut pos = head.head_len;
+    let mut next = || varint::read(body, &mut pos).map_err(|e| bad(e.to_string()));
+    let count = next()?;
+    // Every entry takes at least 7 bytes, so this bounds the allocation by the glyph size.
+    if count > (body.len() / 7) as u64 {
+        return Err(bad(format!("{count} entries cannot fit in {} bytes", body.len())));
+    }
+    let mut entries = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let encoded_len = next()?;
+        let raw_size = next()?;
+        let glyphs = GlyphCounts {
+            primitive: next()?,
+            reference: next()?,
+            delta: next()?,
+            iteration: next()?,
+            literal_bytes: next()?,
+            copied_bytes: 0,
+        };
+        if glyphs.literal_bytes > raw_size {
+            return Err(bad(format!(
+                "literal bytes are {}, should be at most the raw size {raw_size}",
+                glyphs.literal_bytes
+            )));
+        }
+        let glyphs = GlyphCounts {
+            copied_bytes: raw_size - glyphs.literal_bytes,
+            ..glyphs
+        };
+        entries.push(IndexEntry {
+            encoded_len,
+            raw_size,
+            glyphs,
+        });
+    }
+    if pos != body.len() {
+        return Err(bad(format!("{} bytes after the last entry", body.len() - pos)));
+    }
+    Ok(entries)
+}
+
+// ---------------------------------------------------------------- trailer
+
+/// Totals at the very end of a stream, found in O(1) from the end of the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trailer {
+    /// Total decoded bytes.
+    pub raw_size: u64,
+    /// Number of frames.
+    pub frames: u64,
+    /// Byte offset of the index glyph in the stream.
+    pub index_offset: u64,
+    /// CRC32C of the whole decoded content.
+    pub content_crc: u32,
+}
+
+impl Trailer {
+    /// Appends the trailer glyph ([`TRAILER_LEN`] bytes).
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        write_head(out, TRAILER, TRAILER_PAYLOAD as u64);
+        out.extend_from_slice(&self.raw_size.to_le_bytes());
+        out.extend_from_slice(&self.frames.to_le_bytes());
+        out.extend_from_slice(&self.index_offset.to_le_bytes());
+        out.extend_from_slice(&self.content_crc.to_le_bytes());
+        out.extend_from_slice(&END_MAGIC);
+        let crc = crc32c::crc32c(&out[start..]);
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
+
+    /// Parses the trailer from exactly [`TRAILER_LEN`] bytes found at offset `at`.
+    ///
+    /// # Errors
+    /// Anything but a well-formed trailer.
+    pub fn parse(bytes: &[u8], at: u64) -> Result<Trailer> {
+        let bad = |detail: &str| Error::corrupt(None, at, format!("trailer: {detail}"));
+        if bytes.len() != TRAILER_LEN {
+            return Err(bad("wrong length"));
+        }
+        let mut head = Vec::new();
+        write_head(&mut head, TRAILER, TRAILER_PAYLOAD as u64);
+        if bytes[..2] != head[..] || bytes[30..34] != END_MAGIC {
+            return Err(bad("no trailer glyph at the end (stream truncated?)"));
+        }
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
+        let stored = u32::from_le_bytes(bytes[34..38].try_into().unwrap_or([0; 4]));
+        let computed = crc32c::crc32c(&bytes[..34]);
+        if stored != computed {
+            return Err(Error::Checksum {
+                what: "trailer",
+                frame: None,
+                offset: at,
+                expected: stored,
+                found: computed,
+            });
+        }
+        Ok(Trailer {
+            raw_size: u64_at(2),
+            frames: u64_at(10),
+            index_offset: u64_at(18),
+            content_crc: u32::from_le_bytes(bytes[26..30].try_into().unwrap_or([0; 4])),
+        })
+    }
+}
+
+// ---------------------------------------------------------------- metadata
+
+/// Optional per-file metadata, stored between the stream header and the first frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// Original file name (no directories), UTF-8.
+    pub name: String,
+    /// Unix permission bits.
+    pub mode: u32,
+    /// Modification time, seconds since the Unix epoch.
+    pub mtime: u64,
+}
+
+impl Metadata {
+    /// Appends the metadata glyph.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        let mut payload = Vec::new();
+        varint::write(&mut payload, self.name.len() as u64);
+        payload.extend_from_slice(self.name.as_bytes());
+        varint::write(&mut payload, u64::from(self.mode));
+        varint::write(&mut payload, self.mtime);
+        let start = out.len();
+        write_head(out, METADATA, payload.len() as u64 + 4);
+        out.extend_from_slice(&payload);
+        let crc = crc32c::crc32c(&out[start..]);
+        out.extend_from_slice(&crc.to_le_bytes());
+    }
+
+    /// Parses a whole metadata glyph.
+    ///
+    /// # Errors
+    /// A bad checksum or malformed fields.
+    pub fn parse(glyph: &[u8], head: &GlyphHead, at: u64) -> Result<Metadata> {
+        let bad = |detail: String| Error::corrupt(None, at, format!("metadata: {detail}"));
+        let end = glyph.len();
+        if end < head.head_len + 4 {
+            return Err(short(at, "metadata"));
+        }
+        let stored = u32::from_le_bytes(glyph[end - 4..].try_into().unwrap_or([0; 4]));
+        let computed = crc32c::crc32c(&glyph[..end - 4]);
+        if stored != computed {
+            return Err(Error::Checksum {
+                what: "metadata",
+                frame: None,
+                offset: at,
+                expected: stored,
+                found: computed,
+            });
+        }
+        let body = &glyph[..end - 4];
+        let mut pos = head.head_len;
+        let name_len = varint::read(body, &mut pos).map_err(|e| bad(e.to_string()))?;
+        let name_end = pos
+            .checked_add(name_len as usize)
+            .filter(|&e| e <= body.len())
+            .ok_or_else(|| bad("name runs past the glyph".into()))?;
+        let name = String::from_utf8(body[pos..name_end].to_vec())
+            .map_err(|_| bad("name is not UTF-8".into()))?;
+        pos = name_end;
+        let mode = varint::read(body, &mut pos).map_err(|e| bad(e.to_string()))?;
+        let mtime = varint::read(body, &mut pos).map_err(|e| bad(e.to_string()))?;
+        Ok(Metadata {
+            name,
+            mode: u32::try_from(mode).map_err(|_| bad(format!("mode is {mode}")))?,
+            mtime,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glyph_heads_follow_sigmalang_layout() {
+        let mut out = Vec::new();
+        write_head(&mut out, FRAME, 300);
+        assert_eq!(out[0], 0b11_1_11101);
+        let h = read_head(&out, 0).unwrap().unwrap();
+        assert_eq!((h.kind, h.id, h.payload_len, h.head_len), (GlyphType::Composite, 0x1D, Some(300), 3));
+        out.clear();
+        write_head(&mut out, STREAM_HEAD, 10);
+        assert_eq!(&out[..2], &[0xFF, 0x7E]);
+        assert_eq!(read_head(&out[..1], 0).unwrap(), None);
+    }
+
+    #[test]
+    fn header_trailer_index_metadata_round_trip() {
+        let h = StreamHeader {
+            version: VERSION,
+            level: Level::DEFAULT,
+            chunk_size: 1 << 20,
+        };
+        let mut out = Vec::new();
+        h.write(&mut out);
+        assert_eq!(StreamHeader::parse(&out).unwrap(), (h, out.len()));
+        let mut bad = out.clone();
+        bad[7] = 9;
+        assert!(matches!(
+            StreamHeader::parse(&bad),
+            Err(Error::UnsupportedVersion { found: 9, .. })
+        ));
+
+        let t = Trailer {
+            raw_size: 5 << 32,
+            frames: 7,
+            index_offset: 123,
+            content_crc: 0xDEAD_BEEF,
+        };
+        let mut tb = Vec::new();
+        t.write(&mut tb);
+        assert_eq!(tb.len(), TRAILER_LEN);
+        assert_eq!(Trailer::parse(&tb, 0).unwrap(), t);
+        tb[5] ^= 1;
+        assert!(Trailer::parse(&tb, 0).is_err());
+
+        let entries = vec![
+            IndexEntry {
+                encoded_len: 100,
+                raw_size: 4096,
+                glyphs: GlyphCounts {
+                    primitive: 3,
+                    reference: 4,
+                    delta: 5,
+                    iteration: 6,
+                    literal_bytes: 96,
+                    copied_bytes: 4000,
+                },
+            };
+            3
+        ];
+        let mut ib = Vec::new();
+        write_index(&mut ib, &entries);
+        let head = read_head(&ib, 0).unwrap().unwrap();
+        assert_eq!(parse_index(&ib, &head, 0).unwrap(), entries);
+
+        let m = Metadata {
+            name: "a.txt".into(),
+            mode: 0o644,
+            mtime: 1_700_000_000,
+        };
+        let mut mb = Vec::new();
+        m.write(&mut mb);
+        let head = read_head(&mb, 0).unwrap().unwrap();
+        assert_eq!(Metadata::parse(&mb, &head, 0).unwrap(), m);
+    }
+}

@@ -1,0 +1,188 @@
+//! One frame end to end: raw bytes to a frame glyph and back, plus the bookkeeping that
+//! turns a run of frames into a complete stream (index and trailer).
+#![forbid(unsafe_code)]
+
+use crate::codec::{self, DecodeScratch, EncodeScratch, GlyphCounts, Level};
+use crate::error::{Error, Result};
+use crate::format::{self, FrameHeader, GlyphHead, IndexEntry, Method, StreamHeader, Trailer};
+
+/// Reusable memory of one encoding worker.
+#[derive(Default)]
+pub struct FrameEncoder {
+    scratch: EncodeScratch,
+    body: Vec<u8>,
+}
+
+/// What encoding one frame produced, besides its bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameSummary {
+    /// The frame's index entry.
+    pub entry: IndexEntry,
+    /// CRC32C of the frame's raw bytes.
+    pub raw_crc: u32,
+}
+
+impl FrameEncoder {
+    /// Appends the frame glyph for `raw` (1..=chunk size bytes) to `out`.
+    pub fn encode(&mut self, raw: &[u8], level: Level, out: &mut Vec<u8>) -> FrameSummary {
+        let start = out.len();
+        let raw_crc = crc32c::crc32c(raw);
+        self.body.clear();
+        let glyphs = codec::encode_body(raw, level, &mut self.scratch, &mut self.body);
+        let (method, body, glyphs) = if self.body.len() < raw.len() {
+            (Method::Coded, &self.body[..], glyphs)
+        } else {
+            let stored = GlyphCounts {
+                primitive: 1,
+                literal_bytes: raw.len() as u64,
+                ..GlyphCounts::default()
+            };
+            (Method::Stored, raw, stored)
+        };
+        FrameHeader {
+            raw_size: raw.len() as u64,
+            method,
+            raw_crc,
+        }
+        .write(out, body.len());
+        out.extend_from_slice(body);
+        FrameSummary {
+            entry: IndexEntry {
+                encoded_len: (out.len() - start) as u64,
+                raw_size: raw.len() as u64,
+                glyphs,
+            },
+            raw_crc,
+        }
+    }
+}
+
+/// Decodes the frame glyph `glyph` (head `head`, frame number `frame`, stream offset
+/// `at`), appending its raw bytes to `out`; checks the header and data checksums.
+///
+/// # Errors
+/// Corruption or a checksum mismatch, naming the frame and offset.
+pub fn decode_frame(
+    glyph: &[u8],
+    head: &GlyphHead,
+    chunk_size: u64,
+    frame: u64,
+    at: u64,
+    scratch: &mut DecodeScratch,
+    out: &mut Vec<u8>,
+) -> Result<FrameHeader> {
+    let (header, body_at) = FrameHeader::parse(glyph, head, chunk_size, frame, at)?;
+    let body = &glyph[body_at..];
+    let start = out.len();
+    match header.method {
+        Method::Stored => {
+            if body.len() as u64 != header.raw_size {
+                return Err(Error::corrupt(
+                    Some(frame),
+                    at,
+                    format!(
+                        "stored frame body is {} bytes, should be {}",
+                        body.len(),
+                        header.raw_size
+                    ),
+                ));
+            }
+            out.extend_from_slice(body);
+        }
+        Method::Coded => {
+            codec::decode_body(body, header.raw_size as usize, scratch, out).map_err(|e| {
+                Error::corrupt(
+                    Some(frame),
+                    at + (body_at + e.offset) as u64,
+                    e.detail,
+                )
+            })?;
+        }
+    }
+    let crc = crc32c::crc32c(&out[start..]);
+    if crc != header.raw_crc {
+        out.truncate(start);
+        return Err(Error::Checksum {
+            what: "frame data",
+            frame: Some(frame),
+            offset: at,
+            expected: header.raw_crc,
+            found: crc,
+        });
+    }
+    Ok(header)
+}
+
+/// Tracks the frames written so far and produces the closing index and trailer.
+#[derive(Debug)]
+pub struct StreamAssembler {
+    entries: Vec<IndexEntry>,
+    written: u64,
+    raw_size: u64,
+    content_crc: u32,
+    glyphs: GlyphCounts,
+}
+
+impl StreamAssembler {
+    /// Writes the stream header into `out` and starts counting.
+    pub fn begin(header: &StreamHeader, out: &mut Vec<u8>) -> StreamAssembler {
+        let start = out.len();
+        header.write(out);
+        StreamAssembler {
+            entries: Vec::new(),
+            written: (out.len() - start) as u64,
+            raw_size: 0,
+            content_crc: 0,
+            glyphs: GlyphCounts::default(),
+        }
+    }
+
+    /// Counts `bytes` of other glyphs (e.g. metadata) written before the frames.
+    pub fn add_other(&mut self, bytes: u64) {
+        self.written += bytes;
+    }
+
+    /// Records a frame written right after the previous one.
+    pub fn add_frame(&mut self, frame: &FrameSummary) {
+        self.entries.push(frame.entry);
+        self.written += frame.entry.encoded_len;
+        self.raw_size += frame.entry.raw_size;
+        self.content_crc =
+            crc32c::crc32c_combine(self.content_crc, frame.raw_crc, frame.entry.raw_size as usize);
+        self.glyphs.add(&frame.entry.glyphs);
+    }
+
+    /// Bytes written so far (header, frames).
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Raw bytes covered so far.
+    pub fn raw_size(&self) -> u64 {
+        self.raw_size
+    }
+
+    /// Frames so far.
+    pub fn frames(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    /// Glyph totals so far.
+    pub fn glyphs(&self) -> GlyphCounts {
+        self.glyphs
+    }
+
+    /// Appends the index and trailer to `out`; returns the total stream length.
+    pub fn finish(&self, out: &mut Vec<u8>) -> u64 {
+        let start = out.len();
+        format::write_index(out, &self.entries);
+        Trailer {
+            raw_size: self.raw_size,
+            frames: self.entries.len() as u64,
+            index_offset: self.written,
+            content_crc: self.content_crc,
+        }
+        .write(out);
+        self.written + (out.len() - start) as u64
+    }
+}

@@ -1,0 +1,21 @@
+//! sigmalang: the streaming encoder of SigmaLang. Turns files of any size into SigmaLang
+//! glyph streams (`.sigma`) and back, bit for bit, on every core with small fixed memory.
+//!
+//! - [`codec`]: the glyph codec inside a frame (pure slice functions).
+//! - [`format`]: the container glyphs as bytes (FORMAT.md).
+//! - [`frame`]: one frame end to end, and stream assembly.
+//! - [`memory`]: the in-memory reference encoder/decoder.
+//! - [`pipeline`]: the bounded parallel streaming encoder.
+//! - [`decode`]: the bounded parallel streaming decoder, verification and random access.
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+pub mod codec;
+pub mod error;
+pub mod format;
+pub mod frame;
+pub mod memory;
+pub mod pipeline;
+
+pub use codec::{GlyphCounts, Level};
+pub use error::{Error, Result};

@@ -1,0 +1,3 @@
+//! The streaming encoder: source, boundary pre-scan, buffer pool, workers, ordered writer.
+
+pub mod prescan;
