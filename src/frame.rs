@@ -10,8 +10,12 @@ use crate::format::{self, FrameHeader, GlyphHead, IndexEntry, Method, StreamHead
 #[derive(Default)]
 pub struct FrameEncoder {
     scratch: EncodeScratch,
-    body: Vec<u8>,
+    header: Vec<u8>,
 }
+
+/// Room reserved for a frame glyph's head and fixed fields: head byte, 10-byte length,
+/// 10-byte raw size, method, two CRCs.
+const MAX_FRAME_HEADER: usize = 1 + 10 + 10 + 1 + 4 + 4;
 
 /// What encoding one frame produced, besides its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,25 +31,36 @@ impl FrameEncoder {
     pub fn encode(&mut self, raw: &[u8], level: Level, out: &mut Vec<u8>) -> FrameSummary {
         let start = out.len();
         let raw_crc = crc32c::crc32c(raw);
-        self.body.clear();
-        let glyphs = codec::encode_body(raw, level, &mut self.scratch, &mut self.body);
-        let (method, body, glyphs) = if self.body.len() < raw.len() {
-            (Method::Coded, &self.body[..], glyphs)
+        // The body is coded in place after room for the largest frame header, then moved
+        // down behind the real header: no second buffer per frame.
+        let body_at = start + MAX_FRAME_HEADER;
+        out.resize(body_at, 0);
+        let coded = codec::encode_body(raw, level, &mut self.scratch, out);
+        let body_len = out.len() - body_at;
+        let (method, glyphs) = if body_len < raw.len() {
+            (Method::Coded, coded)
         } else {
+            out.truncate(body_at);
+            out.extend_from_slice(raw);
             let stored = GlyphCounts {
                 primitive: 1,
                 literal_bytes: raw.len() as u64,
                 ..GlyphCounts::default()
             };
-            (Method::Stored, raw, stored)
+            (Method::Stored, stored)
         };
+        let body_len = out.len() - body_at;
+        self.header.clear();
         FrameHeader {
             raw_size: raw.len() as u64,
             method,
             raw_crc,
         }
-        .write(out, body.len());
-        out.extend_from_slice(body);
+        .write(&mut self.header, body_len);
+        let head_len = self.header.len();
+        out.copy_within(body_at.., start + head_len);
+        out.truncate(start + head_len + body_len);
+        out[start..start + head_len].copy_from_slice(&self.header);
         FrameSummary {
             entry: IndexEntry {
                 encoded_len: (out.len() - start) as u64,

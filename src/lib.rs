@@ -11,11 +11,14 @@
 #![deny(unsafe_code)]
 
 pub mod codec;
+pub mod decode;
+pub mod demo;
 pub mod error;
 pub mod format;
 pub mod frame;
 pub mod memory;
 pub mod pipeline;
+pub mod stats;
 
 pub use codec::{GlyphCounts, Level};
 pub use error::{Error, Result};

@@ -93,6 +93,17 @@ fn params(level: Level) -> Params {
     }
 }
 
+/// Bytes of hash and chain tables for frames of `chunk` bytes at `level`.
+pub fn table_memory(level: Level, chunk: usize) -> usize {
+    let p = params(level);
+    let chain = if p.depth > 0 {
+        (1usize << p.window_log).min(chunk.next_power_of_two().max(64))
+    } else {
+        0
+    };
+    4 * ((1usize << p.hash_log) + chain)
+}
+
 /// Reusable match-finder memory; no allocation per frame once warmed up.
 #[derive(Default)]
 pub struct MatchFinder {

@@ -102,3 +102,8 @@ impl fmt::Display for CodecError {
 }
 
 impl std::error::Error for CodecError {}
+
+/// Bytes of match-finder tables an encoder at `level` holds for frames of `chunk` bytes.
+pub fn encoder_memory(level: Level, chunk: usize) -> usize {
+    lz::table_memory(level, chunk) + block::BLOCK_SIZE * 2
+}

@@ -1,3 +1,247 @@
-//! The streaming encoder: source, boundary pre-scan, buffer pool, workers, ordered writer.
+//! The streaming encoder: source (mapped windows or a reader), boundary pre-scan,
+//! bounded slot pool, rayon workers and the ordered writer.
+//!
+//! Memory model: at most `slots = workers + 1` frames are in flight. Each running worker
+//! holds its frame's input (one mapped chunk, or a chunk-sized buffer on the read path),
+//! its match-finder tables and a body buffer; each slot holds one encoded frame until the
+//! writer has written it. Nothing grows with the input size.
 
+pub mod ordered;
 pub mod prescan;
+pub mod sizing;
+pub mod source;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+use crate::codec::Level;
+use crate::error::{Error, Result};
+use crate::format::{StreamHeader, VERSION};
+use crate::frame::{FrameEncoder, FrameSummary, StreamAssembler};
+use crate::stats::{self, Stats};
+pub use sizing::{ChunkSize, Plan};
+use source::{MappedSource, ReaderSource};
+
+/// How a regular file is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Map regular files, read everything else.
+    #[default]
+    Auto,
+    /// Always map (fails for inputs that cannot be mapped).
+    Mmap,
+    /// Always use buffered reads.
+    Read,
+}
+
+/// Settings of an encoder.
+#[derive(Clone, Debug)]
+pub struct EncoderConfig {
+    /// Compression level.
+    pub level: Level,
+    /// Frame size.
+    pub chunk_size: ChunkSize,
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Read path for regular files.
+    pub read_mode: ReadMode,
+    /// Memory budget in bytes; `None` means a default derived from available memory.
+    pub memory_limit: Option<u64>,
+}
+
+impl Default for EncoderConfig {
+    fn default() -> Self {
+        Self {
+            level: Level::DEFAULT,
+            chunk_size: ChunkSize::Auto,
+            threads: 0,
+            read_mode: ReadMode::Auto,
+            memory_limit: None,
+        }
+    }
+}
+
+/// Called by the writer after each frame with the raw bytes done so far.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+/// A streaming encoder with its own worker pool.
+pub struct Encoder {
+    config: EncoderConfig,
+    threads: usize,
+    pool: rayon::ThreadPool,
+}
+
+enum Job {
+    Mapped(memmap2::Mmap, usize),
+    Buffered,
+}
+
+impl Encoder {
+    /// Builds an encoder and its worker pool.
+    ///
+    /// # Errors
+    /// The thread pool cannot be created.
+    pub fn new(config: EncoderConfig) -> Result<Encoder> {
+        let threads = sizing::resolve_threads(config.threads);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("sigma-worker-{i}"))
+            .build()
+            .map_err(|e| Error::InvalidSetting {
+                detail: format!("cannot start {threads} worker threads: {e}"),
+            })?;
+        Ok(Encoder {
+            config,
+            threads,
+            pool,
+        })
+    }
+
+    /// The settings this encoder will use for an input of `size` bytes (`None` = unknown).
+    ///
+    /// # Errors
+    /// An invalid chunk size, or a memory limit too small for any setting.
+    pub fn plan(&self, size: Option<u64>) -> Result<Plan> {
+        sizing::plan(
+            self.config.level,
+            self.config.chunk_size,
+            self.threads,
+            self.config.memory_limit,
+            size,
+        )
+    }
+
+    /// Encodes the file at `path` into `out`.
+    ///
+    /// # Errors
+    /// I/O errors, or [`Error::InputChanged`] when the file changes while it is read.
+    pub fn encode_file(&self, path: &Path, out: &mut dyn Write, progress: Progress<'_>) -> Result<Stats> {
+        let file = File::open(path).map_err(|e| Error::io("opening input", e))?;
+        let before = file.metadata().map_err(|e| Error::io("reading input metadata", e))?;
+        let regular = before.is_file();
+        let use_map = match self.config.read_mode {
+            ReadMode::Mmap => {
+                if !regular {
+                    return Err(Error::InvalidSetting {
+                        detail: "--mmap needs a regular file".into(),
+                    });
+                }
+                true
+            }
+            ReadMode::Read => false,
+            ReadMode::Auto => regular,
+        };
+        let size = regular.then_some(before.len());
+        let plan = self.plan(size)?;
+        let stats = if use_map {
+            let mut src = MappedSource::new(file.try_clone().map_err(|e| Error::io("opening input", e))?, before.len(), plan.chunk_size as usize);
+            self.run(&plan, out, progress, move |_slot| {
+                Ok(src.next_frame()?.map(|(map, n)| Job::Mapped(map, n)))
+            })?
+        } else {
+            let mut src = ReaderSource::new(file.try_clone().map_err(|e| Error::io("opening input", e))?, plan.chunk_size as usize);
+            self.run(&plan, out, progress, move |slot| {
+                Ok(src.next_frame(&mut slot.input)?.map(|_| Job::Buffered))
+            })?
+        };
+        if regular {
+            let after = file.metadata().map_err(|e| Error::io("reading input metadata", e))?;
+            check_unchanged(&before, &after, stats.raw_size)?;
+        }
+        Ok(stats)
+    }
+
+    /// Encodes everything `reader` yields into `out`. `size` selects the automatic chunk
+    /// size when known.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn encode_reader<R: Read + Send>(
+        &self,
+        reader: R,
+        size: Option<u64>,
+        out: &mut dyn Write,
+        progress: Progress<'_>,
+    ) -> Result<Stats> {
+        let plan = self.plan(size)?;
+        let mut src = ReaderSource::new(reader, plan.chunk_size as usize);
+        self.run(&plan, out, progress, move |slot| {
+            Ok(src.next_frame(&mut slot.input)?.map(|_| Job::Buffered))
+        })
+    }
+
+    fn run<P>(&self, plan: &Plan, out: &mut dyn Write, progress: Progress<'_>, mut next: P) -> Result<Stats>
+    where
+        P: FnMut(&mut ordered::Slot) -> Result<Option<Job>> + Send,
+    {
+        let started = Instant::now();
+        let level = self.config.level;
+        let header = StreamHeader {
+            version: VERSION,
+            level,
+            chunk_size: plan.chunk_size,
+        };
+        let mut head = Vec::new();
+        let mut asm = StreamAssembler::begin(&header, &mut head);
+        write_all(out, &head)?;
+        ordered::run(
+            &self.pool,
+            plan.slots(),
+            move |_, slot| next(slot),
+            move |job: Job, slot, enc: &mut FrameEncoder| -> Result<FrameSummary> {
+                slot.output.clear();
+                let summary = match &job {
+                    Job::Mapped(map, n) => enc.encode(&map[..*n], level, &mut slot.output),
+                    Job::Buffered => enc.encode(&slot.input, level, &mut slot.output),
+                };
+                // The mapping is dropped here: its pages leave our resident set.
+                drop(job);
+                Ok(summary)
+            },
+            |_, summary, slot| {
+                write_all(out, &slot.output)?;
+                asm.add_frame(&summary);
+                progress(asm.raw_size());
+                Ok(())
+            },
+        )?;
+        let mut tail = Vec::new();
+        let total = asm.finish(&mut tail);
+        write_all(out, &tail)?;
+        out.flush().map_err(|e| Error::io("writing output", e))?;
+        Ok(Stats {
+            bytes_in: asm.raw_size(),
+            bytes_out: total,
+            raw_size: asm.raw_size(),
+            encoded_size: total,
+            frames: asm.frames(),
+            glyphs: asm.glyphs(),
+            chunk_size: plan.chunk_size,
+            threads: plan.threads,
+            level: level.get(),
+            elapsed: started.elapsed(),
+            peak_rss: stats::peak_rss().unwrap_or(0),
+        })
+    }
+}
+
+pub(crate) fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
+    out.write_all(bytes).map_err(|e| Error::io("writing output", e))
+}
+
+fn check_unchanged(before: &std::fs::Metadata, after: &std::fs::Metadata, read: u64) -> Result<()> {
+    let mtime = |m: &std::fs::Metadata| m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+    if before.len() != after.len() || read != before.len() {
+        return Err(Error::InputChanged {
+            detail: format!("size was {}, is {}, {} bytes were read", before.len(), after.len(), read),
+        });
+    }
+    if mtime(before) != mtime(after) {
+        return Err(Error::InputChanged {
+            detail: "modification time changed".into(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,286 @@
+//! Command-line arguments as parsed (before they are resolved into settings).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// sigma: SigmaLang glyph-stream encoder. Streams files of any size into .sigma and back,
+/// bit for bit, on every core with small fixed memory.
+#[derive(Parser, Debug)]
+#[command(name = "sigma", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands. `-d`, `-t`, `-l` work as aliases of decode, verify and inspect, and a bare
+/// `sigma FILE` encodes, as with zstd.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Encode files to FILE.sigma (stdin to stdout with no FILE or `-`).
+    Encode(EncodeArgs),
+    /// Decode FILE.sigma to FILE (stdin to stdout with no FILE or `-`).
+    Decode(DecodeArgs),
+    /// Check every frame, the index and the whole-content checksum without writing.
+    Verify(VerifyArgs),
+    /// Show a stream's settings, sizes, frames and glyph counts.
+    Inspect(InspectArgs),
+    /// Generate a realistic input on the fly, encode, verify and decode it, and show the figures.
+    Demo(DemoArgs),
+}
+
+/// Flags shared by the commands that write files.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Write to this file (one input only).
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Write to standard output.
+    #[arg(short = 'c', long = "stdout")]
+    pub stdout: bool,
+    /// Overwrite existing outputs (and allow binary output to a terminal).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Keep the input (the default).
+    #[arg(short = 'k', long, overrides_with = "rm")]
+    pub keep: bool,
+    /// Remove the input once the output is complete, synced and verified.
+    #[arg(long, overrides_with = "keep")]
+    pub rm: bool,
+}
+
+/// Flags shared by all commands that do work.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Worker threads (0 = one per core).
+    #[arg(short = 'T', long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+    /// Print nothing but errors.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Print a summary line per file.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Show a progress bar (default: only when stderr is a terminal).
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Print the final figures as one JSON line, the last line on stderr.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sigma encode`.
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// Inputs (`-` or none: standard input).
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Level 1 (fastest) to 9 (strongest); also -1 ... -9.
+    #[arg(short = 'L', long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=9))]
+    pub level: u8,
+    /// Frame size (e.g. 64K, 4M) or `auto` (by input size).
+    #[arg(long, default_value = "auto", value_name = "SIZE|auto")]
+    pub chunk_size: String,
+    /// Memory budget (e.g. 64M, 1G); lowers threads, then chunk size, to fit.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Always memory-map regular files.
+    #[arg(long, overrides_with = "no_mmap")]
+    pub mmap: bool,
+    /// Never memory-map; use buffered reads.
+    #[arg(long)]
+    pub no_mmap: bool,
+}
+
+/// `sigma decode`.
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// Streams to decode (`-` or none: standard input).
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Decode only bytes START..END of the original (reads only the frames covering them).
+    #[arg(long, value_name = "START:END")]
+    pub range: Option<String>,
+}
+
+/// `sigma verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// Streams to check (`-`: standard input).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sigma inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Streams to describe.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Add a line per frame.
+    #[arg(long)]
+    pub frames: bool,
+    /// One JSON object per file on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `sigma demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Size of the generated input (e.g. 256M, 1G).
+    #[arg(long, default_value = "1G", value_name = "SIZE")]
+    pub size: String,
+    /// Level 1 to 9.
+    #[arg(short = 'L', long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=9))]
+    pub level: u8,
+    /// Worker threads (0 = one per core).
+    #[arg(short = 'T', long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+    /// Frame size or `auto`.
+    #[arg(long, default_value = "auto", value_name = "SIZE|auto")]
+    pub chunk_size: String,
+}
+
+/// Rewrites zstd-style shorthands: a leading `-d`/`-t`/`-l` becomes a subcommand, a bare
+/// file list becomes `encode`, and `-1` ... `-9` become `--level N`.
+pub fn normalize(args: Vec<String>) -> Vec<String> {
+    const COMMANDS: &[&str] = &["encode", "decode", "verify", "inspect", "demo", "help"];
+    let mut out: Vec<String> = Vec::with_capacity(args.len() + 1);
+    let mut iter = args.into_iter();
+    out.push(iter.next().unwrap_or_else(|| "sigma".into()));
+    let rest: Vec<String> = iter.collect();
+    let mut command: Option<&str> = None;
+    let mut others = Vec::new();
+    for a in rest {
+        if command.is_none() {
+            match a.as_str() {
+                "-d" | "--decompress" | "--decode" => {
+                    command = Some("decode");
+                    continue;
+                }
+                "-t" | "--test" => {
+                    command = Some("verify");
+                    continue;
+                }
+                "-l" | "--list" => {
+                    command = Some("inspect");
+                    continue;
+                }
+                "-z" | "--compress" => {
+                    command = Some("encode");
+                    continue;
+                }
+                c if others.is_empty() && COMMANDS.contains(&c) => {
+                    out.push(a);
+                    command = Some("explicit");
+                    continue;
+                }
+                "-h" | "--help" | "-V" | "--version" if others.is_empty() => {
+                    out.push(a);
+                    command = Some("explicit");
+                    continue;
+                }
+                c if c.len() > 2
+                    && c.starts_with('-')
+                    && !c.starts_with("--")
+                    && c[1..].bytes().all(|b| b.is_ascii_alphabetic()) =>
+                {
+                    // A short-flag cluster such as -dc or -cdf.
+                    let which = c[1..].chars().find_map(|ch| match ch {
+                        'd' => Some("decode"),
+                        't' => Some("verify"),
+                        'l' => Some("inspect"),
+                        'z' => Some("encode"),
+                        _ => None,
+                    });
+                    if let Some(w) = which {
+                        command = Some(w);
+                        let rest: String = c[1..].chars().filter(|ch| !"dtlz".contains(*ch)).collect();
+                        if !rest.is_empty() {
+                            others.push(format!("-{rest}"));
+                        }
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if a.len() == 2 && a.starts_with('-') && a.as_bytes()[1].is_ascii_digit() && a != "-0" {
+            others.push("--level".into());
+            others.push(a[1..].to_string());
+        } else {
+            others.push(a);
+        }
+    }
+    match command {
+        Some("explicit") => {}
+        Some(c) => out.push(c.into()),
+        None if out.len() == 1 && others.is_empty() => {}
+        None => out.push("encode".into()),
+    }
+    out.extend(others);
+    out
+}
+
+/// Parses sizes like `4096`, `64K`, `4M`, `1G` (binary units; `KiB`, `MB` ... accepted).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| format!("invalid size '{s}': expected a number like 64K, 4M or 1G"))?;
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        _ => return Err(format!("invalid size '{s}': unknown unit '{unit}' (use K, M, G)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("size '{s}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        normalize(s.split_whitespace().map(String::from).collect()).join(" ")
+    }
+
+    #[test]
+    fn shorthands() {
+        assert_eq!(norm("sigma -d a.sigma"), "sigma decode a.sigma");
+        assert_eq!(norm("sigma a.txt -9"), "sigma encode a.txt --level 9");
+        assert_eq!(norm("sigma encode -1 a"), "sigma encode --level 1 a");
+        assert_eq!(norm("sigma -t x"), "sigma verify x");
+        assert_eq!(norm("sigma -l x --json"), "sigma inspect x --json");
+        assert_eq!(norm("sigma demo --size 1M"), "sigma demo --size 1M");
+        assert_eq!(norm("sigma"), "sigma");
+        assert_eq!(norm("sigma -c"), "sigma encode -c");
+        assert_eq!(norm("sigma -dc x"), "sigma decode -c x");
+        assert_eq!(norm("sigma -cdf x"), "sigma decode -cf x");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("4M"), Ok(4 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("123"), Ok(123));
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("x").is_err());
+    }
+}

@@ -1,0 +1,161 @@
+//! The bounded parallel engine shared by encoding and decoding: a dispatcher fills slots
+//! from the input, rayon workers turn each slot's job into output, and the ordered writer
+//! consumes results strictly in job order. A fixed set of slots is the buffer pool: the
+//! dispatcher blocks until the writer hands one back, so at most `slots` jobs are in
+//! flight and memory is O(slots x frame size) whatever the input size.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
+
+use crate::error::Result;
+
+/// Reusable buffers of one job in flight.
+#[derive(Default)]
+pub struct Slot {
+    /// Input bytes of the job (read path) or encoded frame bytes (decoding).
+    pub input: Vec<u8>,
+    /// What the worker produced.
+    pub output: Vec<u8>,
+}
+
+enum Msg<R> {
+    Done(u64, Slot, Result<R>),
+    End(u64),
+}
+
+/// Per-worker state kept between jobs (e.g. match-finder tables), never shared.
+pub struct StatePool<S> {
+    free: Mutex<Vec<S>>,
+}
+
+impl<S: Default> StatePool<S> {
+    fn new() -> Self {
+        Self {
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> S {
+        self.free
+            .lock()
+            .map(|mut v| v.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    fn give(&self, s: S) {
+        if let Ok(mut v) = self.free.lock() {
+            v.push(s);
+        }
+    }
+}
+
+/// Runs `produce` (input side, on its own thread), `work` (on `pool`) and `consume` (on
+/// the calling thread, in job order) with at most `slots` jobs in flight.
+///
+/// `produce(seq, slot)` prepares job `seq` and returns it, or `None` at the end.
+/// `work(job, slot, state)` runs on a worker and fills `slot.output`.
+/// `consume(seq, result, slot)` sees results in order. The first error anywhere stops
+/// the run and is returned; results after it are not consumed.
+///
+/// # Errors
+/// The first error of `produce`, `work` or `consume`, in job order.
+pub fn run<J, R, S, P, W, C>(
+    pool: &rayon::ThreadPool,
+    slots: usize,
+    mut produce: P,
+    work: W,
+    mut consume: C,
+) -> Result<()>
+where
+    J: Send,
+    R: Send,
+    S: Default + Send,
+    P: FnMut(u64, &mut Slot) -> Result<Option<J>> + Send,
+    W: Fn(J, &mut Slot, &mut S) -> Result<R> + Sync,
+    C: FnMut(u64, R, &mut Slot) -> Result<()>,
+{
+    let slots = slots.max(1);
+    let (free_tx, free_rx) = sync_channel::<Slot>(slots);
+    for _ in 0..slots {
+        // Cannot fail: the channel has room for every slot and the receiver is alive.
+        let _ = free_tx.send(Slot::default());
+    }
+    let (done_tx, done_rx) = channel::<Msg<R>>();
+    let states = StatePool::<S>::new();
+    let work = &work;
+    let states = &states;
+    let mut outcome = Ok(());
+    pool.in_place_scope(|scope| {
+        std::thread::scope(|threads| {
+            let dispatcher_done = done_tx.clone();
+            threads.spawn(move || {
+                let mut seq = 0u64;
+                while let Ok(mut slot) = free_rx.recv() {
+                    match produce(seq, &mut slot) {
+                        Ok(Some(job)) => {
+                            let tx = dispatcher_done.clone();
+                            let id = seq;
+                            scope.spawn(move |_| {
+                                let mut state = states.take();
+                                let result = work(job, &mut slot, &mut state);
+                                states.give(state);
+                                let _ = tx.send(Msg::Done(id, slot, result));
+                            });
+                            seq += 1;
+                        }
+                        Ok(None) => {
+                            let _ = dispatcher_done.send(Msg::End(seq));
+                            return;
+                        }
+                        Err(e) => {
+                            let _ = dispatcher_done.send(Msg::Done(seq, slot, Err(e)));
+                            let _ = dispatcher_done.send(Msg::End(seq + 1));
+                            return;
+                        }
+                    }
+                }
+            });
+            drop(done_tx);
+            outcome = write_in_order(done_rx, free_tx, &mut consume);
+            // `free_tx` is gone now, so a blocked dispatcher wakes up and stops.
+        });
+    });
+    outcome
+}
+
+fn write_in_order<R, C>(done: Receiver<Msg<R>>, free: SyncSender<Slot>, consume: &mut C) -> Result<()>
+where
+    C: FnMut(u64, R, &mut Slot) -> Result<()>,
+{
+    let mut pending: BTreeMap<u64, (Slot, Result<R>)> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut end: Option<u64> = None;
+    loop {
+        while let Some((slot, result)) = pending.remove(&next) {
+            let mut slot = slot;
+            consume(next, result?, &mut slot)?;
+            next += 1;
+            let _ = free.send(slot);
+        }
+        if end == Some(next) {
+            return Ok(());
+        }
+        match done.recv() {
+            Ok(Msg::Done(seq, slot, result)) => {
+                pending.insert(seq, (slot, result));
+            }
+            Ok(Msg::End(n)) => end = Some(n),
+            // Every sender is gone without an end message: cannot happen unless a worker
+            // panicked; report it rather than hang.
+            Err(_) => {
+                return Err(crate::error::Error::InvalidSetting {
+                    detail: "internal error: a worker stopped without a result".into(),
+                })
+            }
+        }
+    }
+}

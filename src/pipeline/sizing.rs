@@ -1,0 +1,174 @@
+//! Chunk size, thread count and memory budget: the rules that turn settings and an input
+//! size into a plan, and the memory estimate the plan is held to.
+#![forbid(unsafe_code)]
+
+use crate::codec::{self, Level};
+use crate::error::{Error, Result};
+use crate::format;
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+
+/// Resident memory of the process before any frame work (code, runtime, thread stacks
+/// touched, stdio buffers), measured on Linux x86-64.
+pub const BASE_MEMORY: u64 = 3 * MIB;
+
+/// Frame size setting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChunkSize {
+    /// Chosen from the input size (SigmaLang's rule).
+    #[default]
+    Auto,
+    /// Fixed size in bytes.
+    Fixed(u64),
+}
+
+/// SigmaLang's chunk rule (MB = 2^20 bytes): < 10 MB: 64 KiB; < 100 MB: 256 KiB;
+/// < 1 GB: 1 MiB; else 4 MiB. An unknown size (a pipe) gets 1 MiB.
+pub fn auto_chunk_size(input_size: Option<u64>) -> u64 {
+    match input_size {
+        None => MIB,
+        Some(n) if n < 10 * MIB => 64 * KIB,
+        Some(n) if n < 100 * MIB => 256 * KIB,
+        Some(n) if n < 1024 * MIB => MIB,
+        Some(_) => 4 * MIB,
+    }
+}
+
+/// `0` means one worker per core.
+pub fn resolve_threads(threads: usize) -> usize {
+    if threads == 0 {
+        num_cpus::get().max(1)
+    } else {
+        threads
+    }
+}
+
+/// The resolved settings of one encode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Frame size.
+    pub chunk_size: u64,
+    /// Workers encoding at once.
+    pub threads: usize,
+    /// Estimated peak resident memory of the process.
+    pub estimate: u64,
+    /// What the memory budget changed, for the user.
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// Frames in flight: one per worker plus one being written.
+    pub fn slots(&self) -> usize {
+        self.threads + 1
+    }
+}
+
+/// Estimated peak resident memory of encoding with `threads` workers and `chunk`-byte
+/// frames: the base, then per worker its input chunk, match-finder tables and body
+/// buffer, then per slot one encoded frame (worst case: a stored chunk).
+pub fn estimate(level: Level, chunk: u64, threads: usize) -> u64 {
+    let slots = threads as u64 + 1;
+    let per_worker = chunk + codec::encoder_memory(level, chunk as usize) as u64;
+    BASE_MEMORY + threads as u64 * per_worker + slots * chunk
+}
+
+/// What a load-everything encoder needs for `size` bytes: the input, an output as large
+/// as the input in the worst case, and one set of match-finder tables.
+pub fn full_load_estimate(level: Level, size: u64) -> u64 {
+    let chunk = size.clamp(format::MIN_CHUNK, format::MAX_CHUNK);
+    BASE_MEMORY + 2 * size + codec::encoder_memory(level, chunk as usize) as u64
+}
+
+/// Half of the memory available to this process (system and cgroup), or `None`.
+pub fn default_memory_limit() -> Option<u64> {
+    let mut sys = sysinfo::System::new().ok()?;
+    sys.refresh_memory();
+    let mut avail = sys.available_memory();
+    if let Some(cg) = sys.cgroup_limits() {
+        avail = avail.min(cg.free_memory);
+    }
+    (avail > 0).then_some(avail / 2)
+}
+
+/// Resolves settings for an input of `size` bytes. A budget first lowers threads, then
+/// halves the chunk size (not below 64 KiB), and says so in `notes`.
+///
+/// # Errors
+/// A chunk size outside the format's limits, or a budget nothing fits in.
+pub fn plan(
+    level: Level,
+    chunk: ChunkSize,
+    threads: usize,
+    memory_limit: Option<u64>,
+    size: Option<u64>,
+) -> Result<Plan> {
+    let mut chunk_size = match chunk {
+        ChunkSize::Auto => auto_chunk_size(size),
+        ChunkSize::Fixed(n) => n,
+    };
+    crate::memory::check_chunk_size(chunk_size)?;
+    let mut threads = resolve_threads(threads);
+    let mut notes = Vec::new();
+    let limit = memory_limit.or_else(default_memory_limit);
+    if let Some(limit) = limit {
+        let wanted = (threads, chunk_size);
+        while estimate(level, chunk_size, threads) > limit && threads > 1 {
+            threads -= 1;
+        }
+        while estimate(level, chunk_size, threads) > limit && chunk_size > 64 * KIB {
+            chunk_size /= 2;
+        }
+        if estimate(level, chunk_size, threads) > limit {
+            return Err(Error::InvalidSetting {
+                detail: format!(
+                    "memory limit {} bytes is too small: 1 thread with {} KiB chunks needs about {} bytes",
+                    limit,
+                    chunk_size / KIB,
+                    estimate(level, chunk_size, threads)
+                ),
+            });
+        }
+        if (threads, chunk_size) != wanted {
+            notes.push(format!(
+                "memory limit {} MiB: using {} threads (asked {}) and {} KiB chunks (asked {} KiB)",
+                limit / MIB,
+                threads,
+                wanted.0,
+                chunk_size / KIB,
+                wanted.1 / KIB
+            ));
+        }
+    }
+    Ok(Plan {
+        chunk_size,
+        threads,
+        estimate: estimate(level, chunk_size, threads),
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_rule_follows_sigmalang() {
+        assert_eq!(auto_chunk_size(Some(5 * MIB)), 64 * KIB);
+        assert_eq!(auto_chunk_size(Some(50 * MIB)), 256 * KIB);
+        assert_eq!(auto_chunk_size(Some(500 * MIB)), MIB);
+        assert_eq!(auto_chunk_size(Some(2048 * MIB)), 4 * MIB);
+        assert_eq!(auto_chunk_size(Some(10 * MIB)), 256 * KIB);
+    }
+
+    #[test]
+    fn budget_lowers_threads_then_chunk() {
+        let l = Level::DEFAULT;
+        let p = plan(l, ChunkSize::Fixed(4 * MIB), 4, Some(estimate(l, 4 * MIB, 2)), None).unwrap();
+        assert_eq!((p.threads, p.chunk_size), (2, 4 * MIB));
+        assert!(!p.notes.is_empty());
+        let p = plan(l, ChunkSize::Fixed(4 * MIB), 4, Some(estimate(l, MIB, 1)), None).unwrap();
+        assert_eq!((p.threads, p.chunk_size), (1, MIB));
+        assert!(plan(l, ChunkSize::Fixed(4 * MIB), 4, Some(MIB), None).is_err());
+    }
+}
