@@ -14,8 +14,8 @@ pub struct FrameEncoder {
 }
 
 /// Room reserved for a frame glyph's head and fixed fields: head byte, 10-byte length,
-/// 10-byte raw size, method, two CRCs.
-const MAX_FRAME_HEADER: usize = 1 + 10 + 10 + 1 + 4 + 4;
+/// 10-byte raw size, method, three CRCs.
+const MAX_FRAME_HEADER: usize = 1 + 10 + 10 + 1 + 4 + 4 + 4;
 
 /// What encoding one frame produced, besides its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +55,7 @@ impl FrameEncoder {
             raw_size: raw.len() as u64,
             method,
             raw_crc,
+            body_crc: crc32c::crc32c(&out[body_at..]),
         }
         .write(&mut self.header, body_len);
         let head_len = self.header.len();
@@ -106,11 +107,7 @@ pub fn decode_frame(
         }
         Method::Coded => {
             codec::decode_body(body, header.raw_size as usize, scratch, out).map_err(|e| {
-                Error::corrupt(
-                    Some(frame),
-                    at + (body_at + e.offset) as u64,
-                    e.detail,
-                )
+                Error::corrupt(Some(frame), at + (body_at + e.offset) as u64, e.detail)
             })?;
         }
     }
@@ -162,8 +159,11 @@ impl StreamAssembler {
         self.entries.push(frame.entry);
         self.written += frame.entry.encoded_len;
         self.raw_size += frame.entry.raw_size;
-        self.content_crc =
-            crc32c::crc32c_combine(self.content_crc, frame.raw_crc, frame.entry.raw_size as usize);
+        self.content_crc = crc32c::crc32c_combine(
+            self.content_crc,
+            frame.raw_crc,
+            frame.entry.raw_size as usize,
+        );
         self.glyphs.add(&frame.entry.glyphs);
     }
 

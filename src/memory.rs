@@ -101,17 +101,32 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
                 ));
             }
             let before = data.len();
-            decode_frame(glyph, &head, header.chunk_size, frame, pos as u64, &mut scratch, &mut data)?;
+            decode_frame(
+                glyph,
+                &head,
+                header.chunk_size,
+                frame,
+                pos as u64,
+                &mut scratch,
+                &mut data,
+            )?;
             seen.push(((end - pos) as u64, (data.len() - before) as u64));
         } else if head.is(format::INDEX) {
             let index_at = pos;
             let entries = format::parse_index(glyph, &head, pos as u64)?;
-            let listed: Vec<(u64, u64)> = entries.iter().map(|e| (e.encoded_len, e.raw_size)).collect();
+            let listed: Vec<(u64, u64)> = entries
+                .iter()
+                .map(|e| (e.encoded_len, e.raw_size))
+                .collect();
             if listed != seen {
                 return Err(Error::corrupt(
                     None,
                     pos as u64,
-                    format!("index lists {} frames that do not match the {} frames read", listed.len(), seen.len()),
+                    format!(
+                        "index lists {} frames that do not match the {} frames read",
+                        listed.len(),
+                        seen.len()
+                    ),
                 ));
             }
             let tail = stream.get(end..).unwrap_or(&[]);
@@ -119,7 +134,13 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
                 return Err(truncated(stream.len(), "trailer"));
             }
             let trailer = Trailer::parse(tail, end as u64)?;
-            check_trailer(&trailer, index_at as u64, &data, seen.len() as u64, end as u64)?;
+            check_trailer(
+                &trailer,
+                index_at as u64,
+                &data,
+                seen.len() as u64,
+                end as u64,
+            )?;
             let mut glyphs = GlyphCounts::default();
             entries.iter().for_each(|e| glyphs.add(&e.glyphs));
             return Ok(Decoded {

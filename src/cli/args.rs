@@ -208,7 +208,8 @@ pub fn normalize(args: Vec<String>) -> Vec<String> {
                     });
                     if let Some(w) = which {
                         command = Some(w);
-                        let rest: String = c[1..].chars().filter(|ch| !"dtlz".contains(*ch)).collect();
+                        let rest: String =
+                            c[1..].chars().filter(|ch| !"dtlz".contains(*ch)).collect();
                         if !rest.is_empty() {
                             others.push(format!("-{rest}"));
                         }
@@ -228,7 +229,6 @@ pub fn normalize(args: Vec<String>) -> Vec<String> {
     match command {
         Some("explicit") => {}
         Some(c) => out.push(c.into()),
-        None if out.len() == 1 && others.is_empty() => {}
         None => out.push("encode".into()),
     }
     out.extend(others);
@@ -240,16 +240,23 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("invalid size '{s}': expected a number like 64K, 4M or 1G"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid size '{s}': expected a number like 64K, 4M or 1G"))?;
     let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
-        _ => return Err(format!("invalid size '{s}': unknown unit '{unit}' (use K, M, G)")),
+        _ => {
+            return Err(format!(
+                "invalid size '{s}': unknown unit '{unit}' (use K, M, G)"
+            ))
+        }
     };
-    n.checked_mul(mult).ok_or_else(|| format!("size '{s}' is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size '{s}' is too large"))
 }
 
 #[cfg(test)]
@@ -268,7 +275,7 @@ mod tests {
         assert_eq!(norm("sigma -t x"), "sigma verify x");
         assert_eq!(norm("sigma -l x --json"), "sigma inspect x --json");
         assert_eq!(norm("sigma demo --size 1M"), "sigma demo --size 1M");
-        assert_eq!(norm("sigma"), "sigma");
+        assert_eq!(norm("sigma"), "sigma encode");
         assert_eq!(norm("sigma -c"), "sigma encode -c");
         assert_eq!(norm("sigma -dc x"), "sigma decode -c x");
         assert_eq!(norm("sigma -cdf x"), "sigma decode -cf x");

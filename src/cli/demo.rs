@@ -23,7 +23,10 @@ impl Write for CompareWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.buf.resize(data.len(), 0);
         self.expected.read_exact(&mut self.buf).map_err(|_| {
-            io::Error::other(format!("decoded output is longer than the input at byte {}", self.offset))
+            io::Error::other(format!(
+                "decoded output is longer than the input at byte {}",
+                self.offset
+            ))
         })?;
         if let Some(i) = self.buf.iter().zip(data).position(|(a, b)| a != b) {
             return Err(io::Error::other(format!(
@@ -91,7 +94,8 @@ pub fn run(a: DemoArgs) -> Result<Exit, String> {
     );
     let per_step = reset_peak();
 
-    let file = File::create(&path).map_err(|e| format!("demo: creating {}: {e}", path.display()))?;
+    let file =
+        File::create(&path).map_err(|e| format!("demo: creating {}: {e}", path.display()))?;
     let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, file);
     let enc = encoder
         .encode_reader(DemoData::new(size), Some(size), &mut w, &|_| {})
@@ -101,7 +105,9 @@ pub fn run(a: DemoArgs) -> Result<Exit, String> {
 
     reset_peak();
     let f = File::open(&path).map_err(|e| format!("demo: {e}"))?;
-    let ver = decoder.decode(f, &mut io::sink(), &|_| {}).map_err(|e| fail("verifying", e))?;
+    let ver = decoder
+        .decode(f, &mut io::sink(), &|_| {})
+        .map_err(|e| fail("verifying", e))?;
     let ver_peak = stats::peak_rss().unwrap_or(0);
 
     reset_peak();
@@ -111,19 +117,33 @@ pub fn run(a: DemoArgs) -> Result<Exit, String> {
         offset: 0,
         buf: Vec::new(),
     };
-    let dec = decoder.decode(f, &mut cmp, &|_| {}).map_err(|e| fail("decoding", e))?;
+    let dec = decoder
+        .decode(f, &mut cmp, &|_| {})
+        .map_err(|e| fail("decoding", e))?;
     let dec_peak = stats::peak_rss().unwrap_or(0);
     if cmp.offset != size {
-        return Err(format!("demo: decoded {} bytes, expected {size}", cmp.offset));
+        return Err(format!(
+            "demo: decoded {} bytes, expected {size}",
+            cmp.offset
+        ));
     }
 
     println!(
         "  {:<8} {:>15} {:>15} {:>11} {:>15} {:>12}",
         "step", "bytes in", "bytes out", "time", "throughput", "peak memory"
     );
-    println!("{}", row("encode", size, enc.encoded_size, &enc, size, enc_peak));
-    println!("{}", row("verify", ver.encoded_size, 0, &ver, size, ver_peak));
-    println!("{}", row("decode", dec.encoded_size, size, &dec, size, dec_peak));
+    println!(
+        "{}",
+        row("encode", size, enc.encoded_size, &enc, size, enc_peak)
+    );
+    println!(
+        "{}",
+        row("verify", ver.encoded_size, 0, &ver, size, ver_peak)
+    );
+    println!(
+        "{}",
+        row("decode", dec.encoded_size, size, &dec, size, dec_peak)
+    );
     println!();
     println!(
         "  ratio {:.3} ({} -> {}); {} frames; glyphs: {} primitive, {} reference, {} delta, {} iteration",

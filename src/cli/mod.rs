@@ -12,9 +12,9 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{Cli, Command, CommonArgs, DecodeArgs, EncodeArgs, InspectArgs, VerifyArgs};
+use output::OUTPUT_BUFFER;
 use sigmalang::decode::{self, Decoder};
 use sigmalang::pipeline::{ChunkSize, Encoder, EncoderConfig, ReadMode};
-use output::OUTPUT_BUFFER;
 use sigmalang::stats::Stats;
 use sigmalang::{Error, Level};
 
@@ -55,7 +55,11 @@ pub fn run() -> Exit {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Usage } else { Exit::Success };
+            return if e.use_stderr() {
+                Exit::Usage
+            } else {
+                Exit::Success
+            };
         }
     };
     let outcome = match cli.command {
@@ -103,9 +107,8 @@ fn is_stdin(p: &Path) -> bool {
 
 /// Progress bar over raw bytes, or a hidden one.
 fn progress_bar(common: &CommonArgs, total: Option<u64>, file: &str) -> ProgressBar {
-    let show = !common.quiet
-        && !common.no_progress
-        && (common.progress || io::stderr().is_terminal());
+    let show =
+        !common.quiet && !common.no_progress && (common.progress || io::stderr().is_terminal());
     if !show {
         return ProgressBar::hidden();
     }
@@ -158,7 +161,11 @@ fn resolve_encoder(a: &EncodeArgs) -> Result<EncoderConfig, String> {
         sigmalang::memory::check_chunk_size(n).map_err(|e| e.to_string())?;
         ChunkSize::Fixed(n)
     };
-    let memory_limit = a.memory_limit.as_deref().map(args::parse_size).transpose()?;
+    let memory_limit = a
+        .memory_limit
+        .as_deref()
+        .map(args::parse_size)
+        .transpose()?;
     let read_mode = match (a.mmap, a.no_mmap) {
         (true, _) => ReadMode::Mmap,
         (_, true) => ReadMode::Read,
@@ -175,7 +182,11 @@ fn resolve_encoder(a: &EncodeArgs) -> Result<EncoderConfig, String> {
 
 fn encode_all(a: EncodeArgs) -> Result<Exit, String> {
     let config = resolve_encoder(&a)?;
-    let files = if a.files.is_empty() { vec![PathBuf::from("-")] } else { a.files.clone() };
+    let files = if a.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        a.files.clone()
+    };
     if a.out.output.is_some() && files.len() > 1 {
         return Err("-o needs exactly one input".into());
     }
@@ -186,6 +197,12 @@ fn encode_all(a: EncodeArgs) -> Result<Exit, String> {
 
 fn encode_one(encoder: &Encoder, a: &EncodeArgs, input: &Path) -> FileResult<()> {
     let name = display(input);
+    if is_stdin(input) && io::stdin().is_terminal() && !a.out.force {
+        return Err(fail(
+            &name,
+            usage("stdin is a terminal; give a FILE or pipe data in (see sigma --help)".into()),
+        ));
+    }
     let to_stdout = a.out.stdout || (is_stdin(input) && a.out.output.is_none());
     let size = if is_stdin(input) {
         None
@@ -197,7 +214,9 @@ fn encode_one(encoder: &Encoder, a: &EncodeArgs, input: &Path) -> FileResult<()>
     };
     if let Ok(plan) = encoder.plan(size) {
         if !a.common.quiet {
-            plan.notes.iter().for_each(|n| eprintln!("sigma: {name}: {n}"));
+            plan.notes
+                .iter()
+                .for_each(|n| eprintln!("sigma: {name}: {n}"));
         }
     }
     let bar = progress_bar(&a.common, size, &name);
@@ -232,7 +251,8 @@ fn encode_one(encoder: &Encoder, a: &EncodeArgs, input: &Path) -> FileResult<()>
         .map_err(|e| fail(&name, e))?;
         if a.out.rm && !is_stdin(input) {
             // Verify the complete, synced output before the input goes.
-            let f = File::open(&dest).map_err(|e| fail(&display(&dest), Error::io("reopening output", e)))?;
+            let f = File::open(&dest)
+                .map_err(|e| fail(&display(&dest), Error::io("reopening output", e)))?;
             Decoder::new(a.common.threads)
                 .and_then(|d| d.decode(f, &mut io::sink(), &|_| {}))
                 .map_err(|e| fail(&display(&dest), e))?;
@@ -261,7 +281,11 @@ fn parse_range(s: &str) -> Result<(u64, u64), String> {
 }
 
 fn decode_all(a: DecodeArgs) -> Result<Exit, String> {
-    let files = if a.files.is_empty() { vec![PathBuf::from("-")] } else { a.files.clone() };
+    let files = if a.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        a.files.clone()
+    };
     if a.out.output.is_some() && files.len() > 1 {
         return Err("-o needs exactly one input".into());
     }
@@ -277,7 +301,12 @@ fn decode_all(a: DecodeArgs) -> Result<Exit, String> {
     Ok(report(results))
 }
 
-fn decode_one(decoder: &Decoder, a: &DecodeArgs, input: &Path, range: Option<(u64, u64)>) -> FileResult<()> {
+fn decode_one(
+    decoder: &Decoder,
+    a: &DecodeArgs,
+    input: &Path,
+    range: Option<(u64, u64)>,
+) -> FileResult<()> {
     let name = display(input);
     let to_stdout = a.out.stdout || (is_stdin(input) && a.out.output.is_none());
     let run = |w: &mut dyn Write| -> Result<Stats, Error> {
@@ -318,7 +347,8 @@ fn decode_one(decoder: &Decoder, a: &DecodeArgs, input: &Path, range: Option<(u6
                 }
             }
         };
-        let stats = output::write_atomically(&dest, Some(input), a.out.force, run).map_err(|e| fail(&name, e))?;
+        let stats = output::write_atomically(&dest, Some(input), a.out.force, run)
+            .map_err(|e| fail(&name, e))?;
         if a.out.rm && !is_stdin(input) {
             std::fs::remove_file(input).map_err(|e| fail(&name, Error::io("removing input", e)))?;
         }
@@ -347,7 +377,10 @@ fn verify_all(a: VerifyArgs) -> Result<Exit, String> {
             }
             .map_err(|e| fail(&name, e))?;
             if !a.common.quiet {
-                eprintln!("{name}: OK ({} frames, {} bytes)", stats.frames, stats.raw_size);
+                eprintln!(
+                    "{name}: OK ({} frames, {} bytes)",
+                    stats.frames, stats.raw_size
+                );
             }
             if a.common.json {
                 eprintln!("{}", json_line(&name, &stats));
@@ -369,7 +402,11 @@ fn inspect_one(a: &InspectArgs, path: &Path) -> FileResult<()> {
     let info = decode::inspect(&mut f).map_err(|e| fail(&name, e))?;
     let g = info.glyphs();
     let raw = info.trailer.raw_size;
-    let ratio = if info.encoded_size == 0 { 0.0 } else { raw as f64 / info.encoded_size as f64 };
+    let ratio = if info.encoded_size == 0 {
+        0.0
+    } else {
+        raw as f64 / info.encoded_size as f64
+    };
     let min = info.entries.iter().map(|e| e.raw_size).min().unwrap_or(0);
     let max = info.entries.iter().map(|e| e.raw_size).max().unwrap_or(0);
     let mut stdout = io::stdout().lock();
@@ -419,7 +456,12 @@ fn inspect_one(a: &InspectArgs, path: &Path) -> FileResult<()> {
     );
     stdout.write_all(text.as_bytes()).map_err(io_err)?;
     if a.frames {
-        writeln!(stdout, "  {:>8} {:>14} {:>10} {:>10} {:>7} {:>8}", "frame", "offset", "encoded", "raw", "ratio", "glyphs").map_err(io_err)?;
+        writeln!(
+            stdout,
+            "  {:>8} {:>14} {:>10} {:>10} {:>7} {:>8}",
+            "frame", "offset", "encoded", "raw", "ratio", "glyphs"
+        )
+        .map_err(io_err)?;
         for (i, (e, off)) in info.entries.iter().zip(&info.offsets).enumerate() {
             writeln!(
                 stdout,

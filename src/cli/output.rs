@@ -29,7 +29,12 @@ pub fn refuse_terminal(force: bool) -> Result<(), Error> {
 
 /// Runs `produce` into a temporary file beside `dest` and renames it to `dest` once it is
 /// complete and synced; copies `source`'s mode and mtime to it.
-pub fn write_atomically<F>(dest: &Path, source: Option<&Path>, force: bool, produce: F) -> Result<Stats, Error>
+pub fn write_atomically<F>(
+    dest: &Path,
+    source: Option<&Path>,
+    force: bool,
+    produce: F,
+) -> Result<Stats, Error>
 where
     F: FnOnce(&mut dyn Write) -> Result<Stats, Error>,
 {
@@ -78,7 +83,9 @@ where
                 .map_err(|e| Error::io("setting output mtime", e))?;
         }
     }
-    tmp.as_file().sync_all().map_err(|e| Error::io("syncing output", e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("syncing output", e))?;
     let persisted = if force {
         tmp.persist(dest)
     } else {

@@ -35,8 +35,7 @@ impl<'a> BitWriter<'a> {
     /// Flushes the last partial byte (padded with zero bits).
     pub fn finish(self) {
         let bytes = self.nbits.div_ceil(8) as usize;
-        self.out
-            .extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
+        self.out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
     }
 }
 

@@ -256,7 +256,15 @@ pub fn decode_body(
                 out.extend_from_slice(take(body, &mut pos, raw_len, "raw block")?);
             }
             BLOCK_CODED => {
-                decode_block(body, &mut pos, raw_len, frame_start, &mut reps, scratch, out)?;
+                decode_block(
+                    body,
+                    &mut pos,
+                    raw_len,
+                    frame_start,
+                    &mut reps,
+                    scratch,
+                    out,
+                )?;
             }
             k => {
                 return Err(CodecError::new(
@@ -329,15 +337,21 @@ fn decode_block(
         let mut r = BitReader::new(stream);
         for i in 0..n_seqs {
             r.refill();
-            let llc = ll.get(&mut r).ok_or_else(|| bad(format!("sequence {i}: bad literal-length code")))?;
+            let llc = ll
+                .get(&mut r)
+                .ok_or_else(|| bad(format!("sequence {i}: bad literal-length code")))?;
             let (base, n) = LEN_BASE[llc];
             let lit_len = (base + r.read(n)) as usize;
             r.refill();
-            let mlc = ml.get(&mut r).ok_or_else(|| bad(format!("sequence {i}: bad match-length code")))?;
+            let mlc = ml
+                .get(&mut r)
+                .ok_or_else(|| bad(format!("sequence {i}: bad match-length code")))?;
             let (base, n) = LEN_BASE[mlc];
             let match_len = (base + r.read(n)) as usize + MIN_MATCH;
             r.refill();
-            let ofc = of.get(&mut r).ok_or_else(|| bad(format!("sequence {i}: bad offset code")))?;
+            let ofc = of
+                .get(&mut r)
+                .ok_or_else(|| bad(format!("sequence {i}: bad offset code")))?;
             let off = if ofc < 3 {
                 ofc as u32 + 1
             } else {
@@ -464,9 +478,16 @@ mod tests {
 
     #[test]
     fn truncated_and_garbled_bodies_fail_cleanly() {
-        let data: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8 ^ (i / 7) as u8).collect();
+        let data: Vec<u8> = (0..50_000u32)
+            .map(|i| (i % 251) as u8 ^ (i / 7) as u8)
+            .collect();
         let mut body = Vec::new();
-        encode_body(&data, Level::DEFAULT, &mut EncodeScratch::default(), &mut body);
+        encode_body(
+            &data,
+            Level::DEFAULT,
+            &mut EncodeScratch::default(),
+            &mut body,
+        );
         let mut ds = DecodeScratch::default();
         for cut in [0, 1, body.len() / 2, body.len() - 1] {
             let mut out = Vec::new();

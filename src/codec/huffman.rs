@@ -194,7 +194,10 @@ pub fn take<'a>(
         }
         None => Err(CodecError::new(
             *pos,
-            format!("{what} needs {n} bytes, {} left", data.len().saturating_sub(*pos)),
+            format!(
+                "{what} needs {n} bytes, {} left",
+                data.len().saturating_sub(*pos)
+            ),
         )),
     }
 }
@@ -259,7 +262,10 @@ impl Decoder {
                     kraft += 1 << (MAX_CODE_LEN - u32::from(l));
                 }
                 if kraft > TABLE_SIZE as u32 {
-                    return Err(CodecError::new(offset, "over-subscribed Huffman code".into()));
+                    return Err(CodecError::new(
+                        offset,
+                        "over-subscribed Huffman code".into(),
+                    ));
                 }
                 let codes = canonical_codes(lengths);
                 let mut table = vec![0u16; TABLE_SIZE];

@@ -188,7 +188,7 @@ impl MatchFinder {
         let p = self.params.unwrap_or_else(|| params(Level::DEFAULT));
         let mut anchor = start;
         let mut pos = start;
-        if end - start >= MIN_MATCH + 1 {
+        if end - start > MIN_MATCH {
             if p.depth == 0 {
                 self.parse_fast(data, p, &mut pos, &mut anchor, end, seqs, lits);
             } else {
@@ -199,6 +199,7 @@ impl MatchFinder {
         (end - anchor) as u32
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn emit(
         &mut self,
         data: &[u8],
@@ -298,7 +299,8 @@ impl MatchFinder {
                     if c < next && next - c <= max_dist && read_u32(data, c) == v2 {
                         let l2 = MIN_MATCH + common_len(data, c + MIN_MATCH, next + MIN_MATCH, end);
                         let d2 = (next - c) as u32;
-                        if (l2 as i64) * 4 - dist_cost(d2) > (len as i64) * 4 - dist_cost(dist) + 4 {
+                        if (l2 as i64) * 4 - dist_cost(d2) > (len as i64) * 4 - dist_cost(dist) + 4
+                        {
                             at = next;
                             len = l2;
                             dist = d2;
@@ -482,7 +484,10 @@ mod tests {
             let (mut seqs, mut lits) = (Vec::new(), Vec::new());
             let trailing = mf.parse(&data, 0, data.len(), &mut seqs, &mut lits);
             assert_eq!(replay(&seqs, &lits, trailing), data, "level {level}");
-            assert!(lits.len() < data.len() / 10, "level {level} found few copies");
+            assert!(
+                lits.len() < data.len() / 10,
+                "level {level} found few copies"
+            );
         }
     }
 }

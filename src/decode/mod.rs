@@ -98,11 +98,17 @@ impl Decoder {
     ///
     /// # Errors
     /// I/O errors, truncation, corruption and checksum mismatches, naming frame and offset.
-    pub fn decode<R: Read + Send>(&self, input: R, out: &mut dyn Write, progress: Progress<'_>) -> Result<Stats> {
+    pub fn decode<R: Read + Send>(
+        &self,
+        input: R,
+        out: &mut dyn Write,
+        progress: Progress<'_>,
+    ) -> Result<Stats> {
         let started = Instant::now();
         let mut r = BufReader::with_capacity(64 * 1024, input);
         let mut first = vec![0u8; format::MAX_HEAD_LEN];
-        let head = read_glyph_head(&mut r, 0, &mut first)?.ok_or(Error::NotSigma { found: Vec::new() })?;
+        let head =
+            read_glyph_head(&mut r, 0, &mut first)?.ok_or(Error::NotSigma { found: Vec::new() })?;
         let header_len = head.head_len as u64 + head.payload_len.unwrap_or(0);
         if !head.is(format::STREAM_HEAD) || header_len > 80 {
             return Err(Error::NotSigma {
@@ -111,7 +117,12 @@ impl Decoder {
         }
         let mut header_bytes = first.clone();
         header_bytes.resize(header_len as usize, 0);
-        read_exact_at(&mut r, &mut header_bytes[head.head_len..], head.head_len as u64, "stream header")?;
+        read_exact_at(
+            &mut r,
+            &mut header_bytes[head.head_len..],
+            head.head_len as u64,
+            "stream header",
+        )?;
         let (header, _) = StreamHeader::parse(&header_bytes)?;
         let chunk_size = header.chunk_size;
         let closing: Mutex<Option<Closing>> = Mutex::new(None);
@@ -149,7 +160,12 @@ impl Decoder {
                 slot.input.clear();
                 slot.input.extend_from_slice(&head_buf);
                 slot.input.resize(head.head_len + len as usize, 0);
-                read_exact_at(&mut r, &mut slot.input[head.head_len..], at, "glyph payload")?;
+                read_exact_at(
+                    &mut r,
+                    &mut slot.input[head.head_len..],
+                    at,
+                    "glyph payload",
+                )?;
                 pos += slot.input.len() as u64;
                 if head.is(format::FRAME) {
                     frames += 1;
@@ -167,7 +183,10 @@ impl Decoder {
                     let trailer = Trailer::parse(&tail, pos)?;
                     let end = pos + TRAILER_LEN as u64;
                     let mut extra = [0u8; 1];
-                    if r.read(&mut extra).map_err(|e| Error::io("reading input", e))? != 0 {
+                    if r.read(&mut extra)
+                        .map_err(|e| Error::io("reading input", e))?
+                        != 0
+                    {
                         return Err(Error::corrupt(None, end, "data after the trailer"));
                     }
                     if let Ok(mut c) = closing_ref.lock() {
@@ -185,23 +204,40 @@ impl Decoder {
                 }
             }
         };
-        let work = |job: FrameJob, slot: &mut ordered::Slot, scratch: &mut DecodeScratch| -> Result<(u64, u32)> {
+        let work = |job: FrameJob,
+                    slot: &mut ordered::Slot,
+                    scratch: &mut DecodeScratch|
+         -> Result<(u64, u32)> {
             slot.output.clear();
-            let header = decode_frame(&slot.input, &job.head, job.chunk_size, job.frame, job.at, scratch, &mut slot.output)?;
+            let header = decode_frame(
+                &slot.input,
+                &job.head,
+                job.chunk_size,
+                job.frame,
+                job.at,
+                scratch,
+                &mut slot.output,
+            )?;
             Ok((slot.input.len() as u64, header.raw_crc))
         };
         let mut seen: Vec<(u64, u64)> = Vec::new();
         let mut raw = 0u64;
         let mut crc = 0u32;
-        ordered::run(&self.pool, self.threads + 1, produce, work, |_, (enc_len, frame_crc), slot| {
-            write_all(out, &slot.output)?;
-            let n = slot.output.len() as u64;
-            seen.push((enc_len, n));
-            raw += n;
-            crc = crc32c::crc32c_combine(crc, frame_crc, n as usize);
-            progress(raw);
-            Ok(())
-        })?;
+        ordered::run(
+            &self.pool,
+            self.threads + 1,
+            produce,
+            work,
+            |_, (enc_len, frame_crc), slot| {
+                write_all(out, &slot.output)?;
+                let n = slot.output.len() as u64;
+                seen.push((enc_len, n));
+                raw += n;
+                crc = crc32c::crc32c_combine(crc, frame_crc, n as usize);
+                progress(raw);
+                Ok(())
+            },
+        )?;
         out.flush().map_err(|e| Error::io("writing output", e))?;
         let closing = closing
             .into_inner()
@@ -236,7 +272,11 @@ fn check_closing(c: &Closing, seen: &[(u64, u64)], raw: u64, crc: u32) -> Result
         return Err(Error::corrupt(
             None,
             at,
-            format!("index lists {} frames, stream has {}", c.entries.len(), seen.len()),
+            format!(
+                "index lists {} frames, stream has {}",
+                c.entries.len(),
+                seen.len()
+            ),
         ));
     }
     for (i, (e, s)) in c.entries.iter().zip(seen).enumerate() {
@@ -308,8 +348,11 @@ impl StreamInfo {
 /// # Errors
 /// Not a stream, truncation or inconsistent index and trailer.
 pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
-    let size = f.seek(SeekFrom::End(0)).map_err(|e| Error::io("seeking input", e))?;
-    f.seek(SeekFrom::Start(0)).map_err(|e| Error::io("seeking input", e))?;
+    let size = f
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io("seeking input", e))?;
     let mut first = vec![0u8; (size.min(80)) as usize];
     read_exact_at(f, &mut first, 0, "stream header")?;
     let (header, header_len) = StreamHeader::parse(&first)?;
@@ -320,26 +363,40 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
         });
     }
     let trailer_at = size - TRAILER_LEN as u64;
-    f.seek(SeekFrom::Start(trailer_at)).map_err(|e| Error::io("seeking input", e))?;
+    f.seek(SeekFrom::Start(trailer_at))
+        .map_err(|e| Error::io("seeking input", e))?;
     let mut tail = [0u8; TRAILER_LEN];
     read_exact_at(f, &mut tail, trailer_at, "trailer")?;
     let trailer = Trailer::parse(&tail, trailer_at)?;
     let index_len = trailer_at.checked_sub(trailer.index_offset).filter(|&l| {
-        trailer.index_offset >= header_len as u64 && l <= format::max_index_payload(trailer.frames) + format::MAX_HEAD_LEN as u64
+        trailer.index_offset >= header_len as u64
+            && l <= format::max_index_payload(trailer.frames) + format::MAX_HEAD_LEN as u64
     });
     let Some(index_len) = index_len else {
         return Err(Error::corrupt(
             None,
             trailer_at,
-            format!("trailer points to an index at byte {}, outside the stream", trailer.index_offset),
+            format!(
+                "trailer points to an index at byte {}, outside the stream",
+                trailer.index_offset
+            ),
         ));
     };
-    f.seek(SeekFrom::Start(trailer.index_offset)).map_err(|e| Error::io("seeking input", e))?;
+    f.seek(SeekFrom::Start(trailer.index_offset))
+        .map_err(|e| Error::io("seeking input", e))?;
     let mut glyph = vec![0u8; index_len as usize];
     read_exact_at(f, &mut glyph, trailer.index_offset, "index")?;
     let head = format::read_head(&glyph, trailer.index_offset)?
-        .filter(|h| h.is(format::INDEX) && h.head_len as u64 + h.payload_len.unwrap_or(0) == index_len)
-        .ok_or_else(|| Error::corrupt(None, trailer.index_offset, "no index glyph where the trailer points"))?;
+        .filter(|h| {
+            h.is(format::INDEX) && h.head_len as u64 + h.payload_len.unwrap_or(0) == index_len
+        })
+        .ok_or_else(|| {
+            Error::corrupt(
+                None,
+                trailer.index_offset,
+                "no index glyph where the trailer points",
+            )
+        })?;
     let entries = format::parse_index(&glyph, &head, trailer.index_offset)?;
     let mut offsets = Vec::with_capacity(entries.len());
     let mut at = header_len as u64;
@@ -349,7 +406,10 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
         at = at.saturating_add(e.encoded_len);
         raw = raw.saturating_add(e.raw_size);
     }
-    if entries.len() as u64 != trailer.frames || raw != trailer.raw_size || at > trailer.index_offset {
+    if entries.len() as u64 != trailer.frames
+        || raw != trailer.raw_size
+        || at > trailer.index_offset
+    {
         return Err(Error::corrupt(
             None,
             trailer.index_offset,
@@ -395,19 +455,40 @@ pub fn decode_range(f: &mut File, start: u64, end: u64, out: &mut dyn Write) -> 
         let frame_end = frame_start + e.raw_size;
         if frame_end > start && frame_start < end {
             let at = info.offsets[i];
-            if e.encoded_len > format::max_frame_payload(info.header.chunk_size) + format::MAX_HEAD_LEN as u64 {
-                return Err(Error::corrupt(Some(i as u64), at, "index entry is larger than a frame can be"));
+            if e.encoded_len
+                > format::max_frame_payload(info.header.chunk_size) + format::MAX_HEAD_LEN as u64
+            {
+                return Err(Error::corrupt(
+                    Some(i as u64),
+                    at,
+                    "index entry is larger than a frame can be",
+                ));
             }
-            f.seek(SeekFrom::Start(at)).map_err(|e| Error::io("seeking input", e))?;
+            f.seek(SeekFrom::Start(at))
+                .map_err(|e| Error::io("seeking input", e))?;
             glyph.resize(e.encoded_len as usize, 0);
             read_exact_at(f, &mut glyph, at, "frame")?;
             let head = format::read_head(&glyph, at)?
                 .filter(|h| h.is(format::FRAME))
-                .ok_or_else(|| Error::corrupt(Some(i as u64), at, "no frame glyph where the index points"))?;
+                .ok_or_else(|| {
+                    Error::corrupt(Some(i as u64), at, "no frame glyph where the index points")
+                })?;
             raw.clear();
-            decode_frame(&glyph, &head, info.header.chunk_size, i as u64, at, &mut scratch, &mut raw)?;
+            decode_frame(
+                &glyph,
+                &head,
+                info.header.chunk_size,
+                i as u64,
+                at,
+                &mut scratch,
+                &mut raw,
+            )?;
             if raw.len() as u64 != e.raw_size {
-                return Err(Error::corrupt(Some(i as u64), at, "frame size disagrees with the index"));
+                return Err(Error::corrupt(
+                    Some(i as u64),
+                    at,
+                    "frame size disagrees with the index",
+                ));
             }
             let from = start.max(frame_start) - frame_start;
             let to = end.min(frame_end) - frame_start;

@@ -234,7 +234,11 @@ impl StreamHeader {
         let level = Level::new(p[5])
             .ok_or_else(|| Error::corrupt(None, 0, format!("level is {}, should be 1-9", p[5])))?;
         if p[6] != 0 {
-            return Err(Error::corrupt(None, 0, format!("header flags are {:#x}, should be 0", p[6])));
+            return Err(Error::corrupt(
+                None,
+                0,
+                format!("header flags are {:#x}, should be 0", p[6]),
+            ));
         }
         let chunk_size = varint::read(&glyph[..end - 4], &mut pos)
             .map_err(|e| Error::corrupt(None, pos as u64, format!("chunk size: {e}")))?;
@@ -276,6 +280,8 @@ pub struct FrameHeader {
     pub method: Method,
     /// CRC32C of the decoded bytes.
     pub raw_crc: u32,
+    /// CRC32C of the encoded body that follows the header.
+    pub body_crc: u32,
 }
 
 impl FrameHeader {
@@ -283,17 +289,18 @@ impl FrameHeader {
     /// the body follows.
     pub fn write(&self, out: &mut Vec<u8>, body_len: usize) {
         let start = out.len();
-        let fields = varint::len(self.raw_size) + 1 + 4 + 4;
+        let fields = varint::len(self.raw_size) + 1 + 4 + 4 + 4;
         write_head(out, FRAME, (fields + body_len) as u64);
         varint::write(out, self.raw_size);
         out.push(self.method as u8);
         out.extend_from_slice(&self.raw_crc.to_le_bytes());
+        out.extend_from_slice(&self.body_crc.to_le_bytes());
         let crc = crc32c::crc32c(&out[start..]);
         out.extend_from_slice(&crc.to_le_bytes());
     }
 
-    /// Parses the fixed fields of a frame glyph whose head is `head` and whose bytes
-    /// start at `glyph[0]`. Returns the header and the offset of the body in `glyph`.
+    /// Parses the fixed fields of a whole frame glyph whose head is `head`, and checks
+    /// the header and body checksums. Returns the header and the offset of the body.
     ///
     /// # Errors
     /// A bad header checksum, unknown method or out-of-range size.
@@ -310,6 +317,7 @@ impl FrameHeader {
         let method = *glyph.get(pos).ok_or_else(|| short(at, "frame header"))?;
         pos += 1;
         let raw_crc = crc_field(glyph, &mut pos).ok_or_else(|| short(at, "frame header"))?;
+        let body_crc = crc_field(glyph, &mut pos).ok_or_else(|| short(at, "frame header"))?;
         let fields_end = pos;
         let stored = crc_field(glyph, &mut pos).ok_or_else(|| short(at, "frame header"))?;
         let computed = crc32c::crc32c(&glyph[..fields_end]);
@@ -332,11 +340,22 @@ impl FrameHeader {
                 "frame raw size is {raw_size}, should be 1..={chunk_size}"
             )));
         }
+        let body = crc32c::crc32c(&glyph[pos..]);
+        if body != body_crc {
+            return Err(Error::Checksum {
+                what: "frame body",
+                frame: Some(frame),
+                offset: at,
+                expected: body_crc,
+                found: body,
+            });
+        }
         Ok((
             FrameHeader {
                 raw_size,
                 method,
                 raw_crc,
+                body_crc,
             },
             pos,
         ))
@@ -407,7 +426,10 @@ pub fn parse_index(glyph: &[u8], head: &GlyphHead, at: u64) -> Result<Vec<IndexE
     let count = next()?;
     // Every entry takes at least 7 bytes, so this bounds the allocation by the glyph size.
     if count > (body.len() / 7) as u64 {
-        return Err(bad(format!("{count} entries cannot fit in {} bytes", body.len())));
+        return Err(bad(format!(
+            "{count} entries cannot fit in {} bytes",
+            body.len()
+        )));
     }
     let mut entries = Vec::with_capacity(count as usize);
     for _ in 0..count {
@@ -438,7 +460,10 @@ pub fn parse_index(glyph: &[u8], head: &GlyphHead, at: u64) -> Result<Vec<IndexE
         });
     }
     if pos != body.len() {
-        return Err(bad(format!("{} bytes after the last entry", body.len() - pos)));
+        return Err(bad(format!(
+            "{} bytes after the last entry",
+            body.len() - pos
+        )));
     }
     Ok(entries)
 }
@@ -584,9 +609,12 @@ mod tests {
     fn glyph_heads_follow_sigmalang_layout() {
         let mut out = Vec::new();
         write_head(&mut out, FRAME, 300);
-        assert_eq!(out[0], 0b11_1_11101);
+        assert_eq!(out[0], 0b1111_1101);
         let h = read_head(&out, 0).unwrap().unwrap();
-        assert_eq!((h.kind, h.id, h.payload_len, h.head_len), (GlyphType::Composite, 0x1D, Some(300), 3));
+        assert_eq!(
+            (h.kind, h.id, h.payload_len, h.head_len),
+            (GlyphType::Composite, 0x1D, Some(300), 3)
+        );
         out.clear();
         write_head(&mut out, STREAM_HEAD, 10);
         assert_eq!(&out[..2], &[0xFF, 0x7E]);

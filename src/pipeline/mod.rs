@@ -117,9 +117,16 @@ impl Encoder {
     ///
     /// # Errors
     /// I/O errors, or [`Error::InputChanged`] when the file changes while it is read.
-    pub fn encode_file(&self, path: &Path, out: &mut dyn Write, progress: Progress<'_>) -> Result<Stats> {
+    pub fn encode_file(
+        &self,
+        path: &Path,
+        out: &mut dyn Write,
+        progress: Progress<'_>,
+    ) -> Result<Stats> {
         let file = File::open(path).map_err(|e| Error::io("opening input", e))?;
-        let before = file.metadata().map_err(|e| Error::io("reading input metadata", e))?;
+        let before = file
+            .metadata()
+            .map_err(|e| Error::io("reading input metadata", e))?;
         let regular = before.is_file();
         let use_map = match self.config.read_mode {
             ReadMode::Mmap => {
@@ -136,18 +143,29 @@ impl Encoder {
         let size = regular.then_some(before.len());
         let plan = self.plan(size)?;
         let stats = if use_map {
-            let mut src = MappedSource::new(file.try_clone().map_err(|e| Error::io("opening input", e))?, before.len(), plan.chunk_size as usize);
+            let mut src = MappedSource::new(
+                file.try_clone()
+                    .map_err(|e| Error::io("opening input", e))?,
+                before.len(),
+                plan.chunk_size as usize,
+            );
             self.run(&plan, out, progress, move |_slot| {
                 Ok(src.next_frame()?.map(|(map, n)| Job::Mapped(map, n)))
             })?
         } else {
-            let mut src = ReaderSource::new(file.try_clone().map_err(|e| Error::io("opening input", e))?, plan.chunk_size as usize);
+            let mut src = ReaderSource::new(
+                file.try_clone()
+                    .map_err(|e| Error::io("opening input", e))?,
+                plan.chunk_size as usize,
+            );
             self.run(&plan, out, progress, move |slot| {
                 Ok(src.next_frame(&mut slot.input)?.map(|_| Job::Buffered))
             })?
         };
         if regular {
-            let after = file.metadata().map_err(|e| Error::io("reading input metadata", e))?;
+            let after = file
+                .metadata()
+                .map_err(|e| Error::io("reading input metadata", e))?;
             check_unchanged(&before, &after, stats.raw_size)?;
         }
         Ok(stats)
@@ -172,7 +190,13 @@ impl Encoder {
         })
     }
 
-    fn run<P>(&self, plan: &Plan, out: &mut dyn Write, progress: Progress<'_>, mut next: P) -> Result<Stats>
+    fn run<P>(
+        &self,
+        plan: &Plan,
+        out: &mut dyn Write,
+        progress: Progress<'_>,
+        mut next: P,
+    ) -> Result<Stats>
     where
         P: FnMut(&mut ordered::Slot) -> Result<Option<Job>> + Send,
     {
@@ -228,14 +252,20 @@ impl Encoder {
 }
 
 pub(crate) fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
-    out.write_all(bytes).map_err(|e| Error::io("writing output", e))
+    out.write_all(bytes)
+        .map_err(|e| Error::io("writing output", e))
 }
 
 fn check_unchanged(before: &std::fs::Metadata, after: &std::fs::Metadata, read: u64) -> Result<()> {
     let mtime = |m: &std::fs::Metadata| m.modified().unwrap_or(SystemTime::UNIX_EPOCH);
     if before.len() != after.len() || read != before.len() {
         return Err(Error::InputChanged {
-            detail: format!("size was {}, is {}, {} bytes were read", before.len(), after.len(), read),
+            detail: format!(
+                "size was {}, is {}, {} bytes were read",
+                before.len(),
+                after.len(),
+                read
+            ),
         });
     }
     if mtime(before) != mtime(after) {

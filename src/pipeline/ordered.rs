@@ -127,7 +127,11 @@ where
     outcome
 }
 
-fn write_in_order<R, C>(done: Receiver<Msg<R>>, free: SyncSender<Slot>, consume: &mut C) -> Result<()>
+fn write_in_order<R, C>(
+    done: Receiver<Msg<R>>,
+    free: SyncSender<Slot>,
+    consume: &mut C,
+) -> Result<()>
 where
     C: FnMut(u64, R, &mut Slot) -> Result<()>,
 {

@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn binary_cuts_at_nominal_end() {
-        let mut data = vec![0u8; 200];
+        let mut data = [0u8; 200];
         data[95] = b'\n';
         assert_eq!(cut(&data[..100], 100, true), 100);
     }
@@ -93,7 +93,9 @@ mod tests {
 
     #[test]
     fn last_piece_takes_the_rest_and_cuts_cover_input() {
-        let data: Vec<u8> = (0..10_000u32).map(|i| if i % 37 == 0 { b'\n' } else { b'x' }).collect();
+        let data: Vec<u8> = (0..10_000u32)
+            .map(|i| if i % 37 == 0 { b'\n' } else { b'x' })
+            .collect();
         let c = cuts(&data, 1000);
         assert_eq!(c.iter().sum::<usize>(), data.len());
         assert!(c.iter().all(|&n| n > 0 && n <= 1000));

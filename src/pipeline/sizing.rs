@@ -164,10 +164,24 @@ mod tests {
     #[test]
     fn budget_lowers_threads_then_chunk() {
         let l = Level::DEFAULT;
-        let p = plan(l, ChunkSize::Fixed(4 * MIB), 4, Some(estimate(l, 4 * MIB, 2)), None).unwrap();
+        let p = plan(
+            l,
+            ChunkSize::Fixed(4 * MIB),
+            4,
+            Some(estimate(l, 4 * MIB, 2)),
+            None,
+        )
+        .unwrap();
         assert_eq!((p.threads, p.chunk_size), (2, 4 * MIB));
         assert!(!p.notes.is_empty());
-        let p = plan(l, ChunkSize::Fixed(4 * MIB), 4, Some(estimate(l, MIB, 1)), None).unwrap();
+        let p = plan(
+            l,
+            ChunkSize::Fixed(4 * MIB),
+            4,
+            Some(estimate(l, MIB, 1)),
+            None,
+        )
+        .unwrap();
         assert_eq!((p.threads, p.chunk_size), (1, MIB));
         assert!(plan(l, ChunkSize::Fixed(4 * MIB), 4, Some(MIB), None).is_err());
     }

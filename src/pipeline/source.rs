@@ -61,8 +61,8 @@ impl MappedSource {
         }
         let rest = self.len - self.pos;
         let window = rest.min(self.chunk as u64) as usize;
-        let map = map_region(&self.file, self.pos, window)
-            .map_err(|e| Error::io("mapping input", e))?;
+        let map =
+            map_region(&self.file, self.pos, window).map_err(|e| Error::io("mapping input", e))?;
         let n = prescan::cut(&map, self.chunk, rest > self.chunk as u64);
         self.pos += n as u64;
         Ok(Some((map, n)))

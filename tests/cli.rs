@@ -1,0 +1,465 @@
+//! The `sigma` binary, driven as a user would: every subcommand and every safety rule.
+
+use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+
+use crate::util::*;
+
+fn sigma() -> Command {
+    Command::cargo_bin("sigma").unwrap()
+}
+
+fn sigma_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("sigma")
+}
+
+fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, data).unwrap();
+    p
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Files in `dir` whose names look like our temporary outputs.
+fn leftovers(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".sigma-"))
+        .collect()
+}
+
+#[test]
+fn stdin_to_stdout_round_trip() {
+    let data = mixed_bytes(300_000, 1);
+    let enc = sigma().write_stdin(data.clone()).output().unwrap();
+    assert!(enc.status.success(), "{}", stderr(&enc));
+    let dec = sigma()
+        .arg("-d")
+        .write_stdin(enc.stdout.clone())
+        .output()
+        .unwrap();
+    assert!(dec.status.success(), "{}", stderr(&dec));
+    assert_eq!(dec.stdout, data);
+    let dec = sigma()
+        .args(["decode", "-"])
+        .write_stdin(enc.stdout)
+        .output()
+        .unwrap();
+    assert_eq!(dec.stdout, data);
+}
+
+#[test]
+fn encode_beside_input_then_decode_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = text_bytes(200_000, 2);
+    let input = write(dir.path(), "a.txt", &data);
+    fs::set_permissions(&input, fs::Permissions::from_mode(0o640)).unwrap();
+    sigma().arg("encode").arg(&input).assert().success();
+    let sig = dir.path().join("a.txt.sigma");
+    assert!(sig.exists());
+    assert_eq!(
+        fs::metadata(&sig).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    assert_eq!(
+        fs::metadata(&sig).unwrap().modified().unwrap(),
+        fs::metadata(&input).unwrap().modified().unwrap()
+    );
+    fs::remove_file(&input).unwrap();
+    sigma().arg("-d").arg(&sig).assert().success();
+    assert_eq!(fs::read(&input).unwrap(), data);
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn refuses_to_overwrite_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "b.bin", &mixed_bytes(10_000, 3));
+    let out = dir.path().join("b.bin.sigma");
+    fs::write(&out, b"precious").unwrap();
+    let r = sigma().arg("encode").arg(&input).output().unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("already exists"), "{}", stderr(&r));
+    assert_eq!(fs::read(&out).unwrap(), b"precious");
+    sigma()
+        .args(["encode", "-f"])
+        .arg(&input)
+        .assert()
+        .success();
+    assert_ne!(fs::read(&out).unwrap(), b"precious");
+}
+
+#[test]
+fn input_equal_to_output_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = mixed_bytes(10_000, 4);
+    let input = write(dir.path(), "c.bin", &data);
+    let r = sigma()
+        .arg("encode")
+        .arg(&input)
+        .arg("-o")
+        .arg(&input)
+        .arg("-f")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("same file"), "{}", stderr(&r));
+    assert_eq!(fs::read(&input).unwrap(), data);
+}
+
+#[test]
+fn truncated_stream_fails_naming_the_file_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sigmalang::memory::encode(&mixed_bytes(100_000, 5), sigmalang::Level::DEFAULT, 16_384)
+        .unwrap();
+    let sig = write(dir.path(), "t.bin.sigma", &s[..s.len() * 2 / 3]);
+    let r = sigma().arg("-d").arg(&sig).output().unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let msg = stderr(&r);
+    assert!(
+        msg.contains("t.bin.sigma") && msg.contains("truncated"),
+        "{msg}"
+    );
+    assert_eq!(msg.lines().count(), 1, "{msg}");
+    assert!(!dir.path().join("t.bin").exists());
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn full_disk_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "d.bin", &mixed_bytes(500_000, 6));
+    let full = File::options().write(true).open("/dev/full").unwrap();
+    let r = StdCommand::new(sigma_path())
+        .args(["encode", "-c"])
+        .arg(&input)
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("No space left"), "{}", stderr(&r));
+}
+
+#[test]
+fn verify_names_the_corrupt_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = text_bytes(200_000, 7);
+    let mut s = sigmalang::memory::encode(&data, sigmalang::Level::DEFAULT, 16_384).unwrap();
+    let sig = write(dir.path(), "ok.sigma", &s);
+    sigma().arg("verify").arg(&sig).assert().success();
+    sigma().arg("-t").arg(&sig).assert().success();
+    let i = s.len() / 2;
+    s[i] ^= 0x08;
+    let bad = write(dir.path(), "bad.sigma", &s);
+    let r = sigma().arg("verify").arg(&bad).output().unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let msg = stderr(&r);
+    assert!(msg.contains("bad.sigma") && msg.contains("frame "), "{msg}");
+}
+
+#[test]
+fn rm_removes_the_input_only_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "e.txt", &text_bytes(50_000, 8));
+    sigma()
+        .args(["encode", "--rm"])
+        .arg(&input)
+        .assert()
+        .success();
+    assert!(!input.exists());
+    let sig = dir.path().join("e.txt.sigma");
+    assert!(sig.exists());
+    // Failure (the output exists): the input must stay.
+    let input2 = write(dir.path(), "f.txt", b"keep me");
+    write(dir.path(), "f.txt.sigma", b"occupied");
+    sigma()
+        .args(["encode", "--rm"])
+        .arg(&input2)
+        .assert()
+        .code(1);
+    assert!(input2.exists());
+    // Decoding with --rm removes the stream once the output is complete.
+    sigma()
+        .args(["decode", "--rm"])
+        .arg(&sig)
+        .assert()
+        .success();
+    assert!(!sig.exists());
+    assert!(dir.path().join("e.txt").exists());
+}
+
+#[test]
+fn inspect_json_reports_the_auto_chunk_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mb, chunk) in [(5u64, 65_536u64), (50, 262_144), (500, 1_048_576)] {
+        let p = dir.path().join(format!("s{mb}.bin"));
+        let f = File::create(&p).unwrap();
+        f.set_len(mb * 1_000_000).unwrap();
+        drop(f);
+        sigma().args(["encode", "-1"]).arg(&p).assert().success();
+        let r = sigma()
+            .args(["inspect", "--json"])
+            .arg(dir.path().join(format!("s{mb}.bin.sigma")))
+            .output()
+            .unwrap();
+        assert!(r.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+        assert_eq!(v["chunk_size"], chunk, "{mb} MB");
+        assert_eq!(v["raw_size"], mb * 1_000_000);
+        assert_eq!(v["level"], 1);
+        assert_eq!(v["version"], 1);
+        for key in ["encoded_size", "ratio", "frames", "glyphs"] {
+            assert!(!v[key].is_null(), "{key}");
+        }
+        assert!(v["glyphs"]["iteration"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn inspect_text_and_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "g.txt", &text_bytes(100_000, 9));
+    sigma()
+        .args(["encode", "--chunk-size", "16K"])
+        .arg(&input)
+        .assert()
+        .success();
+    let r = sigma()
+        .args(["-l", "--frames"])
+        .arg(dir.path().join("g.txt.sigma"))
+        .output()
+        .unwrap();
+    let out = String::from_utf8(r.stdout).unwrap();
+    assert!(out.contains("chunk size      16384"), "{out}");
+    assert!(out.contains("glyphs"), "{out}");
+    assert!(out.lines().count() > 12, "{out}");
+}
+
+#[test]
+fn decode_needs_the_sigma_suffix_or_an_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sigmalang::memory::encode(b"abc", sigmalang::Level::DEFAULT, 4096).unwrap();
+    let p = write(dir.path(), "noext", &s);
+    let r = sigma().arg("-d").arg(&p).output().unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains(".sigma"), "{}", stderr(&r));
+    let out = dir.path().join("out");
+    sigma()
+        .arg("-d")
+        .arg(&p)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(fs::read(&out).unwrap(), b"abc");
+    let r = sigma().args(["-d", "-c"]).arg(&p).output().unwrap();
+    assert_eq!(r.stdout, b"abc");
+}
+
+#[test]
+fn one_bad_file_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a", b"aaaa");
+    let missing = dir.path().join("missing");
+    let b = write(dir.path(), "b", b"bbbb");
+    let r = sigma()
+        .arg("encode")
+        .arg(&a)
+        .arg(&missing)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("missing"), "{}", stderr(&r));
+    assert!(dir.path().join("a.sigma").exists());
+    assert!(dir.path().join("b.sigma").exists());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    sigma().args(["encode", "--level", "12"]).assert().code(2);
+    sigma().args(["encode", "--bogus"]).assert().code(2);
+    sigma()
+        .args(["encode", "--chunk-size", "1K", "x"])
+        .assert()
+        .code(2);
+    sigma()
+        .args(["decode", "--range", "9:3", "x.sigma"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = text_bytes(3_000_000, 10);
+    let input = write(dir.path(), "h.txt", &data);
+    sigma().arg("encode").arg(&input).assert().success();
+    let mut child = StdCommand::new(sigma_path())
+        .args(["-dc"])
+        .arg(dir.path().join("h.txt.sigma"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.code().is_some(), "killed by a signal");
+    let msg = stderr(&out);
+    assert!(
+        !msg.contains("panicked") && !msg.contains("Broken pipe"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn json_stats_are_the_last_stderr_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "j.txt", &text_bytes(100_000, 11));
+    let r = sigma()
+        .args(["encode", "--json", "-T", "2"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    let msg = stderr(&r);
+    let last = msg.lines().last().unwrap();
+    let v: serde_json::Value = serde_json::from_str(last).unwrap();
+    for key in [
+        "raw_size",
+        "encoded_size",
+        "ratio",
+        "seconds",
+        "mb_per_s",
+        "threads",
+        "chunk_size",
+        "frames",
+        "peak_rss",
+    ] {
+        assert!(!v[key].is_null(), "{key} missing in {last}");
+    }
+    assert_eq!(v["raw_size"], 100_000);
+    assert_eq!(v["threads"], 2);
+}
+
+#[test]
+fn thread_counts_and_read_paths_give_identical_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "k.bin", &mixed_bytes(2_000_000, 12));
+    let mut outs = Vec::new();
+    for (i, flags) in [["-T1", "--mmap"], ["-T2", "--no-mmap"], ["-T8", "--mmap"]]
+        .iter()
+        .enumerate()
+    {
+        let o = dir.path().join(format!("k{i}.sigma"));
+        sigma()
+            .arg("encode")
+            .args(flags)
+            .arg(&input)
+            .arg("-o")
+            .arg(&o)
+            .assert()
+            .success();
+        outs.push(fs::read(&o).unwrap());
+    }
+    assert!(outs.windows(2).all(|w| w[0] == w[1]));
+    let piped = sigma()
+        .args(["encode", "-c", "--chunk-size", "64K"])
+        .write_stdin(fs::read(&input).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(piped.stdout, outs[0], "stdin with the same chunk size");
+}
+
+#[test]
+fn range_and_levels_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = mixed_bytes(400_000, 13);
+    let input = write(dir.path(), "r.bin", &data);
+    for level in ["-1", "-9", "--level=5"] {
+        let r = sigma()
+            .args(["encode", "-c", level])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(r.status.success());
+        let d = sigma().arg("-d").write_stdin(r.stdout).output().unwrap();
+        assert_eq!(d.stdout, data, "{level}");
+    }
+    sigma().arg("encode").arg(&input).assert().success();
+    let r = sigma()
+        .args(["decode", "--range", "1000:250000", "-c"])
+        .arg(dir.path().join("r.bin.sigma"))
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(r.stdout, &data[1000..250_000]);
+}
+
+#[test]
+fn memory_limit_lowers_settings_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "m.bin", &mixed_bytes(300_000, 14));
+    let r = sigma()
+        .args([
+            "encode",
+            "-T",
+            "8",
+            "--chunk-size",
+            "4M",
+            "--memory-limit",
+            "24M",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(stderr(&r).contains("memory limit"), "{}", stderr(&r));
+    let r = sigma()
+        .args(["encode", "--memory-limit", "1K", "-f"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+}
+
+#[test]
+fn not_a_stream_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "plain.sigma",
+        b"just some text that is not a stream",
+    );
+    let r = sigma().arg("-t").arg(&p).output().unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("not a .sigma stream"), "{}", stderr(&r));
+    let r = sigma().arg("-l").arg(&p).output().unwrap();
+    assert_eq!(r.status.code(), Some(1));
+}
+
+#[test]
+fn demo_runs_small() {
+    let r = sigma().args(["demo", "--size", "8M"]).output().unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    let out = String::from_utf8(r.stdout).unwrap();
+    for word in [
+        "encode",
+        "verify",
+        "decode",
+        "ratio",
+        "peak memory",
+        "load-everything",
+    ] {
+        assert!(out.contains(word), "{word} missing:\n{out}");
+    }
+}

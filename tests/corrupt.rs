@@ -1,0 +1,76 @@
+//! Damaged streams: every decoder reports an error and never panics.
+
+use sigmalang::memory;
+use sigmalang::Level;
+
+use crate::util::*;
+
+fn sample() -> (Vec<u8>, Vec<u8>) {
+    let data = mixed_bytes(150_000, 11);
+    let s = memory::encode(&data, Level::DEFAULT, 16 * 1024).unwrap();
+    (data, s)
+}
+
+#[test]
+fn every_single_bit_flip_in_a_small_stream_is_detected() {
+    let data = text_bytes(3000, 2);
+    let s = memory::encode(&data, Level::DEFAULT, 4096).unwrap();
+    for i in 0..s.len() {
+        for bit in [0, 3, 7] {
+            let mut bad = s.clone();
+            bad[i] ^= 1 << bit;
+            assert!(
+                memory::decode(&bad).is_err(),
+                "flip at byte {i} bit {bit} not detected"
+            );
+            assert!(
+                decode_stream(&bad, 2).is_err(),
+                "streaming: flip at byte {i} bit {bit}"
+            );
+        }
+    }
+}
+
+#[test]
+fn flips_and_truncations_never_panic() {
+    let (_, s) = sample();
+    let mut x = 12345u64;
+    for _ in 0..400 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mut bad = s.clone();
+        let i = (x >> 33) as usize % bad.len();
+        bad[i] ^= (x >> 8) as u8 | 1;
+        assert!(memory::decode(&bad).is_err());
+        assert!(decode_stream(&bad, 2).is_err());
+    }
+    for cut in (0..s.len()).step_by(s.len() / 97 + 1) {
+        assert!(memory::decode(&s[..cut]).is_err());
+        assert!(decode_stream(&s[..cut], 2).is_err());
+    }
+}
+
+#[test]
+fn errors_name_the_frame_and_offset() {
+    let (_, s) = sample();
+    let mut bad = s.clone();
+    let i = s.len() / 2;
+    bad[i] ^= 0x40;
+    let msg = decode_stream(&bad, 2).unwrap_err().to_string();
+    assert!(msg.contains("frame ") && msg.contains("at byte "), "{msg}");
+}
+
+#[test]
+fn random_garbage_is_not_a_stream() {
+    for seed in 0..50 {
+        let junk = random_bytes(1000 + seed as usize * 37, seed);
+        assert!(memory::decode(&junk).is_err());
+        assert!(decode_stream(&junk, 1).is_err());
+    }
+    let mut fake = vec![0xFF, 0x7E, 14];
+    fake.extend_from_slice(b"SGMA");
+    fake.extend_from_slice(&[9, 3, 0, 0x80, 0x80, 0x01, 0, 0, 0, 0]);
+    let e = memory::decode(&fake).unwrap_err().to_string();
+    assert!(e.contains("version is 9"), "{e}");
+}

@@ -1,0 +1,182 @@
+//! The streaming pipeline against the in-memory reference: same bytes for every thread
+//! count and read path, and lossless round trips at the sizes that stress boundaries.
+
+use std::io::Write;
+
+use sigmalang::decode::{self, Decoder};
+use sigmalang::memory;
+use sigmalang::pipeline::{Encoder, ReadMode};
+use sigmalang::Level;
+
+use crate::util::*;
+
+const CHUNK: u64 = 4096;
+
+fn encode_file(data: &[u8], level: u8, chunk: u64, threads: usize, mode: ReadMode) -> Vec<u8> {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(data).unwrap();
+    f.flush().unwrap();
+    let enc = Encoder::new(config(level, chunk, threads, mode)).unwrap();
+    let mut out = Vec::new();
+    let stats = enc.encode_file(f.path(), &mut out, &|_| {}).unwrap();
+    assert_eq!(stats.raw_size, data.len() as u64);
+    assert_eq!(stats.encoded_size, out.len() as u64);
+    out
+}
+
+fn boundary_inputs() -> Vec<(String, Vec<u8>)> {
+    let c = CHUNK as usize;
+    let mut v = vec![
+        ("empty".to_string(), Vec::new()),
+        ("one byte".to_string(), vec![b'x']),
+    ];
+    for k in [1usize, 3] {
+        v.push((format!("{k} chunks"), mixed_bytes(k * c, k as u64)));
+        v.push((format!("{k} chunks - 1"), mixed_bytes(k * c - 1, k as u64)));
+        v.push((format!("{k} chunks + 1"), mixed_bytes(k * c + 1, k as u64)));
+    }
+    v.push(("long line".to_string(), vec![b'a'; 5 * c + 17]));
+    v.push((
+        "text no newlines".to_string(),
+        text_bytes(6 * c, 9)
+            .iter()
+            .map(|&b| if b == b'\n' { b' ' } else { b })
+            .collect(),
+    ));
+    v.push((
+        "no whitespace utf8".to_string(),
+        "Σé".repeat(3 * c).into_bytes(),
+    ));
+    v.push(("text".to_string(), text_bytes(40_000, 4)));
+    v
+}
+
+#[test]
+fn every_path_and_thread_count_matches_the_reference() {
+    for (name, data) in boundary_inputs() {
+        let reference = memory::encode(&data, Level::DEFAULT, CHUNK).unwrap();
+        for threads in [1, 2, 8] {
+            for mode in [ReadMode::Mmap, ReadMode::Read] {
+                let s = encode_file(&data, 3, CHUNK, threads, mode);
+                assert_eq!(s, reference, "{name}: threads {threads} {mode:?}");
+            }
+            assert_eq!(
+                encode_reader(&data, 3, CHUNK, threads),
+                reference,
+                "{name}: reader, threads {threads}"
+            );
+        }
+        assert_eq!(memory::decode(&reference).unwrap().data, data, "{name}");
+        for threads in [1, 2, 8] {
+            assert_eq!(
+                decode_stream(&reference, threads).unwrap(),
+                data,
+                "{name}: decode threads {threads}"
+            );
+        }
+    }
+}
+
+#[test]
+fn empty_file_encodes_through_auto_path() {
+    let s = encode_file(&[], 3, CHUNK, 2, ReadMode::Auto);
+    assert_eq!(decode_stream(&s, 2).unwrap(), Vec::<u8>::new());
+}
+
+#[test]
+fn every_level_round_trips_through_the_pipeline() {
+    let data = mixed_bytes(300_000, 77);
+    for level in 1..=9 {
+        let s = encode_reader(&data, level, 64 * 1024, 2);
+        assert_eq!(
+            s,
+            memory::encode(&data, Level::new(level).unwrap(), 64 * 1024).unwrap()
+        );
+        assert_eq!(decode_stream(&s, 2).unwrap(), data, "level {level}");
+    }
+}
+
+#[test]
+fn frames_are_cut_at_text_boundaries() {
+    let data = text_bytes(100_000, 3);
+    let s = memory::encode(&data, Level::DEFAULT, CHUNK).unwrap();
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(&s).unwrap();
+    let info = decode::inspect(f.as_file_mut()).unwrap();
+    let mut start = 0usize;
+    for e in &info.entries[..info.entries.len() - 1] {
+        let end = start + e.raw_size as usize;
+        assert!(
+            matches!(data[end - 1], b'\n' | b' '),
+            "frame ends inside a word"
+        );
+        start = end;
+    }
+}
+
+#[test]
+fn range_decoding_reads_only_what_is_asked() {
+    let data = mixed_bytes(200_000, 5);
+    let s = memory::encode(&data, Level::DEFAULT, CHUNK).unwrap();
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(&s).unwrap();
+    for (a, b) in [
+        (0u64, 0u64),
+        (0, 1),
+        (4095, 4097),
+        (12_345, 99_999),
+        (199_999, 200_000),
+        (0, 200_000),
+    ] {
+        let mut out = Vec::new();
+        let n = decode::decode_range(f.as_file_mut(), a, b, &mut out).unwrap();
+        assert_eq!(n, b - a);
+        assert_eq!(out, &data[a as usize..b as usize]);
+    }
+    let mut out = Vec::new();
+    assert!(decode::decode_range(f.as_file_mut(), 0, 200_001, &mut out).is_err());
+}
+
+#[test]
+fn changing_input_is_detected() {
+    use sigmalang::Error;
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(&text_bytes(200_000, 1)).unwrap();
+    f.flush().unwrap();
+    let path = f.path().to_path_buf();
+    let enc = Encoder::new(config(3, CHUNK, 1, ReadMode::Read)).unwrap();
+    let mut out = Vec::new();
+    let grow = || {
+        let mut g = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        g.write_all(b"more").unwrap();
+    };
+    let once = std::sync::Once::new();
+    let r = enc.encode_file(&path, &mut out, &|done| {
+        if done > 100_000 {
+            once.call_once(grow);
+        }
+    });
+    assert!(matches!(r, Err(Error::InputChanged { .. })), "{r:?}");
+}
+
+#[test]
+fn decoder_thread_counts_agree_on_errors() {
+    let data = mixed_bytes(100_000, 8);
+    let mut s = memory::encode(&data, Level::DEFAULT, CHUNK).unwrap();
+    let i = s.len() / 2;
+    s[i] ^= 0x10;
+    let msgs: Vec<String> = [1, 2, 8]
+        .iter()
+        .map(|&t| {
+            let dec = Decoder::new(t).unwrap();
+            dec.decode(std::io::Cursor::new(&s), &mut std::io::sink(), &|_| {})
+                .unwrap_err()
+                .to_string()
+        })
+        .collect();
+    assert!(msgs.windows(2).all(|w| w[0] == w[1]), "{msgs:?}");
+    assert!(msgs[0].contains("frame"), "{}", msgs[0]);
+}

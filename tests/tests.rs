@@ -1,0 +1,9 @@
+//! All integration tests, in one test binary.
+
+mod cli;
+mod corrupt;
+mod large;
+mod pipeline;
+mod props;
+mod util;
+mod vectors;
