@@ -221,6 +221,10 @@ fn read_varint(body: &[u8], pos: &mut usize, what: &str) -> Result<u64, CodecErr
     varint::read(body, pos).map_err(|e| CodecError::new(*pos, format!("{what}: {e}")))
 }
 
+/// Spare bytes after the decoded frame and the literal buffer, so short copies can move
+/// 16 bytes at a time; they are trimmed before returning.
+const SLACK: usize = 32;
+
 /// Decodes a frame body into exactly `raw_size` bytes appended to `out`.
 ///
 /// # Errors
@@ -232,15 +236,27 @@ pub fn decode_body(
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
     let frame_start = out.len();
-    let frame_end = frame_start + raw_size;
-    out.reserve(raw_size);
+    out.resize(frame_start + raw_size + SLACK, 0);
+    let result = decode_into(body, raw_size, scratch, &mut out[frame_start..]);
+    out.truncate(frame_start + raw_size);
+    result
+}
+
+/// Decodes into `frame` (`raw_size` bytes plus [`SLACK`]).
+fn decode_into(
+    body: &[u8],
+    raw_size: usize,
+    scratch: &mut DecodeScratch,
+    frame: &mut [u8],
+) -> Result<(), CodecError> {
     let mut reps = Reps::default();
     let mut pos = 0usize;
-    while out.len() < frame_end {
+    let mut op = 0usize;
+    while op < raw_size {
         let block_at = pos;
         let kind = take(body, &mut pos, 1, "block kind")?[0];
         let raw_len = read_varint(body, &mut pos, "block size")?;
-        let left = (frame_end - out.len()) as u64;
+        let left = (raw_size - op) as u64;
         if raw_len == 0 || raw_len > left || raw_len > MAX_BLOCK_SIZE as u64 {
             return Err(CodecError::new(
                 block_at,
@@ -253,18 +269,16 @@ pub fn decode_body(
         let raw_len = raw_len as usize;
         match kind {
             BLOCK_RAW => {
-                out.extend_from_slice(take(body, &mut pos, raw_len, "raw block")?);
-            }
-            BLOCK_CODED => {
-                decode_block(
+                frame[op..op + raw_len].copy_from_slice(take(
                     body,
                     &mut pos,
                     raw_len,
-                    frame_start,
-                    &mut reps,
-                    scratch,
-                    out,
-                )?;
+                    "raw block",
+                )?);
+                op += raw_len;
+            }
+            BLOCK_CODED => {
+                decode_block(body, &mut pos, raw_len, &mut reps, scratch, frame, &mut op)?;
             }
             k => {
                 return Err(CodecError::new(
@@ -283,14 +297,15 @@ pub fn decode_body(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decode_block(
     body: &[u8],
     pos: &mut usize,
     raw_len: usize,
-    frame_start: usize,
     reps: &mut Reps,
     scratch: &mut DecodeScratch,
-    out: &mut Vec<u8>,
+    frame: &mut [u8],
+    op: &mut usize,
 ) -> Result<(), CodecError> {
     let n_lits = read_varint(body, pos, "literal count")?;
     let n_seqs = read_varint(body, pos, "sequence count")?;
@@ -324,7 +339,8 @@ fn decode_block(
             }
         }
     }
-    let block_end = out.len() + raw_len;
+    lits.resize(n_lits + SLACK, 0);
+    let block_end = *op + raw_len;
     let mut lit_pos = 0usize;
     if n_seqs > 0 {
         let ll = huffman::Decoder::new(&Table::read(body, pos, LEN_SYMS)?, *pos)?;
@@ -358,38 +374,42 @@ fn decode_block(
                 let (base, n) = LEN_BASE.get(ofc - 3).copied().unwrap_or((0, 0));
                 (base + r.read(n)).saturating_add(3)
             };
-            if lit_len > n_lits - lit_pos {
+            if lit_len > n_lits - lit_pos || lit_len > block_end - *op {
                 return Err(bad(format!(
                     "sequence {i}: literal run is {lit_len}, should be at most {}",
-                    n_lits - lit_pos
+                    (n_lits - lit_pos).min(block_end - *op)
                 )));
             }
-            out.extend_from_slice(&lits[lit_pos..lit_pos + lit_len]);
+            copy_literals(frame, *op, lits, lit_pos, lit_len);
             lit_pos += lit_len;
+            *op += lit_len;
             let dist = reps.resolve(off) as usize;
-            let history = out.len() - frame_start;
-            if dist == 0 || dist > history || match_len > block_end - out.len() {
+            if dist == 0 || dist > *op || match_len > block_end - *op {
                 return Err(bad(format!(
-                    "sequence {i}: copy of {match_len} bytes at distance {dist} with {history} bytes of history and {} left in block",
-                    block_end.saturating_sub(out.len())
+                    "sequence {i}: copy of {match_len} bytes at distance {dist} with {} bytes of history and {} left in block",
+                    *op,
+                    block_end - *op
                 )));
             }
-            copy_match(out, dist, match_len);
+            copy_match(frame, *op, dist, match_len);
+            *op += match_len;
         }
         if r.overrun() {
             return Err(bad("sequence stream ends early".into()));
         }
     }
-    out.extend_from_slice(&lits[lit_pos..]);
-    if out.len() != block_end {
+    let rest = n_lits - lit_pos;
+    if *op + rest != block_end {
         return Err(CodecError::new(
             *pos,
             format!(
                 "block decodes to {} bytes, should be {raw_len}",
-                out.len() + raw_len - block_end
+                *op + rest + raw_len - block_end
             ),
         ));
     }
+    frame[*op..block_end].copy_from_slice(&lits[lit_pos..n_lits]);
+    *op = block_end;
     Ok(())
 }
 
@@ -400,17 +420,21 @@ fn decode_literals(
     lits: &mut Vec<u8>,
 ) -> Result<(), ()> {
     lits.resize(n, 0);
+    if let Some(sym) = dec.single() {
+        lits.fill(sym as u8);
+        return Ok(());
+    }
     let mut r = BitReader::new(stream);
     let mut chunks = lits.chunks_exact_mut(4);
     for quad in &mut chunks {
         r.refill();
         for b in quad.iter_mut() {
-            *b = dec.get(&mut r).ok_or(())? as u8;
+            *b = dec.get_multi(&mut r).ok_or(())? as u8;
         }
     }
     for b in chunks.into_remainder() {
         r.refill();
-        *b = dec.get(&mut r).ok_or(())? as u8;
+        *b = dec.get_multi(&mut r).ok_or(())? as u8;
     }
     if r.overrun() {
         return Err(());
@@ -418,21 +442,36 @@ fn decode_literals(
     Ok(())
 }
 
-/// Appends `len` bytes copied from `dist` bytes back; overlapping copies repeat the pattern.
+/// Copies `len` literals to `frame[op..]`; `frame` and `lits` have [`SLACK`] spare bytes.
 #[inline(always)]
-fn copy_match(out: &mut Vec<u8>, dist: usize, len: usize) {
-    let start = out.len() - dist;
-    if dist >= len {
-        out.extend_from_within(start..start + len);
-    } else if dist == 1 {
-        let b = out[start];
-        out.resize(out.len() + len, b);
+fn copy_literals(frame: &mut [u8], op: usize, lits: &[u8], at: usize, len: usize) {
+    if len <= 16 {
+        frame[op..op + 16].copy_from_slice(&lits[at..at + 16]);
     } else {
-        let mut left = len;
-        while left > 0 {
-            let n = left.min(out.len() - start);
-            out.extend_from_within(start..start + n);
-            left -= n;
+        frame[op..op + len].copy_from_slice(&lits[at..at + len]);
+    }
+}
+
+/// Writes `len` bytes copied from `dist` bytes back at `frame[op..]`; overlapping copies
+/// repeat the pattern. May write up to 15 bytes past the copy, into the slack.
+#[inline(always)]
+fn copy_match(frame: &mut [u8], op: usize, dist: usize, len: usize) {
+    let src = op - dist;
+    if dist >= 16 {
+        let end = op + len;
+        let (mut s, mut d) = (src, op);
+        while d < end {
+            let (before, after) = frame.split_at_mut(d);
+            after[..16].copy_from_slice(&before[s..s + 16]);
+            s += 16;
+            d += 16;
+        }
+    } else if dist == 1 {
+        let b = frame[src];
+        frame[op..op + len].fill(b);
+    } else {
+        for i in 0..len {
+            frame[op + i] = frame[src + i];
         }
     }
 }

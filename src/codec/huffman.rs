@@ -131,10 +131,7 @@ impl Table {
                 let used = lengths.iter().rposition(|&l| l > 0).map_or(0, |p| p + 1);
                 out.push(1);
                 out.extend_from_slice(&(used as u16).to_le_bytes());
-                for pair in lengths[..used].chunks(2) {
-                    let hi = pair.get(1).copied().unwrap_or(0);
-                    out.push(pair[0] | (hi << 4));
-                }
+                write_lengths(&lengths[..used], out);
             }
         }
     }
@@ -163,11 +160,8 @@ impl Table {
                         format!("table size is {used}, should be 2..={alphabet}"),
                     ));
                 }
-                let packed = take(data, pos, used.div_ceil(2), "code lengths")?;
-                let mut lengths = vec![0u8; alphabet];
-                for (i, len) in lengths.iter_mut().take(used).enumerate() {
-                    *len = (packed[i / 2] >> ((i % 2) * 4)) & 0x0F;
-                }
+                let mut lengths = read_lengths(data, pos, used)?;
+                lengths.resize(alphabet, 0);
                 Ok(Table::Huffman(lengths))
             }
             m => Err(CodecError::new(
@@ -176,6 +170,101 @@ impl Table {
             )),
         }
     }
+}
+
+/// Code-length tokens: 0..=11 a length, then run tokens (deflate's idea).
+const REPEAT_PREV: usize = 12;
+const ZEROS_SHORT: usize = 13;
+const ZEROS_LONG: usize = 14;
+const LENGTH_TOKENS: usize = 15;
+
+/// (token, extra value, extra bits) for a list of code lengths.
+fn length_tokens(lengths: &[u8]) -> Vec<(usize, u32, u32)> {
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < lengths.len() {
+        let l = lengths[i];
+        let run = lengths[i..].iter().take_while(|&&x| x == l).count();
+        if l == 0 && run >= 11 {
+            let n = run.min(138);
+            tokens.push((ZEROS_LONG, (n - 11) as u32, 7));
+            i += n;
+        } else if l == 0 && run >= 3 {
+            tokens.push((ZEROS_SHORT, (run - 3) as u32, 3));
+            i += run;
+        } else if i > 0 && lengths[i - 1] == l && l != 0 && run >= 3 {
+            let n = run.min(6);
+            tokens.push((REPEAT_PREV, (n - 3) as u32, 2));
+            i += n;
+        } else {
+            tokens.push((usize::from(l), 0, 0));
+            i += 1;
+        }
+    }
+    tokens
+}
+
+/// Writes code lengths: the token code's 15 lengths as nibbles, the token stream's byte
+/// length (u16), then the token stream.
+fn write_lengths(lengths: &[u8], out: &mut Vec<u8>) {
+    let tokens = length_tokens(lengths);
+    let mut freqs = [0u32; LENGTH_TOKENS];
+    for &(t, _, _) in &tokens {
+        freqs[t] += 1;
+    }
+    let pre = code_lengths(&freqs);
+    for pair in pre.chunks(2) {
+        out.push(pair[0] | (pair.get(1).copied().unwrap_or(0) << 4));
+    }
+    let enc = Encoder::new(&Table::Huffman(pre), LENGTH_TOKENS);
+    let mut bits = Vec::new();
+    let mut w = BitWriter::new(&mut bits);
+    for &(t, extra, n) in &tokens {
+        enc.put(&mut w, t);
+        w.write(extra, n);
+    }
+    w.finish();
+    out.extend_from_slice(&(bits.len() as u16).to_le_bytes());
+    out.extend_from_slice(&bits);
+}
+
+/// Reads `used` code lengths written by [`write_lengths`].
+fn read_lengths(data: &[u8], pos: &mut usize, used: usize) -> Result<Vec<u8>, CodecError> {
+    let at = *pos;
+    let packed = take(data, pos, LENGTH_TOKENS.div_ceil(2), "length code")?;
+    let pre: Vec<u8> = (0..LENGTH_TOKENS)
+        .map(|i| (packed[i / 2] >> ((i % 2) * 4)) & 0x0F)
+        .collect();
+    let dec = Decoder::new(&Table::Huffman(pre), at)?;
+    let b = take(data, pos, 2, "code length stream size")?;
+    let n = usize::from(u16::from_le_bytes([b[0], b[1]]));
+    let stream = take(data, pos, n, "code length stream")?;
+    let bad = |what: &str| CodecError::new(at, format!("code lengths: {what}"));
+    let mut r = BitReader::new(stream);
+    let mut lengths = Vec::with_capacity(used);
+    while lengths.len() < used {
+        r.refill();
+        let t = dec.get(&mut r).ok_or_else(|| bad("invalid token"))?;
+        let (value, count) = match t {
+            REPEAT_PREV => {
+                let prev = *lengths
+                    .last()
+                    .ok_or_else(|| bad("repeat with nothing before it"))?;
+                (prev, 3 + r.read(2) as usize)
+            }
+            ZEROS_SHORT => (0, 3 + r.read(3) as usize),
+            ZEROS_LONG => (0, 11 + r.read(7) as usize),
+            l => (l as u8, 1),
+        };
+        if lengths.len() + count > used {
+            return Err(bad("more lengths than symbols"));
+        }
+        lengths.extend(std::iter::repeat_n(value, count));
+    }
+    if r.overrun() {
+        return Err(bad("stream ends early"));
+    }
+    Ok(lengths)
 }
 
 /// Takes `n` bytes at `*pos`, advancing it, or fails naming `what`.
@@ -283,6 +372,24 @@ impl Decoder {
                 Ok(Decoder { table })
             }
         }
+    }
+
+    /// The only symbol of a single-symbol table.
+    pub fn single(&self) -> Option<usize> {
+        (self.table.len() == 1).then(|| usize::from(self.table[0] >> 4))
+    }
+
+    /// Decodes one symbol of a multi-symbol table (see [`Decoder::single`]); the reader
+    /// must hold at least [`MAX_CODE_LEN`] bits. `None` for an unassigned code.
+    #[inline(always)]
+    pub fn get_multi(&self, r: &mut BitReader<'_>) -> Option<usize> {
+        let entry = *self.table.get(r.peek(MAX_CODE_LEN) as usize)?;
+        let len = u32::from(entry & 0x0F);
+        if len == 0 {
+            return None;
+        }
+        r.consume(len);
+        Some(usize::from(entry >> 4))
     }
 
     /// Decodes one symbol; the reader must hold at least [`MAX_CODE_LEN`] bits.

@@ -8,6 +8,8 @@ pub const MIN_MATCH: usize = 4;
 /// `off` values 1..=REP_CODES name a recent distance; larger values are distance + REP_CODES.
 pub const REP_CODES: u32 = 3;
 const NONE: u32 = u32::MAX;
+/// A match this long is taken without looking at the next positions.
+const LAZY_LIMIT: usize = 24;
 
 /// One parsed sequence: `lit_len` literal bytes, then a copy of `match_len` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,19 +72,25 @@ struct Params {
     lazy: u32,
     /// A match this long ends the search.
     nice: usize,
+    /// Use the row match finder (recent positions per hash bucket, with tags) instead of
+    /// hash chains.
+    row: bool,
 }
 
+/// Entries per row of the row match finder.
+const ROW: usize = 16;
+
 fn params(level: Level) -> Params {
-    let (hash_log, window_log, depth, lazy, nice) = match level.get() {
-        1 => (15, 20, 0, 0, 32),
-        2 => (16, 20, 0, 1, 48),
-        3 => (16, 20, 6, 1, 48),
-        4 => (17, 21, 16, 1, 64),
-        5 => (17, 22, 32, 2, 96),
-        6 => (17, 22, 64, 2, 128),
-        7 => (18, 23, 128, 2, 256),
-        8 => (18, 24, 256, 2, 512),
-        _ => (18, 24, 1024, 2, 1024),
+    let (hash_log, window_log, depth, lazy, nice, row) = match level.get() {
+        1 => (15, 20, 0, 0, 32, false),
+        2 => (16, 20, 0, 1, 48, false),
+        3 => (16, 20, 8, 1, 48, false),
+        4 => (18, 21, 16, 1, 64, true),
+        5 => (18, 22, 16, 2, 96, true),
+        6 => (17, 22, 64, 2, 128, false),
+        7 => (18, 23, 128, 2, 256, false),
+        8 => (18, 24, 256, 2, 512, false),
+        _ => (18, 24, 1024, 2, 1024, false),
     };
     Params {
         hash_log,
@@ -90,18 +98,28 @@ fn params(level: Level) -> Params {
         depth,
         lazy,
         nice,
+        row,
     }
 }
 
 /// Bytes of hash and chain tables for frames of `chunk` bytes at `level`.
 pub fn table_memory(level: Level, chunk: usize) -> usize {
     let p = params(level);
-    let chain = if p.depth > 0 {
-        (1usize << p.window_log).min(chunk.next_power_of_two().max(64))
+    let entries = 1usize << table_log(p, chunk);
+    if p.row {
+        entries * 5 + entries / ROW
+    } else if p.depth > 0 {
+        4 * (entries + (1usize << p.window_log).min(chunk.next_power_of_two().max(64)))
     } else {
-        0
-    };
-    4 * ((1usize << p.hash_log) + chain)
+        4 * entries
+    }
+}
+
+/// Hash table size (log2 of entries) for a frame of `frame_len` bytes: no larger than
+/// the frame needs.
+fn table_log(p: Params, frame_len: usize) -> u32 {
+    let need = usize::BITS - frame_len.max(1).leading_zeros() + 1;
+    p.hash_log.min(need).max(8)
 }
 
 /// Reusable match-finder memory; no allocation per frame once warmed up.
@@ -109,6 +127,10 @@ pub fn table_memory(level: Level, chunk: usize) -> usize {
 pub struct MatchFinder {
     head: Vec<u32>,
     chain: Vec<u32>,
+    row_pos: Vec<u32>,
+    row_tag: Vec<u8>,
+    row_head: Vec<u8>,
+    row_bits: u32,
     params: Option<Params>,
     chain_mask: usize,
     next_insert: usize,
@@ -157,11 +179,22 @@ fn dist_cost(dist: u32) -> i64 {
 impl MatchFinder {
     /// Prepares for a new frame of `frame_len` bytes.
     pub fn reset(&mut self, level: Level, frame_len: usize) {
-        let p = params(level);
-        let head_len = 1usize << p.hash_log;
-        self.head.clear();
-        self.head.resize(head_len, NONE);
-        if p.depth > 0 {
+        let mut p = params(level);
+        p.hash_log = table_log(p, frame_len);
+        let entries = 1usize << p.hash_log;
+        if p.row {
+            self.row_bits = p.hash_log - ROW.trailing_zeros();
+            self.row_pos.clear();
+            self.row_pos.resize(entries, NONE);
+            self.row_tag.clear();
+            self.row_tag.resize(entries, 0);
+            self.row_head.clear();
+            self.row_head.resize(entries / ROW, 0);
+        } else {
+            self.head.clear();
+            self.head.resize(entries, NONE);
+        }
+        if p.depth > 0 && !p.row {
             let window = (1usize << p.window_log).min(frame_len.next_power_of_two().max(64));
             if self.chain.len() != window {
                 self.chain.clear();
@@ -185,7 +218,10 @@ impl MatchFinder {
         seqs: &mut Vec<Seq>,
         lits: &mut Vec<u8>,
     ) -> u32 {
-        let p = self.params.unwrap_or_else(|| params(Level::DEFAULT));
+        let Some(p) = self.params else {
+            lits.extend_from_slice(&data[start..end]);
+            return (end - start) as u32;
+        };
         let mut anchor = start;
         let mut pos = start;
         if end - start > MIN_MATCH {
@@ -322,9 +358,17 @@ impl MatchFinder {
 
     /// Inserts every position below `upto` into the hash chains.
     #[inline(always)]
-    fn insert_upto(&mut self, data: &[u8], upto: usize, hash_log: u32) {
+    fn insert_upto(&mut self, data: &[u8], upto: usize, hash_log: u32, row: bool) {
         let last = data.len().saturating_sub(MIN_MATCH);
         let upto = upto.min(last + 1);
+        if row {
+            while self.next_insert < upto {
+                let i = self.next_insert;
+                self.row_insert(read_u32(data, i), i);
+                self.next_insert += 1;
+            }
+            return;
+        }
         while self.next_insert < upto {
             let i = self.next_insert;
             let h = hash4(read_u32(data, i), hash_log);
@@ -334,10 +378,78 @@ impl MatchFinder {
         }
     }
 
+    /// Row and tag of a 4-byte value.
+    #[inline(always)]
+    fn row_hash(&self, v: u32) -> (usize, u8) {
+        let h = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let row = (h >> (64 - self.row_bits)) as usize;
+        let tag = (h >> (56 - self.row_bits)) as u8;
+        (row, tag)
+    }
+
+    #[inline(always)]
+    fn row_insert(&mut self, v: u32, pos: usize) {
+        let (row, tag) = self.row_hash(v);
+        let slot = (self.row_head[row].wrapping_sub(1) as usize) & (ROW - 1);
+        self.row_head[row] = slot as u8;
+        self.row_pos[row * ROW + slot] = pos as u32;
+        self.row_tag[row * ROW + slot] = tag;
+    }
+
+    /// Best (length, distance) at `pos` from the row finder; inserts `pos`.
+    #[inline(always)]
+    fn find_row(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32) {
+        self.insert_upto(data, pos, p.hash_log, true);
+        let max_dist = 1usize << p.window_log;
+        let v = read_u32(data, pos);
+        let (row, tag) = self.row_hash(v);
+        let base = row * ROW;
+        let head = self.row_head[row] as usize;
+        let tags = &self.row_tag[base..base + ROW];
+        let positions = &self.row_pos[base..base + ROW];
+        let mut best_len = MIN_MATCH - 1;
+        let mut best_dist = 0u32;
+        let max = end - pos;
+        for k in 0..(p.depth as usize).min(ROW) {
+            let i = (head + k) & (ROW - 1);
+            if tags[i] != tag {
+                continue;
+            }
+            let cand = positions[i];
+            if cand == NONE {
+                break;
+            }
+            let c = cand as usize;
+            if c >= pos || pos - c > max_dist {
+                break;
+            }
+            if data[c + best_len] == data[pos + best_len] && read_u32(data, c) == v {
+                let len = MIN_MATCH + common_len(data, c + MIN_MATCH, pos + MIN_MATCH, end);
+                if len > best_len {
+                    best_len = len;
+                    best_dist = (pos - c) as u32;
+                    if len >= p.nice || len >= max {
+                        break;
+                    }
+                }
+            }
+        }
+        self.row_insert(v, pos);
+        self.next_insert = pos + 1;
+        if best_len < MIN_MATCH {
+            (0, 0)
+        } else {
+            (best_len, best_dist)
+        }
+    }
+
     /// Best (length, distance) at `pos` from the hash chain; inserts `pos`.
     #[inline(always)]
     fn find(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32) {
-        self.insert_upto(data, pos, p.hash_log);
+        if p.row {
+            return self.find_row(data, p, pos, end);
+        }
+        self.insert_upto(data, pos, p.hash_log, false);
         let window = self.chain_mask + 1;
         let v = read_u32(data, pos);
         let h = hash4(v, p.hash_log);
@@ -418,7 +530,7 @@ impl MatchFinder {
             }
             let mut at = *pos;
             let mut steps = 0;
-            while steps < p.lazy && len < p.nice && at < limit {
+            while steps < p.lazy && len < LAZY_LIMIT && at < limit {
                 let (l2, d2, g2) = self.best_at(data, p, at + 1, end);
                 if l2 >= MIN_MATCH && g2 > gain + 4 {
                     at += 1;
