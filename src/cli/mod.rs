@@ -4,7 +4,7 @@ mod args;
 mod demo;
 mod output;
 
-use std::fs::File;
+use std::fs::{self, File};
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -242,7 +242,9 @@ fn encode_one(encoder: &Encoder, a: &EncodeArgs, input: &Path) -> FileResult<()>
         };
         let source = (!is_stdin(input)).then_some(input);
         let stats = output::write_atomically(&dest, source, a.out.force, |w| {
-            if is_stdin(input) {
+            if a.full_load {
+                full_load(encoder, input, w)
+            } else if is_stdin(input) {
                 encoder.encode_reader(io::stdin(), None, w, &progress)
             } else {
                 encoder.encode_file(input, w, &progress)
@@ -266,6 +268,26 @@ fn encode_one(encoder: &Encoder, a: &EncodeArgs, input: &Path) -> FileResult<()>
         eprintln!("{}", json_line(&name, &stats));
     }
     Ok(())
+}
+
+/// The load-everything contrast of the benchmark: whole input in memory, one thread.
+fn full_load(encoder: &Encoder, input: &Path, w: &mut dyn Write) -> Result<Stats, Error> {
+    let started = std::time::Instant::now();
+    let data = fs::read(input).map_err(|e| Error::io("reading input", e))?;
+    let plan = encoder.plan(Some(data.len() as u64))?;
+    let level = encoder.level();
+    let stream = sigmalang::memory::encode(&data, level, plan.chunk_size)?;
+    w.write_all(&stream).map_err(|e| Error::io("writing output", e))?;
+    Ok(Stats {
+        raw_size: data.len() as u64,
+        encoded_size: stream.len() as u64,
+        chunk_size: plan.chunk_size,
+        threads: 1,
+        level: level.get(),
+        elapsed: started.elapsed(),
+        peak_rss: sigmalang::stats::peak_rss().unwrap_or(0),
+        ..Stats::default()
+    })
 }
 
 fn parse_range(s: &str) -> Result<(u64, u64), String> {

@@ -99,6 +99,11 @@ impl Encoder {
         })
     }
 
+    /// The compression level.
+    pub fn level(&self) -> Level {
+        self.config.level
+    }
+
     /// The settings this encoder will use for an input of `size` bytes (`None` = unknown).
     ///
     /// # Errors
