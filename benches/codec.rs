@@ -1,1 +1,64 @@
-fn main() {}
+//! Codec and in-memory pipeline throughput per level, on deterministic in-memory samples
+//! (`cargo bench`). Real-corpus, side-by-side figures come from `tools/bench`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sigmalang::demo::DemoData;
+use sigmalang::memory;
+use sigmalang::pipeline::{ChunkSize, Encoder, EncoderConfig, ReadMode};
+use sigmalang::Level;
+use std::io::Read;
+
+fn sample() -> Vec<u8> {
+    let mut data = Vec::new();
+    DemoData::new(8 << 20)
+        .read_to_end(&mut data)
+        .expect("generated data");
+    data
+}
+
+fn codec(c: &mut Criterion) {
+    let data = sample();
+    let mut group = c.benchmark_group("codec");
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.sample_size(10);
+    for level in [1u8, 3, 6, 9] {
+        let level = Level::new(level).expect("valid level");
+        group.bench_with_input(BenchmarkId::new("encode", level.get()), &data, |b, d| {
+            b.iter(|| memory::encode(d, level, 1 << 20).expect("encode"))
+        });
+        let stream = memory::encode(&data, level, 1 << 20).expect("encode");
+        group.bench_with_input(BenchmarkId::new("decode", level.get()), &stream, |b, s| {
+            b.iter(|| memory::decode(s).expect("decode"))
+        });
+    }
+    group.finish();
+}
+
+fn pipeline(c: &mut Criterion) {
+    let data = sample();
+    let mut group = c.benchmark_group("pipeline");
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.sample_size(10);
+    for threads in [1usize, 2] {
+        let enc = Encoder::new(EncoderConfig {
+            level: Level::DEFAULT,
+            chunk_size: ChunkSize::Fixed(1 << 20),
+            threads,
+            read_mode: ReadMode::Read,
+            memory_limit: Some(1 << 30),
+        })
+        .expect("encoder");
+        group.bench_with_input(BenchmarkId::new("encode_reader", threads), &data, |b, d| {
+            b.iter(|| {
+                let mut out = Vec::with_capacity(d.len() / 2);
+                enc.encode_reader(&d[..], Some(d.len() as u64), &mut out, &|_| {})
+                    .expect("encode");
+                out
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, codec, pipeline);
+criterion_main!(benches);

@@ -125,6 +125,58 @@ pub fn decode_frame(
     Ok(header)
 }
 
+/// Like [`decode_frame`], but decodes into `buf[..raw size]` of a buffer reused across
+/// frames: `buf` only ever grows (to the largest frame plus a little), so no frame pays
+/// for clearing it. Returns the header; the frame's bytes are `buf[..header.raw_size]`.
+///
+/// # Errors
+/// Corruption or a checksum mismatch, naming the frame and offset.
+#[allow(clippy::too_many_arguments)]
+pub fn decode_frame_reuse(
+    glyph: &[u8],
+    head: &GlyphHead,
+    chunk_size: u64,
+    frame: u64,
+    at: u64,
+    scratch: &mut DecodeScratch,
+    buf: &mut Vec<u8>,
+) -> Result<FrameHeader> {
+    let (header, body_at) = FrameHeader::parse(glyph, head, chunk_size, frame, at)?;
+    let body = &glyph[body_at..];
+    let raw = header.raw_size as usize;
+    if buf.len() < raw + codec::DECODE_SLACK {
+        buf.resize(raw + codec::DECODE_SLACK, 0);
+    }
+    match header.method {
+        Method::Stored => {
+            if body.len() != raw {
+                return Err(Error::corrupt(
+                    Some(frame),
+                    at,
+                    format!("stored frame body is {} bytes, should be {raw}", body.len()),
+                ));
+            }
+            buf[..raw].copy_from_slice(body);
+        }
+        Method::Coded => {
+            codec::decode_body_into(body, raw, scratch, buf).map_err(|e| {
+                Error::corrupt(Some(frame), at + (body_at + e.offset) as u64, e.detail)
+            })?;
+        }
+    }
+    let crc = crc32c::crc32c(&buf[..raw]);
+    if crc != header.raw_crc {
+        return Err(Error::Checksum {
+            what: "frame data",
+            frame: Some(frame),
+            offset: at,
+            expected: header.raw_crc,
+            found: crc,
+        });
+    }
+    Ok(header)
+}
+
 /// Tracks the frames written so far and produces the closing index and trailer.
 #[derive(Debug)]
 pub struct StreamAssembler {

@@ -277,7 +277,8 @@ fn full_load(encoder: &Encoder, input: &Path, w: &mut dyn Write) -> Result<Stats
     let plan = encoder.plan(Some(data.len() as u64))?;
     let level = encoder.level();
     let stream = sigmalang::memory::encode(&data, level, plan.chunk_size)?;
-    w.write_all(&stream).map_err(|e| Error::io("writing output", e))?;
+    w.write_all(&stream)
+        .map_err(|e| Error::io("writing output", e))?;
     Ok(Stats {
         raw_size: data.len() as u64,
         encoded_size: stream.len() as u64,

@@ -223,7 +223,7 @@ fn read_varint(body: &[u8], pos: &mut usize, what: &str) -> Result<u64, CodecErr
 
 /// Spare bytes after the decoded frame and the literal buffer, so short copies can move
 /// 16 bytes at a time; they are trimmed before returning.
-const SLACK: usize = 32;
+pub const SLACK: usize = 32;
 
 /// Decodes a frame body into exactly `raw_size` bytes appended to `out`.
 ///
@@ -240,6 +240,31 @@ pub fn decode_body(
     let result = decode_into(body, raw_size, scratch, &mut out[frame_start..]);
     out.truncate(frame_start + raw_size);
     result
+}
+
+/// Decodes a frame body into `frame[..raw_size]`; `frame` must be at least
+/// `raw_size + DECODE_SLACK` bytes (the rest is scratch space). Lets a caller reuse one
+/// buffer for every frame without clearing it.
+///
+/// # Errors
+/// A [`CodecError`] naming the body offset of the first inconsistency.
+pub fn decode_body_into(
+    body: &[u8],
+    raw_size: usize,
+    scratch: &mut DecodeScratch,
+    frame: &mut [u8],
+) -> Result<(), CodecError> {
+    if frame.len() < raw_size + SLACK {
+        return Err(CodecError::new(
+            0,
+            format!(
+                "output buffer is {} bytes, needs {}",
+                frame.len(),
+                raw_size + SLACK
+            ),
+        ));
+    }
+    decode_into(body, raw_size, scratch, frame)
 }
 
 /// Decodes into `frame` (`raw_size` bytes plus [`SLACK`]).

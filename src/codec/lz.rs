@@ -77,6 +77,9 @@ struct Params {
     row: bool,
 }
 
+/// Once a chain search has a match this long, it looks at only two more candidates.
+const GOOD_MATCH: usize = 32;
+
 /// Entries per row of the row match finder.
 const ROW: usize = 16;
 
@@ -84,7 +87,7 @@ fn params(level: Level) -> Params {
     let (hash_log, window_log, depth, lazy, nice, row) = match level.get() {
         1 => (15, 20, 0, 0, 32, false),
         2 => (16, 20, 0, 1, 48, false),
-        3 => (16, 20, 8, 1, 48, false),
+        3 => (17, 20, 8, 1, 48, false),
         4 => (18, 21, 16, 1, 64, true),
         5 => (18, 22, 16, 2, 96, true),
         6 => (17, 22, 64, 2, 128, false),
@@ -471,6 +474,10 @@ impl MatchFinder {
                     best_dist = (pos - c) as u32;
                     if len >= p.nice || len >= max {
                         break;
+                    }
+                    // A good match: look only a little further for a better one.
+                    if len >= GOOD_MATCH {
+                        depth = depth.min(2);
                     }
                 }
             }

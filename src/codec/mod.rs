@@ -13,7 +13,9 @@ mod block;
 mod huffman;
 mod lz;
 
-pub use block::{decode_body, encode_body, DecodeScratch, EncodeScratch};
+pub use block::{
+    decode_body, decode_body_into, encode_body, DecodeScratch, EncodeScratch, SLACK as DECODE_SLACK,
+};
 
 use std::fmt;
 

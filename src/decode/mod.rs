@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::codec::{DecodeScratch, GlyphCounts};
 use crate::error::{Error, Result};
 use crate::format::{self, GlyphHead, IndexEntry, StreamHeader, Trailer, TRAILER_LEN};
-use crate::frame::decode_frame;
+use crate::frame::{decode_frame, decode_frame_reuse};
 use crate::pipeline::{ordered, sizing, write_all, Progress};
 use crate::stats::{self, Stats};
 
@@ -207,9 +207,8 @@ impl Decoder {
         let work = |job: FrameJob,
                     slot: &mut ordered::Slot,
                     scratch: &mut DecodeScratch|
-         -> Result<(u64, u32)> {
-            slot.output.clear();
-            let header = decode_frame(
+         -> Result<(u64, u32, usize)> {
+            let header = decode_frame_reuse(
                 &slot.input,
                 &job.head,
                 job.chunk_size,
@@ -218,7 +217,11 @@ impl Decoder {
                 scratch,
                 &mut slot.output,
             )?;
-            Ok((slot.input.len() as u64, header.raw_crc))
+            Ok((
+                slot.input.len() as u64,
+                header.raw_crc,
+                header.raw_size as usize,
+            ))
         };
         let mut seen: Vec<(u64, u64)> = Vec::new();
         let mut raw = 0u64;
@@ -228,9 +231,9 @@ impl Decoder {
             self.threads + 1,
             produce,
             work,
-            |_, (enc_len, frame_crc), slot| {
-                write_all(out, &slot.output)?;
-                let n = slot.output.len() as u64;
+            |_, (enc_len, frame_crc, len), slot| {
+                write_all(out, &slot.output[..len])?;
+                let n = len as u64;
                 seen.push((enc_len, n));
                 raw += n;
                 crc = crc32c::crc32c_combine(crc, frame_crc, n as usize);
