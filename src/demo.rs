@@ -159,21 +159,60 @@ impl DemoData {
         }
     }
 
+    fn num(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.buf.extend_from_slice(&digits[i..]);
+    }
+
+    fn text(&mut self, s: &str) {
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+
     fn log_line(&mut self) {
         self.clock += self.below(40);
         let (secs, ms) = (self.clock / 1000, self.clock % 1000);
+        self.num(secs);
+        self.buf.push(b'.');
+        self.buf.push(b'0' + (ms / 100) as u8);
+        self.buf.push(b'0' + (ms / 10 % 10) as u8);
+        self.buf.push(b'0' + (ms % 10) as u8);
         let level = LEVELS[self.below(LEVELS.len() as u64) as usize];
+        self.buf.push(b' ');
+        self.text(level);
+        for _ in level.len()..6 {
+            self.buf.push(b' ');
+        }
+        self.text("worker-");
+        let w = self.below(8);
+        self.num(w);
+        self.text(" request id=");
+        let id = self.below(100_000);
+        self.num(id);
+        self.text(" path=");
         let path = PATHS[self.below(PATHS.len() as u64) as usize];
-        let line = format!(
-            "{secs}.{ms:03} {level:<5} worker-{} request id={} path={path}/{} status={} bytes={} took={}ms\n",
-            self.below(8),
-            self.below(100_000),
-            self.below(10_000),
-            [200, 200, 200, 201, 304, 404, 500][self.below(7) as usize],
-            self.below(20_000),
-            self.below(300),
-        );
-        self.buf.extend_from_slice(line.as_bytes());
+        self.text(path);
+        self.buf.push(b'/');
+        let item = self.below(10_000);
+        self.num(item);
+        self.text(" status=");
+        let status = [200, 200, 200, 201, 304, 404, 500][self.below(7) as usize];
+        self.num(status);
+        self.text(" bytes=");
+        let bytes = self.below(20_000);
+        self.num(bytes);
+        self.text(" took=");
+        let took = self.below(300);
+        self.num(took);
+        self.text("ms\n");
     }
 
     fn prose(&mut self) {
@@ -197,11 +236,27 @@ impl DemoData {
 
     fn csv_row(&mut self) {
         self.counter += 1;
-        let (id, word) = (self.counter, self.word());
-        let (units, cents, flag) = (self.below(1000), self.below(100), self.below(2) == 0);
+        let id = u64::from(self.counter);
+        self.num(id);
+        self.buf.push(b',');
+        let word = self.word();
+        self.text(word);
+        self.buf.push(b',');
+        let units = self.below(1000);
+        self.num(units);
+        self.buf.push(b'.');
+        let cents = self.below(100);
+        self.buf.push(b'0' + (cents / 10) as u8);
+        self.buf.push(b'0' + (cents % 10) as u8);
+        let flag = if self.below(2) == 0 {
+            ",true,"
+        } else {
+            ",false,"
+        };
+        self.text(flag);
         let path = PATHS[self.below(PATHS.len() as u64) as usize];
-        let row = format!("{id},{word},{units}.{cents:02},{flag},{path}\n");
-        self.buf.extend_from_slice(row.as_bytes());
+        self.text(path);
+        self.buf.push(b'\n');
     }
 
     fn record(&mut self) {

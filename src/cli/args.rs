@@ -97,6 +97,10 @@ pub struct EncodeArgs {
     /// Never memory-map; use buffered reads.
     #[arg(long)]
     pub no_mmap: bool,
+    /// Print the plan (chunk size, threads, memory estimate vs a load-everything encoder)
+    /// for each input and exit without encoding.
+    #[arg(long)]
+    pub estimate: bool,
     /// Benchmark contrast only: load the whole input into memory and encode it on one
     /// thread with the in-memory reference encoder (same output bytes).
     #[arg(long, hide = true)]

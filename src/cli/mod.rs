@@ -191,6 +191,10 @@ fn encode_all(a: EncodeArgs) -> Result<Exit, String> {
         return Err("-o needs exactly one input".into());
     }
     let encoder = Encoder::new(config).map_err(|e| e.to_string())?;
+    if a.estimate {
+        let results = files.iter().map(|f| estimate_one(&encoder, f)).collect();
+        return Ok(report(results));
+    }
     let results = files.iter().map(|f| encode_one(&encoder, &a, f)).collect();
     Ok(report(results))
 }
@@ -270,6 +274,35 @@ fn encode_one(encoder: &Encoder, a: &EncodeArgs, input: &Path) -> FileResult<()>
     Ok(())
 }
 
+/// Prints what encoding `input` will use and need, without encoding it.
+fn estimate_one(encoder: &Encoder, input: &Path) -> FileResult<()> {
+    let name = display(input);
+    let size = if is_stdin(input) {
+        None
+    } else {
+        let m = fs::metadata(input).map_err(|e| fail(&name, Error::io("opening input", e)))?;
+        m.is_file().then_some(m.len())
+    };
+    let plan = encoder.plan(size).map_err(|e| fail(&name, e))?;
+    let full = size.map(|n| sigmalang::pipeline::sizing::full_load_estimate(encoder.level(), n));
+    let mut out = io::stdout().lock();
+    let text = format!(
+        "file {name}\nsize {}\nchunk_size {}\nthreads {}\nframes_in_flight {}\nestimate {}\nfull_load_estimate {}\n",
+        size.map_or("unknown".into(), |n| n.to_string()),
+        plan.chunk_size,
+        plan.threads,
+        plan.slots(),
+        plan.estimate,
+        full.map_or("unknown".into(), |n| n.to_string()),
+    );
+    out.write_all(text.as_bytes())
+        .map_err(|e| fail(&name, Error::io("writing output", e)))?;
+    plan.notes
+        .iter()
+        .for_each(|n| eprintln!("sigma: {name}: {n}"));
+    Ok(())
+}
+
 /// The load-everything contrast of the benchmark: whole input in memory, one thread.
 fn full_load(encoder: &Encoder, input: &Path, w: &mut dyn Write) -> Result<Stats, Error> {
     let started = std::time::Instant::now();
@@ -332,6 +365,8 @@ fn decode_one(
 ) -> FileResult<()> {
     let name = display(input);
     let to_stdout = a.out.stdout || (is_stdin(input) && a.out.output.is_none());
+    let bar = progress_bar(&a.common, None, &name);
+    let progress = |done: u64| bar.set_position(done);
     let run = |w: &mut dyn Write| -> Result<Stats, Error> {
         if let Some((start, end)) = range {
             let mut f = File::open(input).map_err(|e| Error::io("opening input", e))?;
@@ -343,10 +378,10 @@ fn decode_one(
             });
         }
         if is_stdin(input) {
-            decoder.decode(io::stdin(), w, &|_| {})
+            decoder.decode(io::stdin(), w, &progress)
         } else {
             let f = File::open(input).map_err(|e| Error::io("opening input", e))?;
-            decoder.decode(f, w, &|_| {})
+            decoder.decode(f, w, &progress)
         }
     };
     let stats = if to_stdout {
@@ -377,6 +412,7 @@ fn decode_one(
         }
         stats
     };
+    bar.finish_and_clear();
     summarize(&a.common, &name, "decoded", &stats);
     if a.common.json {
         eprintln!("{}", json_line(&name, &stats));
