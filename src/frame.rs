@@ -87,42 +87,13 @@ pub fn decode_frame(
     scratch: &mut DecodeScratch,
     out: &mut Vec<u8>,
 ) -> Result<FrameHeader> {
-    let (header, body_at) = FrameHeader::parse(glyph, head, chunk_size, frame, at)?;
-    let body = &glyph[body_at..];
     let start = out.len();
-    match header.method {
-        Method::Stored => {
-            if body.len() as u64 != header.raw_size {
-                return Err(Error::corrupt(
-                    Some(frame),
-                    at,
-                    format!(
-                        "stored frame body is {} bytes, should be {}",
-                        body.len(),
-                        header.raw_size
-                    ),
-                ));
-            }
-            out.extend_from_slice(body);
-        }
-        Method::Coded => {
-            codec::decode_body(body, header.raw_size as usize, scratch, out).map_err(|e| {
-                Error::corrupt(Some(frame), at + (body_at + e.offset) as u64, e.detail)
-            })?;
-        }
-    }
-    let crc = crc32c::crc32c(&out[start..]);
-    if crc != header.raw_crc {
-        out.truncate(start);
-        return Err(Error::Checksum {
-            what: "frame data",
-            frame: Some(frame),
-            offset: at,
-            expected: header.raw_crc,
-            found: crc,
-        });
-    }
-    Ok(header)
+    let result = decode_frame_at(glyph, head, chunk_size, frame, at, scratch, out, start);
+    let end = result
+        .as_ref()
+        .map_or(start, |h| start + h.raw_size as usize);
+    out.truncate(end);
+    result
 }
 
 /// Like [`decode_frame`], but decodes into `buf[..raw size]` of a buffer reused across
@@ -131,7 +102,6 @@ pub fn decode_frame(
 ///
 /// # Errors
 /// Corruption or a checksum mismatch, naming the frame and offset.
-#[allow(clippy::too_many_arguments)]
 pub fn decode_frame_reuse(
     glyph: &[u8],
     head: &GlyphHead,
@@ -141,12 +111,29 @@ pub fn decode_frame_reuse(
     scratch: &mut DecodeScratch,
     buf: &mut Vec<u8>,
 ) -> Result<FrameHeader> {
+    decode_frame_at(glyph, head, chunk_size, frame, at, scratch, buf, 0)
+}
+
+/// Decodes a frame into `buf[offset..offset + raw size]`, growing `buf` as needed (it may
+/// be left longer than that).
+#[allow(clippy::too_many_arguments)]
+fn decode_frame_at(
+    glyph: &[u8],
+    head: &GlyphHead,
+    chunk_size: u64,
+    frame: u64,
+    at: u64,
+    scratch: &mut DecodeScratch,
+    buf: &mut Vec<u8>,
+    offset: usize,
+) -> Result<FrameHeader> {
     let (header, body_at) = FrameHeader::parse(glyph, head, chunk_size, frame, at)?;
     let body = &glyph[body_at..];
     let raw = header.raw_size as usize;
-    if buf.len() < raw + codec::DECODE_SLACK {
-        buf.resize(raw + codec::DECODE_SLACK, 0);
+    if buf.len() < offset + raw + codec::DECODE_SLACK {
+        buf.resize(offset + raw + codec::DECODE_SLACK, 0);
     }
+    let dest = &mut buf[offset..];
     match header.method {
         Method::Stored => {
             if body.len() != raw {
@@ -156,15 +143,15 @@ pub fn decode_frame_reuse(
                     format!("stored frame body is {} bytes, should be {raw}", body.len()),
                 ));
             }
-            buf[..raw].copy_from_slice(body);
+            dest[..raw].copy_from_slice(body);
         }
         Method::Coded => {
-            codec::decode_body_into(body, raw, scratch, buf).map_err(|e| {
+            codec::decode_body_into(body, raw, scratch, dest).map_err(|e| {
                 Error::corrupt(Some(frame), at + (body_at + e.offset) as u64, e.detail)
             })?;
         }
     }
-    let crc = crc32c::crc32c(&buf[..raw]);
+    let crc = crc32c::crc32c(&dest[..raw]);
     if crc != header.raw_crc {
         return Err(Error::Checksum {
             what: "frame data",

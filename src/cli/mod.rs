@@ -126,6 +126,7 @@ fn progress_bar(common: &CommonArgs, total: Option<u64>, file: &str) -> Progress
     bar
 }
 
+/// The per-file summary line (`-v`) and JSON line (`--json`, last on stderr).
 fn summarize(common: &CommonArgs, file: &str, verb: &str, s: &Stats) {
     if common.verbose && !common.quiet {
         eprintln!(
@@ -139,6 +140,9 @@ fn summarize(common: &CommonArgs, file: &str, verb: &str, s: &Stats) {
             s.threads,
             s.peak_rss as f64 / 1048576.0
         );
+    }
+    if common.json {
+        eprintln!("{}", json_line(file, s));
     }
 }
 
@@ -268,9 +272,6 @@ fn encode_one(encoder: &Encoder, a: &EncodeArgs, input: &Path) -> FileResult<()>
     };
     bar.finish_and_clear();
     summarize(&a.common, &name, "encoded", &stats);
-    if a.common.json {
-        eprintln!("{}", json_line(&name, &stats));
-    }
     Ok(())
 }
 
@@ -414,9 +415,6 @@ fn decode_one(
     };
     bar.finish_and_clear();
     summarize(&a.common, &name, "decoded", &stats);
-    if a.common.json {
-        eprintln!("{}", json_line(&name, &stats));
-    }
     Ok(())
 }
 
