@@ -65,12 +65,19 @@ impl Plan {
 }
 
 /// Estimated peak resident memory of encoding with `threads` workers and `chunk`-byte
-/// frames: the base, then per worker its input chunk, match-finder tables and body
-/// buffer, then per slot one encoded frame (worst case: a stored chunk).
+/// frames: the base, then per worker its input chunk and match-finder tables, then per
+/// slot one encoded frame, counted at half a chunk (2:1). Incompressible input keeps
+/// stored frames of a full chunk and may need up to `slots x chunk / 2` more.
 pub fn estimate(level: Level, chunk: u64, threads: usize) -> u64 {
     let slots = threads as u64 + 1;
     let per_worker = chunk + codec::encoder_memory(level, chunk as usize) as u64;
-    BASE_MEMORY + threads as u64 * per_worker + slots * chunk
+    BASE_MEMORY + threads as u64 * per_worker + slots * chunk / 2
+}
+
+/// Upper bound of [`estimate`] for incompressible input (every encoded frame a stored
+/// chunk); the memory budget is checked against this.
+pub fn estimate_bound(level: Level, chunk: u64, threads: usize) -> u64 {
+    estimate(level, chunk, threads) + (threads as u64 + 1) * chunk / 2
 }
 
 /// What a load-everything encoder needs for `size` bytes: the input, an output as large
@@ -113,19 +120,19 @@ pub fn plan(
     let limit = memory_limit.or_else(default_memory_limit);
     if let Some(limit) = limit {
         let wanted = (threads, chunk_size);
-        while estimate(level, chunk_size, threads) > limit && threads > 1 {
+        while estimate_bound(level, chunk_size, threads) > limit && threads > 1 {
             threads -= 1;
         }
-        while estimate(level, chunk_size, threads) > limit && chunk_size > 64 * KIB {
+        while estimate_bound(level, chunk_size, threads) > limit && chunk_size > 64 * KIB {
             chunk_size /= 2;
         }
-        if estimate(level, chunk_size, threads) > limit {
+        if estimate_bound(level, chunk_size, threads) > limit {
             return Err(Error::InvalidSetting {
                 detail: format!(
                     "memory limit {} bytes is too small: 1 thread with {} KiB chunks needs about {} bytes",
                     limit,
                     chunk_size / KIB,
-                    estimate(level, chunk_size, threads)
+                    estimate_bound(level, chunk_size, threads)
                 ),
             });
         }
@@ -168,7 +175,7 @@ mod tests {
             l,
             ChunkSize::Fixed(4 * MIB),
             4,
-            Some(estimate(l, 4 * MIB, 2)),
+            Some(estimate_bound(l, 4 * MIB, 2)),
             None,
         )
         .unwrap();
@@ -178,7 +185,7 @@ mod tests {
             l,
             ChunkSize::Fixed(4 * MIB),
             4,
-            Some(estimate(l, MIB, 1)),
+            Some(estimate_bound(l, MIB, 1)),
             None,
         )
         .unwrap();
