@@ -62,16 +62,22 @@ impl Stats {
 
 /// Peak resident set size of this process (VmHWM), in bytes, if the OS reports it.
 pub fn peak_rss() -> Option<u64> {
-    status_field("VmHWM:")
+    status_field(
+        &std::fs::read_to_string("/proc/self/status").ok()?,
+        "VmHWM:",
+    )
 }
 
 /// Current resident set size of this process (VmRSS), in bytes, if the OS reports it.
 pub fn current_rss() -> Option<u64> {
-    status_field("VmRSS:")
+    status_field(
+        &std::fs::read_to_string("/proc/self/status").ok()?,
+        "VmRSS:",
+    )
 }
 
-fn status_field(name: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// A `kB` field of a `/proc/PID/status` text, in bytes.
+fn status_field(status: &str, name: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(name))?;
     let kib: u64 = line[name.len()..]
         .trim()
@@ -86,8 +92,12 @@ fn status_field(name: &str) -> Option<u64> {
 mod tests {
     #[test]
     fn peak_is_at_least_current() {
-        if let (Some(peak), Some(cur)) = (super::peak_rss(), super::current_rss()) {
-            assert!(peak >= cur && cur > 0);
-        }
+        // One snapshot: other test threads may allocate between two reads.
+        let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+            return;
+        };
+        let peak = super::status_field(&status, "VmHWM:").unwrap();
+        let cur = super::status_field(&status, "VmRSS:").unwrap();
+        assert!(peak >= cur && cur > 0, "peak {peak}, current {cur}");
     }
 }
