@@ -228,7 +228,7 @@ impl Decoder {
         let mut crc = 0u32;
         ordered::run(
             &self.pool,
-            self.threads + 1,
+            sizing::slots(self.threads),
             produce,
             work,
             |_, (enc_len, frame_crc, len), slot| {

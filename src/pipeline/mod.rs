@@ -1,7 +1,7 @@
 //! The streaming encoder: source (mapped windows or a reader), boundary pre-scan,
 //! bounded slot pool, rayon workers and the ordered writer.
 //!
-//! Memory model: at most `slots = workers + 1` frames are in flight. Each running worker
+//! Memory model: at most `slots = 2 x workers` frames are in flight. Each running worker
 //! holds its frame's input (one mapped chunk, or a chunk-sized buffer on the read path),
 //! its match-finder tables and a body buffer; each slot holds one encoded frame until the
 //! writer has written it. Nothing grows with the input size.

@@ -58,10 +58,16 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Frames in flight: one per worker plus one being written.
+    /// Frames in flight: two per worker, so a worker that finishes early can start the
+    /// next frame while the writer waits for an earlier one.
     pub fn slots(&self) -> usize {
-        self.threads + 1
+        slots(self.threads)
     }
+}
+
+/// Frames in flight for `threads` workers.
+pub fn slots(threads: usize) -> usize {
+    2 * threads.max(1)
 }
 
 /// Estimated peak resident memory of encoding with `threads` workers and `chunk`-byte
@@ -69,7 +75,7 @@ impl Plan {
 /// slot one encoded frame, counted at half a chunk (2:1). Incompressible input keeps
 /// stored frames of a full chunk and may need up to `slots x chunk / 2` more.
 pub fn estimate(level: Level, chunk: u64, threads: usize) -> u64 {
-    let slots = threads as u64 + 1;
+    let slots = slots(threads) as u64;
     let per_worker = chunk + codec::encoder_memory(level, chunk as usize) as u64;
     BASE_MEMORY + threads as u64 * per_worker + slots * chunk / 2
 }
@@ -77,7 +83,7 @@ pub fn estimate(level: Level, chunk: u64, threads: usize) -> u64 {
 /// Upper bound of [`estimate`] for incompressible input (every encoded frame a stored
 /// chunk); the memory budget is checked against this.
 pub fn estimate_bound(level: Level, chunk: u64, threads: usize) -> u64 {
-    estimate(level, chunk, threads) + (threads as u64 + 1) * chunk / 2
+    estimate(level, chunk, threads) + slots(threads) as u64 * chunk / 2
 }
 
 /// What a load-everything encoder needs for `size` bytes: the input, an output as large
