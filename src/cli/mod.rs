@@ -184,16 +184,21 @@ fn resolve_encoder(a: &EncodeArgs) -> Result<EncoderConfig, String> {
     })
 }
 
-fn encode_all(a: EncodeArgs) -> Result<Exit, String> {
-    let config = resolve_encoder(&a)?;
-    let files = if a.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        a.files.clone()
-    };
-    if a.out.output.is_some() && files.len() > 1 {
+/// The inputs to process (`-`, stdin, when none are named); `-o` takes exactly one.
+fn input_list(files: &[PathBuf], out: &args::OutputArgs) -> Result<Vec<PathBuf>, String> {
+    if out.output.is_some() && files.len() > 1 {
         return Err("-o needs exactly one input".into());
     }
+    Ok(if files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        files.to_vec()
+    })
+}
+
+fn encode_all(a: EncodeArgs) -> Result<Exit, String> {
+    let config = resolve_encoder(&a)?;
+    let files = input_list(&a.files, &a.out)?;
     let encoder = Encoder::new(config).map_err(|e| e.to_string())?;
     if a.estimate {
         let results = files.iter().map(|f| estimate_one(&encoder, f)).collect();
@@ -338,14 +343,7 @@ fn parse_range(s: &str) -> Result<(u64, u64), String> {
 }
 
 fn decode_all(a: DecodeArgs) -> Result<Exit, String> {
-    let files = if a.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        a.files.clone()
-    };
-    if a.out.output.is_some() && files.len() > 1 {
-        return Err("-o needs exactly one input".into());
-    }
+    let files = input_list(&a.files, &a.out)?;
     let range = a.range.as_deref().map(parse_range).transpose()?;
     if range.is_some() && files.iter().any(|f| is_stdin(f)) {
         return Err("--range needs a file (it seeks to the frames it reads)".into());

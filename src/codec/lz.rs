@@ -173,6 +173,25 @@ fn common_len(data: &[u8], a: usize, b: usize, limit: usize) -> usize {
     n
 }
 
+/// Length of the match at candidate `c` for `pos` (whose first four bytes are `v`), if it
+/// beats `best_len`. Cheap reject first: the byte that would extend the best match must
+/// agree.
+#[inline(always)]
+fn longer_match(
+    data: &[u8],
+    c: usize,
+    pos: usize,
+    end: usize,
+    v: u32,
+    best_len: usize,
+) -> Option<usize> {
+    if data[c + best_len] != data[pos + best_len] || read_u32(data, c) != v {
+        return None;
+    }
+    let len = MIN_MATCH + common_len(data, c + MIN_MATCH, pos + MIN_MATCH, end);
+    (len > best_len).then_some(len)
+}
+
 /// Rough bit cost of a copy at distance `dist`, for comparing candidates.
 #[inline(always)]
 fn dist_cost(dist: u32) -> i64 {
@@ -426,14 +445,11 @@ impl MatchFinder {
             if c >= pos || pos - c > max_dist {
                 break;
             }
-            if data[c + best_len] == data[pos + best_len] && read_u32(data, c) == v {
-                let len = MIN_MATCH + common_len(data, c + MIN_MATCH, pos + MIN_MATCH, end);
-                if len > best_len {
-                    best_len = len;
-                    best_dist = (pos - c) as u32;
-                    if len >= p.nice || len >= max {
-                        break;
-                    }
+            if let Some(len) = longer_match(data, c, pos, end, v, best_len) {
+                best_len = len;
+                best_dist = (pos - c) as u32;
+                if len >= p.nice || len >= max {
+                    break;
                 }
             }
         }
@@ -466,19 +482,15 @@ impl MatchFinder {
             if c >= pos || pos - c >= window {
                 break;
             }
-            // Cheap reject: the byte that would extend the best match must agree.
-            if data[c + best_len] == data[pos + best_len] && read_u32(data, c) == v {
-                let len = MIN_MATCH + common_len(data, c + MIN_MATCH, pos + MIN_MATCH, end);
-                if len > best_len {
-                    best_len = len;
-                    best_dist = (pos - c) as u32;
-                    if len >= p.nice || len >= max {
-                        break;
-                    }
-                    // A good match: look only a little further for a better one.
-                    if len >= GOOD_MATCH {
-                        depth = depth.min(2);
-                    }
+            if let Some(len) = longer_match(data, c, pos, end, v, best_len) {
+                best_len = len;
+                best_dist = (pos - c) as u32;
+                if len >= p.nice || len >= max {
+                    break;
+                }
+                // A good match: look only a little further for a better one.
+                if len >= GOOD_MATCH {
+                    depth = depth.min(2);
                 }
             }
             let next = self.chain[c & self.chain_mask];

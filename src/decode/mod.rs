@@ -84,13 +84,7 @@ impl Decoder {
     /// The thread pool cannot be created.
     pub fn new(threads: usize) -> Result<Decoder> {
         let threads = sizing::resolve_threads(threads);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("sigma-decoder-{i}"))
-            .build()
-            .map_err(|e| Error::InvalidSetting {
-                detail: format!("cannot start {threads} worker threads: {e}"),
-            })?;
+        let pool = ordered::worker_pool(threads, "sigma-decoder")?;
         Ok(Decoder { threads, pool })
     }
 

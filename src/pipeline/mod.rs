@@ -85,13 +85,7 @@ impl Encoder {
     /// The thread pool cannot be created.
     pub fn new(config: EncoderConfig) -> Result<Encoder> {
         let threads = sizing::resolve_threads(config.threads);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("sigma-worker-{i}"))
-            .build()
-            .map_err(|e| Error::InvalidSetting {
-                detail: format!("cannot start {threads} worker threads: {e}"),
-            })?;
+        let pool = ordered::worker_pool(threads, "sigma-worker")?;
         Ok(Encoder {
             config,
             threads,

@@ -11,6 +11,20 @@ use std::sync::Mutex;
 
 use crate::error::Result;
 
+/// A worker pool of `threads` threads named `name-N`, owned by its encoder or decoder.
+///
+/// # Errors
+/// The operating system refuses the threads.
+pub fn worker_pool(threads: usize, name: &'static str) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(move |i| format!("{name}-{i}"))
+        .build()
+        .map_err(|e| crate::error::Error::InvalidSetting {
+            detail: format!("cannot start {threads} worker threads: {e}"),
+        })
+}
+
 /// Reusable buffers of one job in flight.
 #[derive(Default)]
 pub struct Slot {
