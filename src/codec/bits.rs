@@ -99,6 +99,14 @@ impl<'a> BitReader<'a> {
         }
     }
 
+    /// Refills unless at least `n` bits are available.
+    #[inline(always)]
+    pub fn ensure(&mut self, n: u32) {
+        if self.nbits < n {
+            self.refill();
+        }
+    }
+
     /// The next `n` bits without consuming them (`n` <= 32, after a refill).
     #[inline(always)]
     pub fn peek(&self, n: u32) -> u32 {

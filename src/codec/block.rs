@@ -2,7 +2,7 @@
 //! entropy-coded glyph sequences (see FORMAT.md, "Frame body").
 
 use super::bits::{BitReader, BitWriter};
-use super::huffman::{self, take, Table};
+use super::huffman::{self, take, Table, MAX_CODE_LEN};
 use super::lz::{MatchFinder, Reps, Seq, MIN_MATCH};
 use super::{CodecError, GlyphCounts, Level};
 use crate::format::varint;
@@ -383,13 +383,13 @@ fn decode_block(
                 .ok_or_else(|| bad(format!("sequence {i}: bad literal-length code")))?;
             let (base, n) = LEN_BASE[llc];
             let lit_len = (base + r.read(n)) as usize;
-            r.refill();
+            r.ensure(2 * MAX_CODE_LEN);
             let mlc = ml
                 .get(&mut r)
                 .ok_or_else(|| bad(format!("sequence {i}: bad match-length code")))?;
             let (base, n) = LEN_BASE[mlc];
             let match_len = (base + r.read(n)) as usize + MIN_MATCH;
-            r.refill();
+            r.ensure(2 * MAX_CODE_LEN);
             let ofc = of
                 .get(&mut r)
                 .ok_or_else(|| bad(format!("sequence {i}: bad offset code")))?;
@@ -454,12 +454,12 @@ fn decode_literals(
     for quad in &mut chunks {
         r.refill();
         for b in quad.iter_mut() {
-            *b = dec.get_multi(&mut r).ok_or(())? as u8;
+            *b = dec.get(&mut r).ok_or(())? as u8;
         }
     }
     for b in chunks.into_remainder() {
         r.refill();
-        *b = dec.get_multi(&mut r).ok_or(())? as u8;
+        *b = dec.get(&mut r).ok_or(())? as u8;
     }
     if r.overrun() {
         return Err(());

@@ -327,17 +327,22 @@ impl Encoder {
 
 /// Decoder side of a [`Table`]: one lookup per symbol.
 pub struct Decoder {
-    /// Entry = symbol << 4 | length; length 0 marks an unassigned code.
-    table: Vec<u16>,
+    /// Entry = symbol << 4 | code length; [`UNASSIGNED`] marks a code no symbol has. A
+    /// single-symbol table has length 0 everywhere (the symbol costs no bits).
+    table: Box<[u16; TABLE_SIZE]>,
+    single: Option<usize>,
 }
+
+/// Decoder table entry of a code that is not assigned (its length field is never valid).
+const UNASSIGNED: u16 = 0x0F;
 
 impl Decoder {
     /// Builds the lookup table; fails on an over-subscribed code.
     pub fn new(table: &Table, offset: usize) -> Result<Decoder, CodecError> {
         match table {
             Table::Single(sym) => Ok(Decoder {
-                // Length 0 with a valid symbol: consume nothing.
-                table: vec![(sym << 4) | 0x0F; 1],
+                table: Box::new([*sym << 4; TABLE_SIZE]),
+                single: Some(usize::from(*sym)),
             }),
             Table::Huffman(lengths) => {
                 let mut kraft = 0u32;
@@ -357,7 +362,7 @@ impl Decoder {
                     ));
                 }
                 let codes = canonical_codes(lengths);
-                let mut table = vec![0u16; TABLE_SIZE];
+                let mut table = Box::new([UNASSIGNED; TABLE_SIZE]);
                 for (sym, (&len, &code)) in lengths.iter().zip(&codes).enumerate() {
                     if len == 0 {
                         continue;
@@ -369,42 +374,28 @@ impl Decoder {
                         i += step;
                     }
                 }
-                Ok(Decoder { table })
+                Ok(Decoder {
+                    table,
+                    single: None,
+                })
             }
         }
     }
 
     /// The only symbol of a single-symbol table.
     pub fn single(&self) -> Option<usize> {
-        (self.table.len() == 1).then(|| usize::from(self.table[0] >> 4))
-    }
-
-    /// Decodes one symbol of a multi-symbol table (see [`Decoder::single`]); the reader
-    /// must hold at least [`MAX_CODE_LEN`] bits. `None` for an unassigned code.
-    #[inline(always)]
-    pub fn get_multi(&self, r: &mut BitReader<'_>) -> Option<usize> {
-        let entry = *self.table.get(r.peek(MAX_CODE_LEN) as usize)?;
-        let len = u32::from(entry & 0x0F);
-        if len == 0 {
-            return None;
-        }
-        r.consume(len);
-        Some(usize::from(entry >> 4))
+        self.single
     }
 
     /// Decodes one symbol; the reader must hold at least [`MAX_CODE_LEN`] bits.
     /// Returns `None` for an unassigned code.
     #[inline(always)]
     pub fn get(&self, r: &mut BitReader<'_>) -> Option<usize> {
-        if self.table.len() == 1 {
-            return Some(usize::from(self.table[0] >> 4));
-        }
-        let entry = self.table[r.peek(MAX_CODE_LEN) as usize];
-        let len = u32::from(entry & 0x0F);
-        if len == 0 {
+        let entry = self.table[r.peek(MAX_CODE_LEN) as usize & (TABLE_SIZE - 1)];
+        if entry == UNASSIGNED {
             return None;
         }
-        r.consume(len);
+        r.consume(u32::from(entry & 0x0F));
         Some(usize::from(entry >> 4))
     }
 }

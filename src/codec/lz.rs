@@ -61,47 +61,66 @@ impl Reps {
     }
 }
 
+/// How candidates for a copy are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Strategy {
+    /// One single-entry hash table of 4-byte prefixes.
+    Fast,
+    /// Two single-entry tables: 8-byte prefixes (long copies) and 4-byte prefixes.
+    Double,
+    /// Hash chains through every earlier position with the same 4-byte hash.
+    Chain,
+    /// Rows of recent positions per hash bucket, with tags.
+    Row,
+}
+
 /// Match-finder settings derived from a level.
 #[derive(Clone, Copy, Debug)]
 struct Params {
+    strategy: Strategy,
     hash_log: u32,
     window_log: u32,
-    /// Candidates examined per position (0 = single-entry hash table, no chain).
+    /// Candidates examined per position (chain and row finders).
     depth: u32,
     /// Positions looked ahead before committing to a match (0 = greedy).
     lazy: u32,
     /// A match this long ends the search.
     nice: usize,
-    /// Use the row match finder (recent positions per hash bucket, with tags) instead of
-    /// hash chains.
-    row: bool,
 }
 
 /// Once a chain search has a match this long, it looks at only two more candidates.
 const GOOD_MATCH: usize = 32;
 
+/// After 2^SKIP_LOG literals in a row, the double finder probes every other position, and
+/// so on.
+const SKIP_LOG: u32 = 8;
+
+/// A repeat-distance copy this long is taken without trying the other recent distances.
+const REP_ENOUGH: usize = 8;
+
 /// Entries per row of the row match finder.
 const ROW: usize = 16;
 
 fn params(level: Level) -> Params {
-    let (hash_log, window_log, depth, lazy, nice, row) = match level.get() {
-        1 => (15, 20, 0, 0, 32, false),
-        2 => (16, 20, 0, 1, 48, false),
-        3 => (17, 20, 8, 1, 48, false),
-        4 => (18, 21, 16, 1, 64, true),
-        5 => (18, 22, 16, 2, 96, true),
-        6 => (17, 21, 32, 2, 96, false),
-        7 => (18, 22, 48, 2, 128, false),
-        8 => (18, 22, 96, 2, 192, false),
-        _ => (18, 22, 192, 2, 258, false),
+    use Strategy::{Chain, Double, Fast, Row};
+    let (strategy, hash_log, window_log, depth, lazy, nice) = match level.get() {
+        1 => (Fast, 15, 20, 0, 0, 32),
+        2 => (Fast, 16, 20, 0, 1, 48),
+        3 => (Double, 17, 20, 0, 2, 48),
+        4 => (Row, 18, 21, 16, 1, 64),
+        5 => (Row, 18, 22, 16, 2, 96),
+        6 => (Chain, 17, 21, 32, 2, 96),
+        7 => (Chain, 18, 22, 48, 2, 128),
+        8 => (Chain, 18, 22, 96, 2, 192),
+        _ => (Chain, 18, 22, 192, 2, 258),
     };
     Params {
+        strategy,
         hash_log,
         window_log,
         depth,
         lazy,
         nice,
-        row,
     }
 }
 
@@ -109,12 +128,13 @@ fn params(level: Level) -> Params {
 pub fn table_memory(level: Level, chunk: usize) -> usize {
     let p = params(level);
     let entries = 1usize << table_log(p, chunk);
-    if p.row {
-        entries * 5 + entries / ROW
-    } else if p.depth > 0 {
-        4 * (entries + (1usize << p.window_log).min(chunk.next_power_of_two().max(64)))
-    } else {
-        4 * entries
+    match p.strategy {
+        Strategy::Row => entries * 5 + entries / ROW,
+        Strategy::Chain => {
+            4 * (entries + (1usize << p.window_log).min(chunk.next_power_of_two().max(64)))
+        }
+        Strategy::Double => 8 * entries,
+        Strategy::Fast => 4 * entries,
     }
 }
 
@@ -129,6 +149,8 @@ fn table_log(p: Params, frame_len: usize) -> u32 {
 #[derive(Default)]
 pub struct MatchFinder {
     head: Vec<u32>,
+    /// Positions by 8-byte prefix (double finder).
+    long: Vec<u32>,
     chain: Vec<u32>,
     row_pos: Vec<u32>,
     row_tag: Vec<u8>,
@@ -145,6 +167,17 @@ pub struct MatchFinder {
 fn read_u32(data: &[u8], pos: usize) -> u32 {
     let b = &data[pos..pos + 4];
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+#[inline(always)]
+fn read_u64(data: &[u8], pos: usize) -> u64 {
+    let b = &data[pos..pos + 8];
+    u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
+}
+
+#[inline(always)]
+fn hash8(v: u64, hash_log: u32) -> usize {
+    (v.wrapping_mul(0xCF1B_BCDC_B7A5_6463) >> (64 - hash_log)) as usize
 }
 
 #[inline(always)]
@@ -204,7 +237,7 @@ impl MatchFinder {
         let mut p = params(level);
         p.hash_log = table_log(p, frame_len);
         let entries = 1usize << p.hash_log;
-        if p.row {
+        if p.strategy == Strategy::Row {
             self.row_bits = p.hash_log - ROW.trailing_zeros();
             self.row_pos.clear();
             self.row_pos.resize(entries, NONE);
@@ -216,7 +249,11 @@ impl MatchFinder {
             self.head.clear();
             self.head.resize(entries, NONE);
         }
-        if p.depth > 0 && !p.row {
+        if p.strategy == Strategy::Double {
+            self.long.clear();
+            self.long.resize(entries, NONE);
+        }
+        if p.strategy == Strategy::Chain {
             let window = (1usize << p.window_log).min(frame_len.next_power_of_two().max(64));
             if self.chain.len() != window {
                 self.chain.clear();
@@ -247,10 +284,9 @@ impl MatchFinder {
         let mut anchor = start;
         let mut pos = start;
         if end - start > MIN_MATCH {
-            if p.depth == 0 {
-                self.parse_fast(data, p, &mut pos, &mut anchor, end, seqs, lits);
-            } else {
-                self.parse_chain(data, p, &mut pos, &mut anchor, end, seqs, lits);
+            match p.strategy {
+                Strategy::Fast => self.parse_fast(data, p, &mut pos, &mut anchor, end, seqs, lits),
+                _ => self.parse_lazy(data, p, &mut pos, &mut anchor, end, seqs, lits),
             }
         }
         lits.extend_from_slice(&data[anchor..end]);
@@ -287,17 +323,28 @@ impl MatchFinder {
         });
     }
 
-    /// Checks the most recent distance at `pos`.
+    /// Longest copy at `pos` from one of the recent distances: (length, distance).
     #[inline(always)]
-    fn rep_match(&self, data: &[u8], pos: usize, end: usize) -> usize {
-        let d = self.reps.0[0] as usize;
-        if d == 0 || d > pos || pos + MIN_MATCH > end {
-            return 0;
+    fn rep_match(&self, data: &[u8], pos: usize, end: usize) -> (usize, u32) {
+        let mut best = (0, 0);
+        if pos + MIN_MATCH > end {
+            return best;
         }
-        if read_u32(data, pos - d) != read_u32(data, pos) {
-            return 0;
+        let v = read_u32(data, pos);
+        for &d in &self.reps.0 {
+            let du = d as usize;
+            if du == 0 || du > pos || read_u32(data, pos - du) != v {
+                continue;
+            }
+            let len = MIN_MATCH + common_len(data, pos - du + MIN_MATCH, pos + MIN_MATCH, end);
+            if len > best.0 {
+                best = (len, d);
+            }
+            if len >= REP_ENOUGH {
+                break;
+            }
         }
-        MIN_MATCH + common_len(data, pos - d + MIN_MATCH, pos + MIN_MATCH, end)
+        best
     }
 
     /// Greedy (or one-step lazy) parse with a single-entry hash table.
@@ -317,11 +364,7 @@ impl MatchFinder {
         let mut misses = 0usize;
         while *pos <= limit {
             let here = *pos;
-            let rep_len = if here > *anchor || here > 0 {
-                self.rep_match(data, here, end)
-            } else {
-                0
-            };
+            let (rep_len, rep_dist) = self.rep_match(data, here, end);
             let v = read_u32(data, here);
             let h = hash4(v, p.hash_log);
             let cand = self.head[h];
@@ -337,7 +380,7 @@ impl MatchFinder {
             }
             if rep_len >= MIN_MATCH && rep_len + 1 >= best_len {
                 best_len = rep_len;
-                best_dist = self.reps.0[0];
+                best_dist = rep_dist;
             }
             if best_len < MIN_MATCH {
                 misses += 1;
@@ -465,8 +508,10 @@ impl MatchFinder {
     /// Best (length, distance) at `pos` from the hash chain; inserts `pos`.
     #[inline(always)]
     fn find(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32) {
-        if p.row {
-            return self.find_row(data, p, pos, end);
+        match p.strategy {
+            Strategy::Row => return self.find_row(data, p, pos, end),
+            Strategy::Double => return self.find_double(data, p, pos, end),
+            _ => {}
         }
         self.insert_upto(data, pos, p.hash_log, false);
         let window = self.chain_mask + 1;
@@ -513,7 +558,7 @@ impl MatchFinder {
     /// Best candidate at `pos`, preferring the repeat distance when it is about as long.
     #[inline(always)]
     fn best_at(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32, i64) {
-        let rep_len = self.rep_match(data, pos, end);
+        let (rep_len, rep_dist) = self.rep_match(data, pos, end);
         let (len, dist) = self.find(data, p, pos, end);
         let rep_gain = rep_len as i64 * 4 - 1;
         let gain = if len > 0 {
@@ -522,15 +567,53 @@ impl MatchFinder {
             i64::MIN
         };
         if rep_len >= MIN_MATCH && rep_gain >= gain {
-            (rep_len, self.reps.0[0], rep_gain)
+            (rep_len, rep_dist, rep_gain)
         } else {
             (len, dist, gain)
         }
     }
 
-    /// Hash-chain parse with lazy evaluation.
+    /// Best (length, distance) at `pos` from the long and short tables; inserts `pos`.
+    #[inline(always)]
+    fn find_double(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32) {
+        let max_dist = 1usize << p.window_log;
+        if pos + 8 <= end {
+            let v8 = read_u64(data, pos);
+            let h = hash8(v8, p.hash_log);
+            let cand = self.long[h];
+            self.long[h] = pos as u32;
+            let c = cand as usize;
+            if cand != NONE && c < pos && pos - c <= max_dist && read_u64(data, c) == v8 {
+                self.head[hash4(v8 as u32, p.hash_log)] = pos as u32;
+                let len = 8 + common_len(data, c + 8, pos + 8, end);
+                return (len, (pos - c) as u32);
+            }
+        }
+        let v = read_u32(data, pos);
+        let h = hash4(v, p.hash_log);
+        let cand = self.head[h];
+        self.head[h] = pos as u32;
+        let c = cand as usize;
+        if cand != NONE && c < pos && pos - c <= max_dist && read_u32(data, c) == v {
+            let len = MIN_MATCH + common_len(data, c + MIN_MATCH, pos + MIN_MATCH, end);
+            return (len, (pos - c) as u32);
+        }
+        (0, 0)
+    }
+
+    /// Records positions inside a copy just taken, so later copies can start there.
+    #[inline(always)]
+    fn seed_double(&mut self, data: &[u8], p: Params, from: usize, to: usize, end: usize) {
+        for i in from..to.min(end.saturating_sub(7)) {
+            let v8 = read_u64(data, i);
+            self.long[hash8(v8, p.hash_log)] = i as u32;
+            self.head[hash4(v8 as u32, p.hash_log)] = i as u32;
+        }
+    }
+
+    /// Parse with lazy evaluation over the chain, row or double finder.
     #[allow(clippy::too_many_arguments)]
-    fn parse_chain(
+    fn parse_lazy(
         &mut self,
         data: &[u8],
         p: Params,
@@ -541,10 +624,16 @@ impl MatchFinder {
         lits: &mut Vec<u8>,
     ) {
         let limit = end - MIN_MATCH;
+        let skip_log = if p.strategy == Strategy::Double {
+            SKIP_LOG
+        } else {
+            usize::BITS - 1
+        };
         while *pos <= limit {
             let (mut len, mut dist, mut gain) = self.best_at(data, p, *pos, end);
             if len < MIN_MATCH {
-                *pos += 1;
+                // Long literal runs (incompressible data) are searched ever more sparsely.
+                *pos += 1 + ((*pos - *anchor) >> skip_log);
                 continue;
             }
             let mut at = *pos;
@@ -574,6 +663,9 @@ impl MatchFinder {
                 }
             }
             self.emit(data, *anchor, at, len, dist, seqs, lits);
+            if p.strategy == Strategy::Double {
+                self.seed_double(data, p, at + 1 + p.lazy as usize, at + len, end);
+            }
             *pos = at + len;
             *anchor = *pos;
         }
