@@ -95,6 +95,9 @@ const GOOD_MATCH: usize = 32;
 /// so on.
 const SKIP_LOG: u32 = 8;
 
+/// A copy this long from the newest long-table candidate skips the older one.
+const LONG_ENOUGH: usize = 16;
+
 /// A repeat-distance copy this long is taken without trying the other recent distances.
 const REP_ENOUGH: usize = 8;
 
@@ -106,7 +109,7 @@ fn params(level: Level) -> Params {
     let (strategy, hash_log, window_log, depth, lazy, nice) = match level.get() {
         1 => (Fast, 15, 20, 0, 0, 32),
         2 => (Fast, 16, 20, 0, 1, 48),
-        3 => (Double, 17, 20, 0, 2, 48),
+        3 => (Double, 18, 20, 0, 2, 48),
         4 => (Row, 18, 21, 16, 1, 64),
         5 => (Row, 18, 22, 16, 2, 96),
         6 => (Chain, 17, 21, 32, 2, 96),
@@ -133,7 +136,7 @@ pub fn table_memory(level: Level, chunk: usize) -> usize {
         Strategy::Chain => {
             4 * (entries + (1usize << p.window_log).min(chunk.next_power_of_two().max(64)))
         }
-        Strategy::Double => 8 * entries,
+        Strategy::Double => 12 * entries,
         Strategy::Fast => 4 * entries,
     }
 }
@@ -251,7 +254,7 @@ impl MatchFinder {
         }
         if p.strategy == Strategy::Double {
             self.long.clear();
-            self.long.resize(entries, NONE);
+            self.long.resize(entries * 2, NONE);
         }
         if p.strategy == Strategy::Chain {
             let window = (1usize << p.window_log).min(frame_len.next_power_of_two().max(64));
@@ -579,14 +582,26 @@ impl MatchFinder {
         let max_dist = 1usize << p.window_log;
         if pos + 8 <= end {
             let v8 = read_u64(data, pos);
-            let h = hash8(v8, p.hash_log);
-            let cand = self.long[h];
+            let h = hash8(v8, p.hash_log) * 2;
+            let (c0, c1) = (self.long[h], self.long[h + 1]);
+            self.long[h + 1] = c0;
             self.long[h] = pos as u32;
-            let c = cand as usize;
-            if cand != NONE && c < pos && pos - c <= max_dist && read_u64(data, c) == v8 {
+            let mut best = (0, 0);
+            for cand in [c0, c1] {
+                if best.0 >= LONG_ENOUGH {
+                    break;
+                }
+                let c = cand as usize;
+                if cand != NONE && c < pos && pos - c <= max_dist && read_u64(data, c) == v8 {
+                    let len = 8 + common_len(data, c + 8, pos + 8, end);
+                    if len > best.0 {
+                        best = (len, (pos - c) as u32);
+                    }
+                }
+            }
+            if best.0 > 0 {
                 self.head[hash4(v8 as u32, p.hash_log)] = pos as u32;
-                let len = 8 + common_len(data, c + 8, pos + 8, end);
-                return (len, (pos - c) as u32);
+                return best;
             }
         }
         let v = read_u32(data, pos);
@@ -606,7 +621,9 @@ impl MatchFinder {
     fn seed_double(&mut self, data: &[u8], p: Params, from: usize, to: usize, end: usize) {
         for i in from..to.min(end.saturating_sub(7)) {
             let v8 = read_u64(data, i);
-            self.long[hash8(v8, p.hash_log)] = i as u32;
+            let h = hash8(v8, p.hash_log) * 2;
+            self.long[h + 1] = self.long[h];
+            self.long[h] = i as u32;
             self.head[hash4(v8 as u32, p.hash_log)] = i as u32;
         }
     }
