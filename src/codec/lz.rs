@@ -109,7 +109,7 @@ fn params(level: Level) -> Params {
     let (strategy, hash_log, window_log, depth, lazy, nice) = match level.get() {
         1 => (Fast, 15, 20, 0, 0, 32),
         2 => (Fast, 16, 20, 0, 1, 48),
-        3 => (Double, 18, 20, 0, 2, 48),
+        3 => (Double, 17, 20, 0, 2, 48),
         4 => (Row, 18, 21, 16, 1, 64),
         5 => (Row, 18, 22, 16, 2, 96),
         6 => (Chain, 17, 21, 32, 2, 96),
