@@ -541,6 +541,24 @@ mod tests {
     }
 
     #[test]
+    fn optimal_parse_beats_lazy_on_structured_text() {
+        let mut data = Vec::new();
+        let mut x = 12_345u32;
+        for i in 0..40_000u32 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let level = ["info", "warn", "error", "debug"][(x >> 16) as usize % 4];
+            let user = (x >> 8) % 5000;
+            let ts = 1_700_000_000 + i * 7;
+            data.extend_from_slice(
+                format!("{{\"ts\":{ts},\"level\":\"{level}\",\"user\":{user}}}\n").as_bytes(),
+            );
+        }
+        let lazy = round_trip(&data, 8);
+        let optimal = round_trip(&data, 9);
+        assert!(optimal < lazy, "level 9 {optimal} vs level 8 {lazy}");
+    }
+
+    #[test]
     fn truncated_and_garbled_bodies_fail_cleanly() {
         let data: Vec<u8> = (0..50_000u32)
             .map(|i| (i % 251) as u8 ^ (i / 7) as u8)

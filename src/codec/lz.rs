@@ -3,6 +3,8 @@
 
 use super::Level;
 
+mod optimal;
+
 /// Shortest copy worth a glyph.
 pub const MIN_MATCH: usize = 4;
 /// `off` values 1..=REP_CODES name a recent distance; larger values are distance + REP_CODES.
@@ -72,6 +74,8 @@ enum Strategy {
     Chain,
     /// Rows of recent positions per hash bucket, with tags.
     Row,
+    /// Hash chains, every candidate length priced, cheapest path through the block.
+    Optimal,
 }
 
 /// Match-finder settings derived from a level.
@@ -105,7 +109,7 @@ const REP_ENOUGH: usize = 8;
 const ROW: usize = 16;
 
 fn params(level: Level) -> Params {
-    use Strategy::{Chain, Double, Fast, Row};
+    use Strategy::{Chain, Double, Fast, Optimal, Row};
     let (strategy, hash_log, window_log, depth, lazy, nice) = match level.get() {
         1 => (Fast, 15, 20, 0, 0, 32),
         2 => (Fast, 16, 20, 0, 1, 48),
@@ -115,7 +119,7 @@ fn params(level: Level) -> Params {
         6 => (Chain, 17, 21, 32, 2, 96),
         7 => (Chain, 18, 22, 48, 2, 128),
         8 => (Chain, 18, 22, 96, 2, 192),
-        _ => (Chain, 18, 22, 192, 2, 258),
+        _ => (Optimal, 18, 22, 48, 2, 258),
     };
     Params {
         strategy,
@@ -133,11 +137,21 @@ pub fn table_memory(level: Level, chunk: usize) -> usize {
     let entries = 1usize << table_log(p, chunk);
     match p.strategy {
         Strategy::Row => entries * 5 + entries / ROW,
-        Strategy::Chain => {
+        Strategy::Chain | Strategy::Optimal => {
             4 * (entries + (1usize << p.window_log).min(chunk.next_power_of_two().max(64)))
         }
         Strategy::Double => 12 * entries,
         Strategy::Fast => 4 * entries,
+    }
+}
+
+/// Bytes the parser itself needs per block of `block` bytes at `level` (the optimal
+/// parser's price, step and distance arrays).
+pub fn parse_memory(level: Level, block: usize) -> usize {
+    if params(level).strategy == Strategy::Optimal {
+        optimal::BYTES_PER_POSITION * (block + 1)
+    } else {
+        0
     }
 }
 
@@ -164,6 +178,7 @@ pub struct MatchFinder {
     next_insert: usize,
     /// Sequence-producing history shared by all blocks of a frame.
     pub reps: Reps,
+    optimal: optimal::OptimalScratch,
 }
 
 #[inline(always)]
@@ -256,7 +271,7 @@ impl MatchFinder {
             self.long.clear();
             self.long.resize(entries * 2, NONE);
         }
-        if p.strategy == Strategy::Chain {
+        if matches!(p.strategy, Strategy::Chain | Strategy::Optimal) {
             let window = (1usize << p.window_log).min(frame_len.next_power_of_two().max(64));
             if self.chain.len() != window {
                 self.chain.clear();
@@ -289,6 +304,7 @@ impl MatchFinder {
         if end - start > MIN_MATCH {
             match p.strategy {
                 Strategy::Fast => self.parse_fast(data, p, &mut pos, &mut anchor, end, seqs, lits),
+                Strategy::Optimal => anchor = self.parse_optimal(data, p, start, end, seqs, lits),
                 _ => self.parse_lazy(data, p, &mut pos, &mut anchor, end, seqs, lits),
             }
         }
@@ -516,6 +532,20 @@ impl MatchFinder {
             Strategy::Double => return self.find_double(data, p, pos, end),
             _ => {}
         }
+        self.find_chain(data, p, pos, end, |_, _| {})
+    }
+
+    /// Walks the hash chain at `pos`, calling `record(length, distance)` for each candidate
+    /// longer than all before it; returns the best (length, distance); inserts `pos`.
+    #[inline(always)]
+    fn find_chain(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        pos: usize,
+        end: usize,
+        mut record: impl FnMut(usize, u32),
+    ) -> (usize, u32) {
         self.insert_upto(data, pos, p.hash_log, false);
         let window = self.chain_mask + 1;
         let v = read_u32(data, pos);
@@ -533,6 +563,7 @@ impl MatchFinder {
             if let Some(len) = longer_match(data, c, pos, end, v, best_len) {
                 best_len = len;
                 best_dist = (pos - c) as u32;
+                record(len, best_dist);
                 if len >= p.nice || len >= max {
                     break;
                 }

@@ -107,5 +107,7 @@ impl std::error::Error for CodecError {}
 
 /// Bytes of match-finder tables an encoder at `level` holds for frames of `chunk` bytes.
 pub fn encoder_memory(level: Level, chunk: usize) -> usize {
-    lz::table_memory(level, chunk) + block::BLOCK_SIZE * 2
+    lz::table_memory(level, chunk)
+        + lz::parse_memory(level, block::BLOCK_SIZE)
+        + block::BLOCK_SIZE * 2
 }
