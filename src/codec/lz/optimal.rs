@@ -8,6 +8,11 @@ const SCALE: u32 = 16;
 /// Every length up to this is tried for each candidate; longer candidates are tried whole.
 const ALL_LENGTHS: usize = 16;
 
+/// Positions without any candidate before the search starts skipping.
+const SKIP_AFTER: usize = 256;
+/// The search then probes one position in `1 + misses >> SKIP_LOG`.
+const SKIP_LOG: u32 = 8;
+
 /// Bytes of [`OptimalScratch`] per position of a block.
 pub(super) const BYTES_PER_POSITION: usize = 16;
 
@@ -86,6 +91,7 @@ impl MatchFinder {
         o.last_dist[0] = self.reps.0[0];
         let limit = end - MIN_MATCH;
         let mut search_from = start;
+        let mut last_found = start;
         for i in start..end {
             let k = i - start;
             let base = o.price[k];
@@ -96,6 +102,14 @@ impl MatchFinder {
                 o.last_dist[k + 1] = o.last_dist[k];
             }
             if i > limit || i < search_from {
+                continue;
+            }
+            // Long stretches without a copy (incompressible data) are searched ever more
+            // sparsely, as the double finder does.
+            let misses = i - last_found;
+            if misses > SKIP_AFTER
+                && !(misses - SKIP_AFTER).is_multiple_of((misses >> SKIP_LOG) + 1)
+            {
                 continue;
             }
             // The repeat distance along the cheapest path to here.
@@ -123,6 +137,9 @@ impl MatchFinder {
             let cands = &mut o.cands;
             let (best, _) =
                 self.find_chain(data, p, i, end, |len, dist| cands.push((len as u32, dist)));
+            if best > 0 {
+                last_found = i;
+            }
             let mut shorter = MIN_MATCH - 1;
             for ci in 0..o.cands.len() {
                 let (len, dist) = o.cands[ci];
