@@ -68,7 +68,8 @@ impl Reps {
 enum Strategy {
     /// One single-entry hash table of 4-byte prefixes.
     Fast,
-    /// Two single-entry tables: 8-byte prefixes (long copies) and 4-byte prefixes.
+    /// Two hash tables: the two latest positions per 8-byte prefix (long copies) and the
+    /// latest per 4-byte prefix.
     Double,
     /// Hash chains through every earlier position with the same 4-byte hash.
     Chain,
