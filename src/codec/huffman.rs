@@ -330,7 +330,6 @@ pub struct Decoder {
     /// Entry = symbol << 4 | code length; [`UNASSIGNED`] marks a code no symbol has. A
     /// single-symbol table has length 0 everywhere (the symbol costs no bits).
     table: Box<[u16; TABLE_SIZE]>,
-    single: Option<usize>,
 }
 
 /// Decoder table entry of a code that is not assigned (its length field is never valid).
@@ -342,7 +341,6 @@ impl Decoder {
         match table {
             Table::Single(sym) => Ok(Decoder {
                 table: Box::new([*sym << 4; TABLE_SIZE]),
-                single: Some(usize::from(*sym)),
             }),
             Table::Huffman(lengths) => {
                 let mut kraft = 0u32;
@@ -374,17 +372,16 @@ impl Decoder {
                         i += step;
                     }
                 }
-                Ok(Decoder {
-                    table,
-                    single: None,
-                })
+                Ok(Decoder { table })
             }
         }
     }
 
     /// The only symbol of a single-symbol table.
     pub fn single(&self) -> Option<usize> {
-        self.single
+        // Only a single-symbol table has valid entries of length 0.
+        let entry = self.table[0];
+        (entry & 0x0F == 0).then(|| usize::from(entry >> 4))
     }
 
     /// Decodes one symbol; the reader must hold at least [`MAX_CODE_LEN`] bits.

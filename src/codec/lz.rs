@@ -614,10 +614,7 @@ impl MatchFinder {
         let max_dist = 1usize << p.window_log;
         if pos + 8 <= end {
             let v8 = read_u64(data, pos);
-            let h = hash8(v8, p.hash_log) * 2;
-            let (c0, c1) = (self.long[h], self.long[h + 1]);
-            self.long[h + 1] = c0;
-            self.long[h] = pos as u32;
+            let [c0, c1] = self.push_long(v8, p.hash_log, pos);
             let mut best = (0, 0);
             for cand in [c0, c1] {
                 if best.0 >= LONG_ENOUGH {
@@ -653,11 +650,20 @@ impl MatchFinder {
     fn seed_double(&mut self, data: &[u8], p: Params, from: usize, to: usize, end: usize) {
         for i in from..to.min(end.saturating_sub(7)) {
             let v8 = read_u64(data, i);
-            let h = hash8(v8, p.hash_log) * 2;
-            self.long[h + 1] = self.long[h];
-            self.long[h] = i as u32;
+            self.push_long(v8, p.hash_log, i);
             self.head[hash4(v8 as u32, p.hash_log)] = i as u32;
         }
+    }
+
+    /// Makes `pos` the newest of the two positions in the long-table bucket of `v8`;
+    /// returns the two it held before (newest first).
+    #[inline(always)]
+    fn push_long(&mut self, v8: u64, hash_log: u32, pos: usize) -> [u32; 2] {
+        let h = hash8(v8, hash_log) * 2;
+        let before = [self.long[h], self.long[h + 1]];
+        self.long[h + 1] = before[0];
+        self.long[h] = pos as u32;
+        before
     }
 
     /// Parse with lazy evaluation over the chain, row or double finder.
@@ -673,16 +679,17 @@ impl MatchFinder {
         lits: &mut Vec<u8>,
     ) {
         let limit = end - MIN_MATCH;
-        let skip_log = if p.strategy == Strategy::Double {
-            SKIP_LOG
-        } else {
-            usize::BITS - 1
-        };
+        let skips = p.strategy == Strategy::Double;
         while *pos <= limit {
             let (mut len, mut dist, mut gain) = self.best_at(data, p, *pos, end);
             if len < MIN_MATCH {
-                // Long literal runs (incompressible data) are searched ever more sparsely.
-                *pos += 1 + ((*pos - *anchor) >> skip_log);
+                // Long literal runs (incompressible data) are searched ever more sparsely
+                // (the chain and row finders insert every position, so they search all).
+                *pos += 1 + if skips {
+                    (*pos - *anchor) >> SKIP_LOG
+                } else {
+                    0
+                };
                 continue;
             }
             let mut at = *pos;

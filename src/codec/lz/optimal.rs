@@ -1,17 +1,16 @@
 //! Price-based parsing for the strongest levels: every copy length found at every position
 //! is weighed by its estimated cost in bits, and the cheapest path through the block wins.
 
-use super::{common_len, read_u32, MatchFinder, Params, Seq, MIN_MATCH};
+use super::{common_len, read_u32, MatchFinder, Params, Seq, MIN_MATCH, SKIP_LOG};
 
 /// Prices are in 1/16 bit.
 const SCALE: u32 = 16;
 /// Every length up to this is tried for each candidate; longer candidates are tried whole.
 const ALL_LENGTHS: usize = 16;
 
-/// Positions without any candidate before the search starts skipping.
+/// Positions without any candidate before the search starts skipping; it then probes one
+/// position in `1 + misses >> SKIP_LOG`.
 const SKIP_AFTER: usize = 256;
-/// The search then probes one position in `1 + misses >> SKIP_LOG`.
-const SKIP_LOG: u32 = 8;
 
 /// Bytes of [`OptimalScratch`] per position of a block.
 pub(super) const BYTES_PER_POSITION: usize = 16;
@@ -105,7 +104,7 @@ impl MatchFinder {
                 continue;
             }
             // Long stretches without a copy (incompressible data) are searched ever more
-            // sparsely, as the double finder does.
+            // sparsely.
             let misses = i - last_found;
             if misses > SKIP_AFTER
                 && !(misses - SKIP_AFTER).is_multiple_of((misses >> SKIP_LOG) + 1)
@@ -116,22 +115,7 @@ impl MatchFinder {
             let rep = o.last_dist[k] as usize;
             if rep > 0 && rep <= i && read_u32(data, i - rep) == read_u32(data, i) {
                 let len = MIN_MATCH + common_len(data, i - rep + MIN_MATCH, i + MIN_MATCH, end);
-                for l in MIN_MATCH..=len.min(ALL_LENGTHS) {
-                    relax(
-                        &mut o,
-                        k,
-                        l,
-                        rep as u32,
-                        base + copy_price(l, rep as u32, true),
-                    );
-                }
-                relax(
-                    &mut o,
-                    k,
-                    len,
-                    rep as u32,
-                    base + copy_price(len, rep as u32, true),
-                );
+                relax_lengths(&mut o, k, MIN_MATCH - 1, len, rep as u32, base, true);
             }
             o.cands.clear();
             let cands = &mut o.cands;
@@ -144,10 +128,7 @@ impl MatchFinder {
             for ci in 0..o.cands.len() {
                 let (len, dist) = o.cands[ci];
                 let len = len as usize;
-                for l in shorter + 1..=len.min(ALL_LENGTHS) {
-                    relax(&mut o, k, l, dist, base + copy_price(l, dist, false));
-                }
-                relax(&mut o, k, len, dist, base + copy_price(len, dist, false));
+                relax_lengths(&mut o, k, shorter, len, dist, base, false);
                 shorter = len;
             }
             if best >= p.nice {
@@ -175,6 +156,23 @@ impl MatchFinder {
         self.optimal = o;
         anchor
     }
+}
+
+/// Relaxes copies at `dist` from position `k` (reached at price `base`) of every length
+/// above `shorter` up to [`ALL_LENGTHS`], and of the full `len`.
+fn relax_lengths(
+    o: &mut OptimalScratch,
+    k: usize,
+    shorter: usize,
+    len: usize,
+    dist: u32,
+    base: u32,
+    rep: bool,
+) {
+    for l in shorter + 1..=len.min(ALL_LENGTHS) {
+        relax(o, k, l, dist, base + copy_price(l, dist, rep));
+    }
+    relax(o, k, len, dist, base + copy_price(len, dist, rep));
 }
 
 /// Records reaching position `k + len` by a copy of `len` at `dist` for `price` if cheaper.
