@@ -2,7 +2,8 @@
 //! turns a run of frames into a complete stream (index and trailer).
 #![forbid(unsafe_code)]
 
-use crate::codec::{self, DecodeScratch, EncodeScratch, GlyphCounts, Level};
+use crate::base::{GlyphCounts, Level};
+use crate::codec::{self, DecodeScratch, EncodeScratch};
 use crate::error::{Error, Result};
 use crate::format::{self, FrameHeader, GlyphHead, IndexEntry, Method, StreamHeader, Trailer};
 

@@ -1,15 +1,18 @@
 //! sigmalang: the streaming encoder of SigmaLang. Turns files of any size into SigmaLang
 //! glyph streams (`.sigma`) and back, bit for bit, on every core with small fixed memory.
 //!
+//! - [`base`]: shared atoms (level, glyph counts, varints, output writes).
 //! - [`codec`]: the glyph codec inside a frame (pure slice functions).
 //! - [`format`]: the container glyphs as bytes (FORMAT.md).
 //! - [`frame`]: one frame end to end, and stream assembly.
 //! - [`memory`]: the in-memory reference encoder/decoder.
+//! - [`parallel`]: the bounded ordered engine both directions run on.
 //! - [`pipeline`]: the bounded parallel streaming encoder.
 //! - [`decode`]: the bounded parallel streaming decoder, verification and random access.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod base;
 pub mod codec;
 pub mod decode;
 pub mod demo;
@@ -17,8 +20,9 @@ pub mod error;
 pub mod format;
 pub mod frame;
 pub mod memory;
+pub mod parallel;
 pub mod pipeline;
 pub mod stats;
 
-pub use codec::{GlyphCounts, Level};
+pub use base::{GlyphCounts, Level};
 pub use error::{Error, Result};

@@ -2,7 +2,8 @@
 //! thread. The streaming pipeline must produce and accept exactly the same bytes.
 #![forbid(unsafe_code)]
 
-use crate::codec::{DecodeScratch, GlyphCounts, Level};
+use crate::base::{GlyphCounts, Level};
+use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{self, StreamHeader, Trailer, TRAILER_LEN, VERSION};
 use crate::frame::{decode_frame, FrameEncoder, StreamAssembler};
@@ -13,7 +14,7 @@ use crate::pipeline::prescan;
 /// # Errors
 /// A chunk size outside the format's limits.
 pub fn encode(data: &[u8], level: Level, chunk_size: u64) -> Result<Vec<u8>> {
-    check_chunk_size(chunk_size)?;
+    format::check_chunk_size(chunk_size)?;
     let mut out = Vec::with_capacity(data.len() / 2 + 64);
     let header = StreamHeader {
         version: VERSION,
@@ -30,24 +31,6 @@ pub fn encode(data: &[u8], level: Level, chunk_size: u64) -> Result<Vec<u8>> {
     }
     asm.finish(&mut out);
     Ok(out)
-}
-
-/// Checks a chunk size against the format's limits.
-///
-/// # Errors
-/// [`Error::InvalidSetting`] outside 4 KiB..=64 MiB.
-pub fn check_chunk_size(chunk_size: u64) -> Result<()> {
-    if (format::MIN_CHUNK..=format::MAX_CHUNK).contains(&chunk_size) {
-        Ok(())
-    } else {
-        Err(Error::InvalidSetting {
-            detail: format!(
-                "chunk size is {chunk_size}, should be {}..={} bytes",
-                format::MIN_CHUNK,
-                format::MAX_CHUNK
-            ),
-        })
-    }
 }
 
 /// A decoded stream and what it held.

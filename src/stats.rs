@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::codec::GlyphCounts;
+use crate::base::GlyphCounts;
 
 /// Final figures of one encode or decode.
 #[derive(Clone, Debug, Default, Serialize)]

@@ -162,7 +162,7 @@ fn resolve_encoder(a: &EncodeArgs) -> Result<EncoderConfig, String> {
         ChunkSize::Auto
     } else {
         let n = args::parse_size(&a.chunk_size)?;
-        sigmalang::memory::check_chunk_size(n).map_err(|e| e.to_string())?;
+        sigmalang::format::check_chunk_size(n).map_err(|e| e.to_string())?;
         ChunkSize::Fixed(n)
     };
     let memory_limit = a

@@ -5,7 +5,7 @@ use super::bits::{BitReader, BitWriter};
 use super::huffman::{self, take, Table, MAX_CODE_LEN};
 use super::lz::{MatchFinder, Reps, Seq, MIN_MATCH};
 use super::{CodecError, GlyphCounts, Level};
-use crate::format::varint;
+use crate::base::varint;
 
 /// Raw bytes covered by one block written by the encoder.
 pub const BLOCK_SIZE: usize = 128 * 1024;

@@ -8,11 +8,13 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::codec::{DecodeScratch, GlyphCounts};
+use crate::base::GlyphCounts;
+use crate::base::{write_all, Progress};
+use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{self, GlyphHead, IndexEntry, StreamHeader, Trailer, TRAILER_LEN};
 use crate::frame::{decode_frame, decode_frame_reuse};
-use crate::pipeline::{ordered, sizing, write_all, Progress};
+use crate::parallel::{self, resolve_threads, slots};
 use crate::stats::{self, Stats};
 
 /// A streaming decoder with its own worker pool.
@@ -83,8 +85,8 @@ impl Decoder {
     /// # Errors
     /// The thread pool cannot be created.
     pub fn new(threads: usize) -> Result<Decoder> {
-        let threads = sizing::resolve_threads(threads);
-        let pool = ordered::worker_pool(threads, "sigma-decoder")?;
+        let threads = resolve_threads(threads);
+        let pool = parallel::worker_pool(threads, "sigma-decoder")?;
         Ok(Decoder { threads, pool })
     }
 
@@ -124,7 +126,7 @@ impl Decoder {
         let mut pos = header_len;
         let mut frames = 0u64;
         let mut head_buf = Vec::new();
-        let produce = move |_seq: u64, slot: &mut ordered::Slot| -> Result<Option<FrameJob>> {
+        let produce = move |_seq: u64, slot: &mut parallel::Slot| -> Result<Option<FrameJob>> {
             loop {
                 let at = pos;
                 let Some(head) = read_glyph_head(&mut r, at, &mut head_buf)? else {
@@ -199,7 +201,7 @@ impl Decoder {
             }
         };
         let work = |job: FrameJob,
-                    slot: &mut ordered::Slot,
+                    slot: &mut parallel::Slot,
                     scratch: &mut DecodeScratch|
          -> Result<(u64, u32, usize)> {
             let header = decode_frame_reuse(
@@ -220,9 +222,9 @@ impl Decoder {
         let mut seen: Vec<(u64, u64)> = Vec::new();
         let mut raw = 0u64;
         let mut crc = 0u32;
-        ordered::run(
+        parallel::run(
             &self.pool,
-            sizing::slots(self.threads),
+            slots(self.threads),
             produce,
             work,
             |_, (enc_len, frame_crc, len), slot| {

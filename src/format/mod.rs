@@ -2,9 +2,8 @@
 //! metadata glyphs, as bytes only (no I/O). FORMAT.md is the normative description.
 #![forbid(unsafe_code)]
 
-pub mod varint;
-
-use crate::codec::{GlyphCounts, Level};
+pub use crate::base::varint;
+use crate::base::{GlyphCounts, Level};
 use crate::error::{Error, Result};
 
 /// Format version written by this build (and the highest it reads).
@@ -24,6 +23,23 @@ const TRAILER_PAYLOAD: usize = 8 + 8 + 8 + 4 + 4 + 4;
 pub const MAX_HEAD_LEN: usize = 12;
 /// Largest metadata payload accepted.
 pub const MAX_METADATA: u64 = 64 * 1024;
+
+/// Checks a chunk size against the format's limits.
+///
+/// # Errors
+/// [`Error::InvalidSetting`] outside 4 KiB..=64 MiB.
+pub fn check_chunk_size(chunk_size: u64) -> Result<()> {
+    if (MIN_CHUNK..=MAX_CHUNK).contains(&chunk_size) {
+        Ok(())
+    } else {
+        Err(Error::InvalidSetting {
+            detail: format!(
+                "chunk size is {chunk_size}, should be {}..={} bytes",
+                MIN_CHUNK, MAX_CHUNK
+            ),
+        })
+    }
+}
 
 /// Largest frame payload a stream with this chunk size may declare: the raw size, the
 /// per-block overhead of stored blocks, and the fixed frame fields.

@@ -6,7 +6,6 @@
 //! its match-finder tables and a body buffer; each slot holds one encoded frame until the
 //! writer has written it. Nothing grows with the input size.
 
-pub mod ordered;
 pub mod prescan;
 pub mod sizing;
 pub mod source;
@@ -16,10 +15,12 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
-use crate::codec::Level;
+pub use crate::base::Progress;
+use crate::base::{write_all, Level};
 use crate::error::{Error, Result};
 use crate::format::{StreamHeader, VERSION};
 use crate::frame::{FrameEncoder, FrameSummary, StreamAssembler};
+use crate::parallel;
 use crate::stats::{self, Stats};
 pub use sizing::{ChunkSize, Plan};
 use source::{MappedSource, ReaderSource};
@@ -63,9 +64,6 @@ impl Default for EncoderConfig {
     }
 }
 
-/// Called by the writer after each frame with the raw bytes done so far.
-pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
-
 /// A streaming encoder with its own worker pool.
 pub struct Encoder {
     config: EncoderConfig,
@@ -84,8 +82,8 @@ impl Encoder {
     /// # Errors
     /// The thread pool cannot be created.
     pub fn new(config: EncoderConfig) -> Result<Encoder> {
-        let threads = sizing::resolve_threads(config.threads);
-        let pool = ordered::worker_pool(threads, "sigma-worker")?;
+        let threads = parallel::resolve_threads(config.threads);
+        let pool = parallel::worker_pool(threads, "sigma-worker")?;
         Ok(Encoder {
             config,
             threads,
@@ -197,7 +195,7 @@ impl Encoder {
         mut next: P,
     ) -> Result<Stats>
     where
-        P: FnMut(&mut ordered::Slot) -> Result<Option<Job>> + Send,
+        P: FnMut(&mut parallel::Slot) -> Result<Option<Job>> + Send,
     {
         let started = Instant::now();
         let level = self.config.level;
@@ -209,7 +207,7 @@ impl Encoder {
         let mut head = Vec::new();
         let mut asm = StreamAssembler::begin(&header, &mut head);
         write_all(out, &head)?;
-        ordered::run(
+        parallel::run(
             &self.pool,
             plan.slots(),
             move |_, slot| next(slot),
@@ -248,11 +246,6 @@ impl Encoder {
             peak_rss: stats::peak_rss().unwrap_or(0),
         })
     }
-}
-
-pub(crate) fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
-    out.write_all(bytes)
-        .map_err(|e| Error::io("writing output", e))
 }
 
 fn check_unchanged(before: &std::fs::Metadata, after: &std::fs::Metadata, read: u64) -> Result<()> {

@@ -2,9 +2,11 @@
 //! size into a plan, and the memory estimate the plan is held to.
 #![forbid(unsafe_code)]
 
-use crate::codec::{self, Level};
+use crate::base::Level;
+use crate::codec;
 use crate::error::{Error, Result};
 use crate::format;
+pub use crate::parallel::{resolve_threads, slots};
 
 const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
@@ -35,15 +37,6 @@ pub fn auto_chunk_size(input_size: Option<u64>) -> u64 {
     }
 }
 
-/// `0` means one worker per core.
-pub fn resolve_threads(threads: usize) -> usize {
-    if threads == 0 {
-        num_cpus::get().max(1)
-    } else {
-        threads
-    }
-}
-
 /// The resolved settings of one encode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
@@ -63,11 +56,6 @@ impl Plan {
     pub fn slots(&self) -> usize {
         slots(self.threads)
     }
-}
-
-/// Frames in flight for `threads` workers.
-pub fn slots(threads: usize) -> usize {
-    2 * threads.max(1)
 }
 
 /// Estimated peak resident memory of encoding with `threads` workers and `chunk`-byte
@@ -120,7 +108,7 @@ pub fn plan(
         ChunkSize::Auto => auto_chunk_size(size),
         ChunkSize::Fixed(n) => n,
     };
-    crate::memory::check_chunk_size(chunk_size)?;
+    format::check_chunk_size(chunk_size)?;
     let mut threads = resolve_threads(threads);
     let mut notes = Vec::new();
     let limit = memory_limit.or_else(default_memory_limit);

@@ -1,4 +1,4 @@
-//! The bounded parallel engine shared by encoding and decoding: a dispatcher fills slots
+//! The bounded ordered parallel engine shared by encoding and decoding: a dispatcher fills slots
 //! from the input, rayon workers turn each slot's job into output, and the ordered writer
 //! consumes results strictly in job order. A fixed set of slots is the buffer pool: the
 //! dispatcher blocks until the writer hands one back, so at most `slots` jobs are in
@@ -10,6 +10,21 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
 use crate::error::Result;
+
+/// `0` means one worker per core.
+pub fn resolve_threads(threads: usize) -> usize {
+    if threads == 0 {
+        num_cpus::get().max(1)
+    } else {
+        threads
+    }
+}
+
+/// Jobs in flight for `threads` workers: two per worker, so a worker that finishes early
+/// can start the next job while the writer waits for an earlier one.
+pub fn slots(threads: usize) -> usize {
+    2 * threads.max(1)
+}
 
 /// A worker pool of `threads` threads named `name-N`, owned by its encoder or decoder.
 ///
