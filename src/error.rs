@@ -60,6 +60,11 @@ pub enum Error {
         /// What changed, before vs after.
         detail: String,
     },
+    /// A bug: something that must not happen did (a worker panicked).
+    Internal {
+        /// What happened.
+        detail: String,
+    },
     /// A setting or argument is out of range.
     InvalidSetting {
         /// What is wrong with it.
@@ -102,6 +107,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { action, source } => write!(f, "{action}: {source}"),
+            Error::NotSigma { found } if found.is_empty() => {
+                write!(f, "not a .sigma stream (it is empty)")
+            }
             Error::NotSigma { found } => {
                 write!(f, "not a .sigma stream (starts with")?;
                 for b in found {
@@ -140,6 +148,7 @@ impl fmt::Display for Error {
             Error::InputChanged { detail } => {
                 write!(f, "input changed while it was read: {detail}")
             }
+            Error::Internal { detail } => write!(f, "internal error: {detail}"),
             Error::InvalidSetting { detail } => write!(f, "{detail}"),
         }
     }

@@ -189,11 +189,6 @@ impl StreamAssembler {
         }
     }
 
-    /// Counts `bytes` of other glyphs (e.g. metadata) written before the frames.
-    pub fn add_other(&mut self, bytes: u64) {
-        self.written += bytes;
-    }
-
     /// Records a frame written right after the previous one.
     pub fn add_frame(&mut self, frame: &FrameSummary) {
         self.entries.push(frame.entry);
@@ -205,11 +200,6 @@ impl StreamAssembler {
             frame.entry.raw_size as usize,
         );
         self.glyphs.add(&frame.entry.glyphs);
-    }
-
-    /// Bytes written so far (header, frames).
-    pub fn written(&self) -> u64 {
-        self.written
     }
 
     /// Raw bytes covered so far.

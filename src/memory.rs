@@ -5,7 +5,8 @@
 use crate::base::{GlyphCounts, Level};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
-use crate::format::{self, StreamHeader, Trailer, TRAILER_LEN, VERSION};
+use crate::decode::walk::{Glyph, Walker};
+use crate::format::{self, StreamHeader, VERSION};
 use crate::frame::{decode_frame, FrameEncoder, StreamAssembler};
 use crate::pipeline::prescan;
 
@@ -46,124 +47,70 @@ pub struct Decoded {
     pub frames: u64,
 }
 
-fn truncated(offset: usize, detail: &str) -> Error {
-    Error::Truncated {
-        offset: offset as u64,
-        detail: detail.into(),
-    }
-}
-
-/// Decodes and fully verifies a complete stream held in memory.
+/// Decodes and fully verifies a complete stream (or concatenated streams) held in
+/// memory, one frame after another on this thread.
 ///
 /// # Errors
 /// Any corruption, truncation or checksum mismatch, naming frame and offset.
 pub fn decode(stream: &[u8]) -> Result<Decoded> {
-    let (header, mut pos) = StreamHeader::parse(stream)?;
     let mut data = Vec::new();
     let mut scratch = DecodeScratch::default();
-    let mut seen: Vec<(u64, u64)> = Vec::new();
-    loop {
-        let head = format::read_head(&stream[pos..], pos as u64)?
-            .ok_or_else(|| truncated(stream.len(), "glyph header"))?;
-        let Some(len) = head.payload_len else {
-            pos += head.head_len;
-            continue;
+    let mut glyphs = GlyphCounts::default();
+    let mut frames = 0u64;
+    let mut first: Option<StreamHeader> = None;
+    let mut start = 0usize;
+    let mut glyph = Vec::new();
+    while first.is_none() || start < stream.len() {
+        let mut w = Walker::begin(&stream[start..], start as u64)?;
+        first.get_or_insert(*w.header());
+        let chunk_size = w.header().chunk_size;
+        let from = data.len();
+        let mut seen: Vec<(u64, u64)> = Vec::new();
+        let (index_at, head) = loop {
+            match w.next(&mut glyph)? {
+                (at, Glyph::Frame { frame, head }) => {
+                    let before = data.len();
+                    decode_frame(&glyph, &head, chunk_size, frame, at, &mut scratch, &mut data)?;
+                    seen.push((glyph.len() as u64, (data.len() - before) as u64));
+                }
+                (at, Glyph::Index(head)) => break (at, head),
+            }
         };
-        let end = (pos + head.head_len)
-            .checked_add(usize::try_from(len).unwrap_or(usize::MAX))
-            .filter(|&e| e <= stream.len())
-            .ok_or_else(|| truncated(stream.len(), "glyph payload"))?;
-        let glyph = &stream[pos..end];
-        if head.is(format::FRAME) {
-            let frame = seen.len() as u64;
-            if len > format::max_frame_payload(header.chunk_size) {
-                return Err(Error::corrupt(
-                    Some(frame),
-                    pos as u64,
-                    format!("frame payload is {len} bytes, above the limit for this chunk size"),
-                ));
-            }
-            let before = data.len();
-            decode_frame(
-                glyph,
-                &head,
-                header.chunk_size,
-                frame,
-                pos as u64,
-                &mut scratch,
-                &mut data,
-            )?;
-            seen.push(((end - pos) as u64, (data.len() - before) as u64));
-        } else if head.is(format::INDEX) {
-            let index_at = pos;
-            let entries = format::parse_index(glyph, &head, pos as u64)?;
-            let listed: Vec<(u64, u64)> = entries
-                .iter()
-                .map(|e| (e.encoded_len, e.raw_size))
-                .collect();
-            if listed != seen {
-                return Err(Error::corrupt(
-                    None,
-                    pos as u64,
-                    format!(
-                        "index lists {} frames that do not match the {} frames read",
-                        listed.len(),
-                        seen.len()
-                    ),
-                ));
-            }
-            let tail = stream.get(end..).unwrap_or(&[]);
-            if tail.len() != TRAILER_LEN {
-                return Err(truncated(stream.len(), "trailer"));
-            }
-            let trailer = Trailer::parse(tail, end as u64)?;
-            check_trailer(
-                &trailer,
-                index_at as u64,
-                &data,
-                seen.len() as u64,
-                end as u64,
-            )?;
-            let mut glyphs = GlyphCounts::default();
-            entries.iter().for_each(|e| glyphs.add(&e.glyphs));
-            return Ok(Decoded {
-                data,
-                header,
-                glyphs,
-                frames: seen.len() as u64,
-            });
-        } else if head.is(format::METADATA) {
-            format::Metadata::parse(glyph, &head, pos as u64)?;
+        let mut listed = Vec::new();
+        let (trailer, trailer_at) = w.index(&head, index_at, |_, e| {
+            listed.push((e.encoded_len, e.raw_size));
+            glyphs.add(&e.glyphs);
+            Ok(())
+        })?;
+        if listed != seen {
+            return Err(Error::corrupt(
+                None,
+                index_at,
+                format!(
+                    "index lists {} frames that do not match the {} frames read",
+                    listed.len(),
+                    seen.len()
+                ),
+            ));
         }
-        pos = end;
+        let content = &data[from..];
+        trailer.check(
+            seen.len() as u64,
+            content.len() as u64,
+            crc32c::crc32c(content),
+            index_at - start as u64,
+            trailer_at,
+        )?;
+        frames += seen.len() as u64;
+        start = w.pos() as usize;
     }
-}
-
-fn check_trailer(t: &Trailer, index_at: u64, data: &[u8], frames: u64, at: u64) -> Result<()> {
-    if t.index_offset != index_at || t.frames != frames || t.raw_size != data.len() as u64 {
-        return Err(Error::corrupt(
-            None,
-            at,
-            format!(
-                "trailer says {} frames, {} bytes, index at {}; stream has {frames}, {}, {index_at}",
-                t.frames,
-                t.raw_size,
-                t.index_offset,
-                data.len()
-            ),
-        ));
-    }
-    let crc = crc32c::crc32c(data);
-    if crc != t.content_crc {
-        return Err(Error::Checksum {
-            what: "content",
-            frame: None,
-            offset: at,
-            expected: t.content_crc,
-            found: crc,
-        });
-    }
-    Ok(())
+    let header = first.ok_or(Error::NotSigma { found: Vec::new() })?;
+    Ok(Decoded {
+        data,
+        header,
+        glyphs,
+        frames,
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
-use crate::error::Result;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, Result};
 
 /// `0` means one worker per core.
 pub fn resolve_threads(threads: usize) -> usize {
@@ -35,7 +37,7 @@ pub fn worker_pool(threads: usize, name: &'static str) -> Result<rayon::ThreadPo
         .num_threads(threads)
         .thread_name(move |i| format!("{name}-{i}"))
         .build()
-        .map_err(|e| crate::error::Error::InvalidSetting {
+        .map_err(|e| Error::InvalidSetting {
             detail: format!("cannot start {threads} worker threads: {e}"),
         })
 }
@@ -129,9 +131,19 @@ where
                             let tx = dispatcher_done.clone();
                             let id = seq;
                             scope.spawn(move |_| {
-                                let mut state = states.take();
-                                let result = work(job, &mut slot, &mut state);
-                                states.give(state);
+                                // A panicking job becomes an error of that job, so the
+                                // writer never waits for a result that cannot come.
+                                let caught = catch_unwind(AssertUnwindSafe(|| {
+                                    let mut state = states.take();
+                                    let result = work(job, &mut slot, &mut state);
+                                    states.give(state);
+                                    (slot, result)
+                                }));
+                                let (slot, result) = caught.unwrap_or_else(|_| {
+                                    (Slot::default(), Err(Error::Internal {
+                                        detail: format!("job {id} panicked"),
+                                    }))
+                                });
                                 let _ = tx.send(Msg::Done(id, slot, result));
                             });
                             seq += 1;
@@ -185,10 +197,42 @@ where
             // Every sender is gone without an end message: cannot happen unless a worker
             // panicked; report it rather than hang.
             Err(_) => {
-                return Err(crate::error::Error::InvalidSetting {
-                    detail: "internal error: a worker stopped without a result".into(),
+                return Err(Error::Internal {
+                    detail: "a worker stopped without a result".into(),
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_is_an_error_not_a_hang() {
+        let pool = worker_pool(2, "test").unwrap();
+        let mut next = 0u64;
+        let mut consumed = Vec::new();
+        let result = run(
+            &pool,
+            4,
+            |_, _| {
+                next += 1;
+                Ok((next <= 20).then_some(next))
+            },
+            |job: u64, _, _: &mut ()| {
+                assert!(job != 7, "job 7 fails");
+                Ok(job)
+            },
+            |_, r, _| {
+                consumed.push(r);
+                Ok(())
+            },
+        );
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Internal { .. }), "{err}");
+        assert!(err.to_string().contains("job 6"), "{err}");
+        assert_eq!(consumed, (1..=6).collect::<Vec<_>>());
     }
 }

@@ -103,14 +103,19 @@ fn frames_are_cut_at_text_boundaries() {
     let mut f = tempfile::NamedTempFile::new().unwrap();
     f.write_all(&s).unwrap();
     let info = decode::inspect(f.as_file_mut()).unwrap();
-    let mut start = 0usize;
-    for e in &info.entries[..info.entries.len() - 1] {
-        let end = start + e.raw_size as usize;
+    assert!(info.trailer.frames > 3);
+    let mut ends = Vec::new();
+    decode::frames(f.as_file_mut(), &info, |fr| {
+        ends.push((fr.raw_start + fr.entry.raw_size) as usize);
+        Ok(true)
+    })
+    .unwrap();
+    assert_eq!(ends.pop(), Some(data.len()));
+    for end in ends {
         assert!(
             matches!(data[end - 1], b'\n' | b' '),
             "frame ends inside a word"
         );
-        start = end;
     }
 }
 
@@ -120,6 +125,15 @@ fn range_decoding_reads_only_what_is_asked() {
     let s = memory::encode(&data, Level::DEFAULT, CHUNK).unwrap();
     let mut f = tempfile::NamedTempFile::new().unwrap();
     f.write_all(&s).unwrap();
+    let info = decode::inspect(f.as_file_mut()).unwrap();
+    let index_and_trailer = s.len() as u64 - info.trailer.index_offset;
+    let mut frames = Vec::new();
+    decode::frames(f.as_file_mut(), &info, |fr| {
+        frames.push(*fr);
+        Ok(true)
+    })
+    .unwrap();
+    assert!(frames.len() > 8);
     for (a, b) in [
         (0u64, 0u64),
         (0, 1),
@@ -129,9 +143,23 @@ fn range_decoding_reads_only_what_is_asked() {
         (0, 200_000),
     ] {
         let mut out = Vec::new();
-        let n = decode::decode_range(f.as_file_mut(), a, b, &mut out).unwrap();
+        let mut counted = CountingReader::new(f.as_file_mut());
+        let n = decode::decode_range(&mut counted, a, b, &mut out).unwrap();
         assert_eq!(n, b - a);
         assert_eq!(out, &data[a as usize..b as usize]);
+        // Header, trailer, the index (read twice: checked, then walked) and only the
+        // frames that overlap the range.
+        let covering: u64 = frames
+            .iter()
+            .filter(|fr| fr.raw_start < b && fr.raw_start + fr.entry.raw_size > a)
+            .map(|fr| fr.entry.encoded_len)
+            .sum();
+        let bound = 80 + 38 + 2 * index_and_trailer + covering;
+        assert!(
+            counted.bytes_read() <= bound,
+            "range {a}:{b} read {} bytes, at most {bound} expected",
+            counted.bytes_read()
+        );
     }
     let mut out = Vec::new();
     assert!(decode::decode_range(f.as_file_mut(), 0, 200_001, &mut out).is_err());

@@ -1,6 +1,6 @@
 //! Shared helpers: deterministic sample data and library round trips.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 
 use sigmalang::decode::Decoder;
 use sigmalang::pipeline::{ChunkSize, Encoder, EncoderConfig, ReadMode};
@@ -89,4 +89,36 @@ pub fn decode_stream(stream: &[u8], threads: usize) -> sigmalang::Result<Vec<u8>
     let mut out = Vec::new();
     dec.decode(Cursor::new(stream), &mut out, &|_| {})?;
     Ok(out)
+}
+
+/// A reader that counts the bytes read through it.
+pub struct CountingReader<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R> CountingReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Self { inner, read: 0 }
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for CountingReader<R> {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
 }

@@ -1,5 +1,6 @@
 //! Command-line arguments as parsed (before they are resolved into settings).
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -119,6 +120,9 @@ pub struct DecodeArgs {
     /// Decode only bytes START..END of the original (reads only the frames covering them).
     #[arg(long, value_name = "START:END")]
     pub range: Option<String>,
+    /// Memory budget (e.g. 64M, 1G); fewer frames are decoded at once to fit.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
 }
 
 /// `sigma verify`.
@@ -129,6 +133,9 @@ pub struct VerifyArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Memory budget (e.g. 64M, 1G); fewer frames are checked at once to fit.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
 }
 
 /// `sigma inspect`.
@@ -162,85 +169,115 @@ pub struct DemoArgs {
     pub chunk_size: String,
 }
 
-/// Rewrites zstd-style shorthands: a leading `-d`/`-t`/`-l` becomes a subcommand, a bare
-/// file list becomes `encode`, and `-1` ... `-9` become `--level N`.
-pub fn normalize(args: Vec<String>) -> Vec<String> {
+/// Flags that take a value as the next argument (so that value is never read as a
+/// subcommand or shorthand).
+const VALUE_FLAGS: &[&str] = &[
+    "-o",
+    "--output",
+    "-T",
+    "--threads",
+    "-L",
+    "--level",
+    "--chunk-size",
+    "--memory-limit",
+    "--range",
+    "--size",
+];
+
+/// Rewrites zstd-style shorthands into subcommands: a leading `-d`/`-t`/`-l`/`-z` (alone or
+/// in a cluster such as `-dc`) selects decode, verify, inspect or encode; a subcommand
+/// named after flags is still the subcommand (`sigma -v decode f`); a bare file list
+/// encodes; `-1` ... `-9` become `--level N` where a level applies.
+///
+/// # Errors
+/// A numeric shorthand that is not a level (`-19`).
+pub fn normalize(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
     const COMMANDS: &[&str] = &["encode", "decode", "verify", "inspect", "demo", "help"];
-    let mut out: Vec<String> = Vec::with_capacity(args.len() + 1);
     let mut iter = args.into_iter();
-    out.push(iter.next().unwrap_or_else(|| "sigma".into()));
-    let rest: Vec<String> = iter.collect();
-    let mut command: Option<&str> = None;
-    let mut others = Vec::new();
+    let program = iter.next().unwrap_or_else(|| "sigma".into());
+    let rest: Vec<OsString> = iter.collect();
+    let mut command: Option<String> = None;
+    let mut explicit = false;
+    let mut others: Vec<OsString> = Vec::new();
+    let mut takes_value = false;
+    let mut only_flags = true;
     for a in rest {
-        if command.is_none() {
-            match a.as_str() {
-                "-d" | "--decompress" | "--decode" => {
-                    command = Some("decode");
-                    continue;
+        let text = a.to_str().unwrap_or("");
+        if takes_value {
+            takes_value = false;
+            others.push(a);
+            continue;
+        }
+        if text == "--" {
+            only_flags = false;
+            others.push(a);
+            continue;
+        }
+        if command.is_none() && !explicit && only_flags {
+            if COMMANDS.contains(&text) {
+                command = Some(text.to_string());
+                explicit = true;
+                continue;
+            }
+            if let Some(c) = shorthand_command(text) {
+                command = Some(c.to_string());
+                let left: String = text[1..].chars().filter(|ch| !"dtlz".contains(*ch)).collect();
+                if !left.is_empty() {
+                    others.push(format!("-{left}").into());
                 }
-                "-t" | "--test" => {
-                    command = Some("verify");
-                    continue;
-                }
-                "-l" | "--list" => {
-                    command = Some("inspect");
-                    continue;
-                }
-                "-z" | "--compress" => {
-                    command = Some("encode");
-                    continue;
-                }
-                c if others.is_empty() && COMMANDS.contains(&c) => {
-                    out.push(a);
-                    command = Some("explicit");
-                    continue;
-                }
-                "-h" | "--help" | "-V" | "--version" if others.is_empty() => {
-                    out.push(a);
-                    command = Some("explicit");
-                    continue;
-                }
-                c if c.len() > 2
-                    && c.starts_with('-')
-                    && !c.starts_with("--")
-                    && c[1..].bytes().all(|b| b.is_ascii_alphabetic()) =>
-                {
-                    // A short-flag cluster such as -dc or -cdf.
-                    let which = c[1..].chars().find_map(|ch| match ch {
-                        'd' => Some("decode"),
-                        't' => Some("verify"),
-                        'l' => Some("inspect"),
-                        'z' => Some("encode"),
-                        _ => None,
-                    });
-                    if let Some(w) = which {
-                        command = Some(w);
-                        let rest: String =
-                            c[1..].chars().filter(|ch| !"dtlz".contains(*ch)).collect();
-                        if !rest.is_empty() {
-                            others.push(format!("-{rest}"));
-                        }
-                        continue;
-                    }
-                }
-                _ => {}
+                continue;
             }
         }
-        if a.len() == 2 && a.starts_with('-') && a.as_bytes()[1].is_ascii_digit() && a != "-0" {
-            others.push("--level".into());
-            others.push(a[1..].to_string());
-        } else {
-            others.push(a);
+        let takes_level = matches!(command.as_deref(), None | Some("encode" | "demo"));
+        if let Some(digits) = text
+            .strip_prefix('-')
+            .filter(|d| takes_level && !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        {
+            match digits.parse::<u8>() {
+                Ok(n @ 1..=9) => {
+                    others.push("--level".into());
+                    others.push(n.to_string().into());
+                    continue;
+                }
+                _ => return Err(format!("-{digits} is not a level: levels are -1 (fastest) to -9 (strongest)")),
+            }
         }
+        if VALUE_FLAGS.contains(&text) {
+            takes_value = true;
+        } else if !text.starts_with('-') || text == "-" {
+            only_flags = false;
+        }
+        others.push(a);
     }
+    let mut out = vec![program];
     match command {
-        Some("explicit") => {}
         Some(c) => out.push(c.into()),
+        None if others.iter().any(|a| matches!(a.to_str(), Some("-h" | "--help" | "-V" | "--version"))) && others.len() == 1 => {}
         None => out.push("encode".into()),
     }
     out.extend(others);
-    out
+    Ok(out)
+}
+
+/// The subcommand a zstd-style flag or flag cluster selects (`-d`, `-dc`, `--test` ...).
+fn shorthand_command(arg: &str) -> Option<&'static str> {
+    match arg {
+        "-d" | "--decompress" | "--decode" => return Some("decode"),
+        "-t" | "--test" => return Some("verify"),
+        "-l" | "--list" => return Some("inspect"),
+        "-z" | "--compress" => return Some("encode"),
+        _ => {}
+    }
+    let cluster = arg.strip_prefix('-').filter(|c| {
+        c.len() > 1 && !c.starts_with('-') && c.bytes().all(|b| b.is_ascii_alphabetic())
+    })?;
+    cluster.chars().find_map(|ch| match ch {
+        'd' => Some("decode"),
+        't' => Some("verify"),
+        'l' => Some("inspect"),
+        'z' => Some("encode"),
+        _ => None,
+    })
 }
 
 /// Parses sizes like `4096`, `64K`, `4M`, `1G` (binary units; `KiB`, `MB` ... accepted).
@@ -272,7 +309,8 @@ mod tests {
     use super::*;
 
     fn norm(s: &str) -> String {
-        normalize(s.split_whitespace().map(String::from).collect()).join(" ")
+        let v = normalize(s.split_whitespace().map(OsString::from).collect()).unwrap();
+        v.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
     }
 
     #[test]
@@ -287,6 +325,23 @@ mod tests {
         assert_eq!(norm("sigma -c"), "sigma encode -c");
         assert_eq!(norm("sigma -dc x"), "sigma decode -c x");
         assert_eq!(norm("sigma -cdf x"), "sigma decode -cf x");
+        assert_eq!(norm("sigma --help"), "sigma --help");
+    }
+
+    #[test]
+    fn flags_before_the_subcommand_keep_it() {
+        assert_eq!(norm("sigma -v decode -f f.txt"), "sigma decode -v -f f.txt");
+        assert_eq!(norm("sigma -q -T 2 verify x"), "sigma verify -q -T 2 x");
+        // A file named like a subcommand after a file is a file.
+        assert_eq!(norm("sigma a decode"), "sigma encode a decode");
+        // The value of -o is never a subcommand.
+        assert_eq!(norm("sigma -o decode f"), "sigma encode -o decode f");
+    }
+
+    #[test]
+    fn numeric_shorthand_outside_levels_is_refused() {
+        let e = normalize(["sigma", "-19", "f"].map(OsString::from).to_vec()).unwrap_err();
+        assert!(e.contains("-19") && e.contains("-1") && e.contains("-9"), "{e}");
     }
 
     #[test]

@@ -61,12 +61,16 @@ fn row(step: &str, bytes_in: u64, bytes_out: u64, s: &Stats, raw: u64, peak: u64
     )
 }
 
+/// Runs `sigma demo`: settings errors are usage errors (exit 2), anything that goes
+/// wrong while running is a failure (exit 1).
 pub fn run(a: DemoArgs) -> Result<Exit, String> {
     let size = parse_size(&a.size)?;
     let chunk_size = if a.chunk_size.eq_ignore_ascii_case("auto") {
         ChunkSize::Auto
     } else {
-        ChunkSize::Fixed(parse_size(&a.chunk_size)?)
+        let n = parse_size(&a.chunk_size)?;
+        sigmalang::format::check_chunk_size(n).map_err(|e| e.to_string())?;
+        ChunkSize::Fixed(n)
     };
     let level = Level::new(a.level).ok_or("level must be 1-9")?;
     let config = EncoderConfig {
@@ -75,11 +79,28 @@ pub fn run(a: DemoArgs) -> Result<Exit, String> {
         threads: a.threads,
         ..EncoderConfig::default()
     };
-    let fail = |what: &str, e: sigmalang::Error| format!("demo: {what}: {e}");
+    match run_steps(config, size) {
+        Ok(()) => Ok(Exit::Success),
+        Err(msg) => {
+            eprintln!("sigma: demo: {msg}");
+            Ok(Exit::Failure)
+        }
+    }
+}
+
+/// What one step measured.
+struct Step {
+    stats: Stats,
+    peak: u64,
+}
+
+fn run_steps(config: EncoderConfig, size: u64) -> Result<(), String> {
+    let level = config.level;
+    let fail = |what: &str, e: sigmalang::Error| format!("{what}: {e}");
     let encoder = Encoder::new(config).map_err(|e| fail("starting encoder", e))?;
     let plan = encoder.plan(Some(size)).map_err(|e| fail("planning", e))?;
     let decoder = Decoder::new(plan.threads).map_err(|e| fail("starting decoder", e))?;
-    let dir = tempfile::tempdir().map_err(|e| format!("demo: creating a temporary folder: {e}"))?;
+    let dir = tempfile::tempdir().map_err(|e| format!("creating a temporary folder: {e}"))?;
     let path = dir.path().join("demo.sigma");
 
     println!(
@@ -93,80 +114,83 @@ pub fn run(a: DemoArgs) -> Result<Exit, String> {
         plan.threads
     );
     let per_step = reset_peak();
-
-    let file =
-        File::create(&path).map_err(|e| format!("demo: creating {}: {e}", path.display()))?;
-    let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, file);
-    let enc = encoder
-        .encode_reader(DemoData::new(size), Some(size), &mut w, &|_| {})
-        .map_err(|e| fail("encoding", e))?;
-    drop(w);
-    let enc_peak = stats::peak_rss().unwrap_or(0);
-
+    let enc = encode_step(&encoder, &path, size)?;
     reset_peak();
-    let f = File::open(&path).map_err(|e| format!("demo: {e}"))?;
-    let ver = decoder
-        .decode(f, &mut io::sink(), &|_| {})
-        .map_err(|e| fail("verifying", e))?;
-    let ver_peak = stats::peak_rss().unwrap_or(0);
-
+    let ver = decode_step(&decoder, &path, &mut io::sink()).map_err(|e| fail("verifying", e))?;
     reset_peak();
-    let f = File::open(&path).map_err(|e| format!("demo: {e}"))?;
     let mut cmp = CompareWriter {
         expected: DemoData::new(size),
         offset: 0,
         buf: Vec::new(),
     };
-    let dec = decoder
-        .decode(f, &mut cmp, &|_| {})
-        .map_err(|e| fail("decoding", e))?;
-    let dec_peak = stats::peak_rss().unwrap_or(0);
+    let dec = decode_step(&decoder, &path, &mut cmp).map_err(|e| fail("decoding", e))?;
     if cmp.offset != size {
-        return Err(format!(
-            "demo: decoded {} bytes, expected {size}",
-            cmp.offset
-        ));
+        return Err(format!("decoded {} bytes, expected {size}", cmp.offset));
     }
-
-    println!(
-        "  {:<8} {:>15} {:>15} {:>11} {:>15} {:>12}",
-        "step", "bytes in", "bytes out", "time", "throughput", "peak memory"
-    );
-    println!(
-        "{}",
-        row("encode", size, enc.encoded_size, &enc, size, enc_peak)
-    );
-    println!(
-        "{}",
-        row("verify", ver.encoded_size, 0, &ver, size, ver_peak)
-    );
-    println!(
-        "{}",
-        row("decode", dec.encoded_size, size, &dec, size, dec_peak)
-    );
-    println!();
-    println!(
-        "  ratio {:.3} ({} -> {}); {} frames; glyphs: {} primitive, {} reference, {} delta, {} iteration",
-        enc.ratio(),
-        mib(size),
-        mib(enc.encoded_size),
-        enc.frames,
-        enc.glyphs.primitive,
-        enc.glyphs.reference,
-        enc.glyphs.delta,
-        enc.glyphs.iteration
-    );
-    println!(
-        "  decoded output matches the input byte for byte; all frame, index and content checksums verified"
-    );
+    print_table(size, &enc, &ver, &dec);
     println!(
         "  memory: streaming peak {} (estimate {}); a load-everything encoder would need about {}",
-        mib(enc_peak.max(dec_peak)),
+        mib(enc.peak.max(dec.peak)),
         mib(plan.estimate),
         mib(sizing::full_load_estimate(level, size))
     );
     if !per_step {
         println!("  (peak memory is cumulative: this system cannot reset it between steps)");
     }
-    Ok(Exit::Success)
+    Ok(())
+}
+
+fn encode_step(encoder: &Encoder, path: &std::path::Path, size: u64) -> Result<Step, String> {
+    let file = File::create(path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+    let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, file);
+    let stats = encoder
+        .encode_reader(DemoData::new(size), Some(size), &mut w, &|_| {})
+        .map_err(|e| format!("encoding: {e}"))?;
+    w.flush()
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(Step {
+        stats,
+        peak: stats::peak_rss().unwrap_or(0),
+    })
+}
+
+fn decode_step(
+    decoder: &Decoder,
+    path: &std::path::Path,
+    out: &mut dyn Write,
+) -> Result<Step, sigmalang::Error> {
+    let f = File::open(path).map_err(|e| sigmalang::Error::io("opening the stream", e))?;
+    let stats = decoder.decode(f, out, &|_| {})?;
+    Ok(Step {
+        stats,
+        peak: stats::peak_rss().unwrap_or(0),
+    })
+}
+
+fn print_table(size: u64, enc: &Step, ver: &Step, dec: &Step) {
+    println!(
+        "  {:<8} {:>15} {:>15} {:>11} {:>15} {:>12}",
+        "step", "bytes in", "bytes out", "time", "throughput", "peak memory"
+    );
+    let e = &enc.stats;
+    println!("{}", row("encode", size, e.encoded_size, e, size, enc.peak));
+    let v = &ver.stats;
+    println!("{}", row("verify", v.encoded_size, 0, v, size, ver.peak));
+    let d = &dec.stats;
+    println!("{}", row("decode", d.encoded_size, size, d, size, dec.peak));
+    println!();
+    println!(
+        "  ratio {:.3} ({} -> {}); {} frames; glyphs: {} primitive, {} reference, {} delta, {} iteration",
+        e.ratio(),
+        mib(size),
+        mib(e.encoded_size),
+        e.frames,
+        e.glyphs.primitive,
+        e.glyphs.reference,
+        e.glyphs.delta,
+        e.glyphs.iteration
+    );
+    println!(
+        "  decoded output matches the input byte for byte; all frame, index and content checksums verified"
+    );
 }

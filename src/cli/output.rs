@@ -1,17 +1,26 @@
-//! Safe outputs: a temporary file in the destination folder (0600), synced, then renamed
-//! into place without replacing an existing file unless forced. On any error the
-//! temporary file is removed and the final name never holds a partial output.
+//! Safe outputs. A regular destination is written to a temporary file beside it
+//! (`.NAME.sigma-partial`, mode 0600, locked while in use), synced, and renamed into place
+//! without replacing an existing file unless forced. A destination that exists and is not
+//! a regular file (`/dev/null`, a fifo) is written in place and never replaced. On any
+//! error, panic or signal (SIGINT, SIGTERM, SIGHUP) the temporary file is removed; after
+//! `kill -9` the next run for the same destination finds it unlocked and removes it.
 
-use std::fs;
-
-/// Output buffer size: small, since frames (the usual write) bypass it.
-pub const OUTPUT_BUFFER: usize = 64 * 1024;
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use sigmalang::stats::Stats;
 use sigmalang::Error;
+
+/// Output buffer size: small, since frames (the usual write) bypass it.
+pub const OUTPUT_BUFFER: usize = 64 * 1024;
+
+/// Suffix of temporary outputs.
+pub const PARTIAL_SUFFIX: &str = ".sigma-partial";
 
 fn setting(detail: String) -> Error {
     Error::InvalidSetting { detail }
@@ -27,12 +36,167 @@ pub fn refuse_terminal(force: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs `produce` into a temporary file beside `dest` and renames it to `dest` once it is
-/// complete and synced; copies `source`'s mode and mtime to it.
+/// The temporary files being written, removed by the signal handler.
+#[derive(Clone, Default)]
+pub struct Partials {
+    paths: Arc<Mutex<Vec<PathBuf>>>,
+}
+
+impl Partials {
+    /// Removes every registered temporary file on SIGINT, SIGTERM or SIGHUP, then exits
+    /// with 128 + the signal number, as a shell reports a killed process.
+    pub fn remove_on_signals(&self) {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        let paths = Arc::clone(&self.paths);
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                if let Ok(list) = paths.lock() {
+                    for p in list.iter() {
+                        let _ = fs::remove_file(p);
+                    }
+                }
+                std::process::exit(128 + sig);
+            }
+        });
+    }
+
+    fn add(&self, p: &Path) {
+        if let Ok(mut list) = self.paths.lock() {
+            list.push(p.to_path_buf());
+        }
+    }
+
+    fn remove(&self, p: &Path) {
+        if let Ok(mut list) = self.paths.lock() {
+            list.retain(|x| x != p);
+        }
+    }
+}
+
+/// A temporary output: removed (and unregistered) when dropped unless persisted.
+struct Partial<'a> {
+    path: PathBuf,
+    file: File,
+    partials: &'a Partials,
+    /// Mode a new file gets here (0666 less the umask), for outputs with no source.
+    default_mode: u32,
+    done: bool,
+}
+
+impl Drop for Partial<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = fs::remove_file(&self.path);
+        }
+        self.partials.remove(&self.path);
+    }
+}
+
+/// `DIR/.NAME.sigma-partial`, with a hash in place of a name too long for the file system.
+fn partial_path(dest: &Path) -> PathBuf {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = dest.file_name().map(|n| n.as_bytes()).unwrap_or(b"out");
+    let mut file = OsString::from(".");
+    if name.len() <= 200 {
+        file.push(std::ffi::OsStr::from_bytes(name));
+    } else {
+        file.push(format!("{:08x}", crc32c::crc32c(name)));
+    }
+    file.push(PARTIAL_SUFFIX);
+    dir.join(file)
+}
+
+/// Creates and locks the temporary file for `dest`, removing one left by a process that
+/// no longer runs (its lock is gone with it).
+fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>, Error> {
+    let path = partial_path(dest);
+    for _ in 0..2 {
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o666)
+            .open(&path)
+        {
+            Ok(file) => {
+                partials.add(&path);
+                let default_mode = file
+                    .metadata()
+                    .map(|m| m.mode() & 0o7777)
+                    .unwrap_or(0o644);
+                let partial = Partial {
+                    path,
+                    file,
+                    partials,
+                    default_mode,
+                    done: false,
+                };
+                partial
+                    .file
+                    .set_permissions(fs::Permissions::from_mode(0o600))
+                    .map_err(|e| Error::io("creating temporary output", e))?;
+                partial
+                    .file
+                    .try_lock()
+                    .map_err(|_| setting(format!("cannot lock {}", partial.path.display())))?;
+                return Ok(partial);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let old = File::open(&path).map_err(|e| Error::io("opening temporary output", e))?;
+                match old.try_lock() {
+                    Ok(()) => {
+                        // Left by a process that was killed: nobody holds it.
+                        fs::remove_file(&path)
+                            .map_err(|e| Error::io("removing a stale temporary output", e))?;
+                    }
+                    Err(TryLockError::WouldBlock) => {
+                        return Err(setting(format!(
+                            "another sigma is writing {} (its temporary file {} is locked)",
+                            dest.display(),
+                            path.display()
+                        )))
+                    }
+                    Err(TryLockError::Error(e)) => {
+                        return Err(Error::io("locking temporary output", e))
+                    }
+                }
+            }
+            Err(e) => return Err(Error::io("creating temporary output", e)),
+        }
+    }
+    Err(setting(format!(
+        "cannot create the temporary output {}",
+        path.display()
+    )))
+}
+
+/// Moves `from` to `to`; without `force`, never over an existing file.
+fn persist(from: &Path, to: &Path, force: bool) -> io::Result<()> {
+    if force {
+        return fs::rename(from, to);
+    }
+    match fs::hard_link(from, to) {
+        Ok(()) => fs::remove_file(from),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
+        // File systems without hard links: check, then rename.
+        Err(_) if fs::symlink_metadata(to).is_err() => fs::rename(from, to),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `produce`'s output to `dest`: atomically for regular files (see the module
+/// docs), in place for devices and fifos. Copies `source`'s mode and mtime to a new
+/// regular output.
 pub fn write_atomically<F>(
     dest: &Path,
     source: Option<&Path>,
     force: bool,
+    partials: &Partials,
     produce: F,
 ) -> Result<Stats, Error>
 where
@@ -51,6 +215,21 @@ where
                 )));
             }
         }
+        let kind = existing.file_type();
+        if kind.is_char_device() || kind.is_fifo() || (kind.is_block_device() && force) {
+            return write_in_place(dest, produce);
+        }
+        if !kind.is_file() {
+            return Err(setting(format!(
+                "output {} exists and is not a regular file{}",
+                dest.display(),
+                if kind.is_block_device() {
+                    " (a block device: use -f to write to it)"
+                } else {
+                    ""
+                }
+            )));
+        }
         if !force {
             return Err(setting(format!(
                 "output {} already exists; use -f to overwrite",
@@ -58,39 +237,55 @@ where
             )));
         }
     }
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".sigma-")
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("creating temporary output", e))?;
+    let mut partial = create_partial(dest, partials)?;
     let stats = {
-        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, tmp.as_file());
+        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, &partial.file);
         let stats = produce(&mut w)?;
         w.flush().map_err(|e| Error::io("writing output", e))?;
         stats
     };
-    if let Some(src) = &source_meta {
-        tmp.as_file()
-            .set_permissions(src.permissions())
-            .map_err(|e| Error::io("setting output permissions", e))?;
-        if let Ok(mtime) = src.modified() {
-            tmp.as_file()
-                .set_modified(mtime)
-                .map_err(|e| Error::io("setting output mtime", e))?;
-        }
+    let mode = source_meta
+        .as_ref()
+        .map_or(partial.default_mode, |m| m.mode() & 0o7777);
+    partial
+        .file
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("setting output permissions", e))?;
+    if let Some(mtime) = source_meta.as_ref().and_then(|m| m.modified().ok()) {
+        partial
+            .file
+            .set_modified(mtime)
+            .map_err(|e| Error::io("setting output mtime", e))?;
     }
-    tmp.as_file()
+    partial
+        .file
         .sync_all()
         .map_err(|e| Error::io("syncing output", e))?;
-    let persisted = if force {
-        tmp.persist(dest)
-    } else {
-        tmp.persist_noclobber(dest)
-    };
-    persisted.map_err(|e| Error::io("moving output into place", e.error))?;
+    persist(&partial.path, dest, force).map_err(|e| {
+        if e.kind() == io::ErrorKind::AlreadyExists {
+            setting(format!(
+                "output {} appeared while writing; use -f to overwrite",
+                dest.display()
+            ))
+        } else {
+            Error::io("moving output into place", e)
+        }
+    })?;
+    partial.done = true;
+    Ok(stats)
+}
+
+/// Writes to an existing device or fifo as it is.
+fn write_in_place<F>(dest: &Path, produce: F) -> Result<Stats, Error>
+where
+    F: FnOnce(&mut dyn Write) -> Result<Stats, Error>,
+{
+    let file = OpenOptions::new()
+        .write(true)
+        .open(dest)
+        .map_err(|e| Error::io("opening output", e))?;
+    let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, file);
+    let stats = produce(&mut w)?;
+    w.flush().map_err(|e| Error::io("writing output", e))?;
     Ok(stats)
 }

@@ -21,8 +21,8 @@ pub const TRAILER_LEN: usize = 2 + TRAILER_PAYLOAD;
 const TRAILER_PAYLOAD: usize = 8 + 8 + 8 + 4 + 4 + 4;
 /// Most bytes a glyph head (header byte, escape byte, 10-byte varint) takes.
 pub const MAX_HEAD_LEN: usize = 12;
-/// Largest metadata payload accepted.
-pub const MAX_METADATA: u64 = 64 * 1024;
+/// Largest payload of a metadata glyph or of a glyph this version does not know.
+pub const MAX_OTHER_PAYLOAD: u64 = 64 * 1024;
 
 /// Checks a chunk size against the format's limits.
 ///
@@ -49,7 +49,65 @@ pub fn max_frame_payload(chunk_size: u64) -> u64 {
 
 /// Largest index payload for `frames` frames.
 pub fn max_index_payload(frames: u64) -> u64 {
-    frames.saturating_mul(6 * varint::MAX_LEN as u64) + 14
+    frames
+        .saturating_mul(6 * varint::MAX_LEN as u64)
+        .saturating_add(14)
+}
+
+/// Largest whole frame glyph (head and payload) for this chunk size.
+pub fn max_frame_glyph(chunk_size: u64) -> u64 {
+    max_frame_payload(chunk_size) + MAX_HEAD_LEN as u64
+}
+
+/// The one set of glyph size limits every reader applies, before reading a payload:
+/// frames by the chunk size, the index by the frames before it (`frames`), anything else
+/// by [`MAX_OTHER_PAYLOAD`].
+///
+/// # Errors
+/// The declared payload is larger than its limit.
+pub fn check_payload(head: &GlyphHead, chunk_size: u64, frames: u64, at: u64) -> Result<()> {
+    let Some(len) = head.payload_len else {
+        return Ok(());
+    };
+    let limit = if head.is(FRAME) {
+        max_frame_payload(chunk_size)
+    } else if head.is(INDEX) {
+        max_index_payload(frames)
+    } else {
+        MAX_OTHER_PAYLOAD
+    };
+    if len > limit {
+        return Err(Error::corrupt(
+            head.is(FRAME).then_some(frames),
+            at,
+            format!("glyph payload is {len} bytes, should be at most {limit}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the CRC32C in the last four bytes of a whole glyph (covering every byte before
+/// it) and returns those bytes.
+///
+/// # Errors
+/// The glyph is too short to hold the CRC after its head, or the CRC does not match.
+fn crc_checked<'a>(glyph: &'a [u8], head_len: usize, what: &'static str, at: u64) -> Result<&'a [u8]> {
+    let Some(body_end) = glyph.len().checked_sub(4).filter(|&e| e >= head_len) else {
+        return Err(short(at, what));
+    };
+    let (body, tail) = glyph.split_at(body_end);
+    let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    let computed = crc32c::crc32c(body);
+    if stored != computed {
+        return Err(Error::Checksum {
+            what,
+            frame: None,
+            offset: at,
+            expected: stored,
+            found: computed,
+        });
+    }
+    Ok(body)
 }
 
 /// SigmaLang glyph types (the header's top two bits).
@@ -203,27 +261,44 @@ impl StreamHeader {
         out.extend_from_slice(&crc.to_le_bytes());
     }
 
-    /// Parses the stream header glyph at the start of `data` (which holds it whole);
-    /// returns it and its length.
+    /// Parses the stream header glyph at the start of `data` (which holds it whole, or
+    /// the whole input when that is shorter); returns it and its length.
     ///
     /// # Errors
-    /// Not a stream, an unknown version, a bad checksum or out-of-range settings.
+    /// Not a stream, a truncated header, an unknown version, a bad checksum or
+    /// out-of-range settings.
     pub fn parse(data: &[u8]) -> Result<(StreamHeader, usize)> {
         let not_sigma = || Error::NotSigma {
             found: data[..data.len().min(8)].to_vec(),
         };
-        let head = read_head(data, 0)?.ok_or_else(not_sigma)?;
-        let len = head.payload_len.unwrap_or(0);
-        if !head.is(STREAM_HEAD) || !(8..=64).contains(&len) {
+        let truncated = || Error::Truncated {
+            offset: data.len() as u64,
+            detail: "stream ends inside the stream header".into(),
+        };
+        let mut expected = Vec::with_capacity(2);
+        write_head(&mut expected, STREAM_HEAD, 0);
+        let lead = &expected[..2];
+        if data.len() < 2 {
+            return Err(if !data.is_empty() && lead.starts_with(data) {
+                truncated()
+            } else {
+                not_sigma()
+            });
+        }
+        if &data[..2] != lead {
             return Err(not_sigma());
         }
+        let head = read_head(data, 0)?.ok_or_else(truncated)?;
+        let len = head.payload_len.unwrap_or(0);
+        if !(8..=64).contains(&len) {
+            return Err(Error::corrupt(
+                None,
+                0,
+                format!("stream header payload is {len} bytes, should be 8..=64"),
+            ));
+        }
         let end = head.head_len + len as usize;
-        let Some(glyph) = data.get(..end) else {
-            return Err(Error::Truncated {
-                offset: data.len() as u64,
-                detail: "stream header".into(),
-            });
-        };
+        let glyph = data.get(..end).ok_or_else(truncated)?;
         let p = &glyph[head.head_len..];
         if p[..4] != MAGIC {
             return Err(not_sigma());
@@ -235,18 +310,7 @@ impl StreamHeader {
                 supported: VERSION,
             });
         }
-        let mut pos = head.head_len + 7;
-        let stored = u32::from_le_bytes(glyph[end - 4..end].try_into().unwrap_or([0; 4]));
-        let computed = crc32c::crc32c(&glyph[..end - 4]);
-        if stored != computed {
-            return Err(Error::Checksum {
-                what: "stream header",
-                frame: None,
-                offset: 0,
-                expected: stored,
-                found: computed,
-            });
-        }
+        let body = crc_checked(glyph, head.head_len, "stream header", 0)?;
         let level = Level::new(p[5])
             .ok_or_else(|| Error::corrupt(None, 0, format!("level is {}, should be 1-9", p[5])))?;
         if p[6] != 0 {
@@ -256,7 +320,8 @@ impl StreamHeader {
                 format!("header flags are {:#x}, should be 0", p[6]),
             ));
         }
-        let chunk_size = varint::read(&glyph[..end - 4], &mut pos)
+        let mut pos = head.head_len + 7;
+        let chunk_size = varint::read(body, &mut pos)
             .map_err(|e| Error::corrupt(None, pos as u64, format!("chunk size: {e}")))?;
         if !(MIN_CHUNK..=MAX_CHUNK).contains(&chunk_size) {
             return Err(Error::corrupt(
@@ -391,20 +456,78 @@ pub struct IndexEntry {
     pub glyphs: GlyphCounts,
 }
 
+/// Varints per index entry.
+pub const INDEX_ENTRY_FIELDS: usize = 7;
+
+impl IndexEntry {
+    /// The entry's fields in their order in the index: encoded length, raw size, then the
+    /// PRIMITIVE, REFERENCE, DELTA and ITERATION counts and the literal bytes.
+    pub fn fields(&self) -> [u64; INDEX_ENTRY_FIELDS] {
+        [
+            self.encoded_len,
+            self.raw_size,
+            self.glyphs.primitive,
+            self.glyphs.reference,
+            self.glyphs.delta,
+            self.glyphs.iteration,
+            self.glyphs.literal_bytes,
+        ]
+    }
+
+    /// Builds an entry from its fields, checking each against the limits of a stream with
+    /// this chunk size.
+    ///
+    /// # Errors
+    /// A raw size outside 1..=chunk size, an encoded length no frame can have, or more
+    /// literal bytes than raw bytes.
+    pub fn from_fields(
+        f: [u64; INDEX_ENTRY_FIELDS],
+        chunk_size: u64,
+        frame: u64,
+        at: u64,
+    ) -> Result<IndexEntry> {
+        let [encoded_len, raw_size, primitive, reference, delta, iteration, literal_bytes] = f;
+        let bad = |detail: String| Error::corrupt(Some(frame), at, format!("index: {detail}"));
+        if raw_size == 0 || raw_size > chunk_size {
+            return Err(bad(format!(
+                "raw size is {raw_size}, should be 1..={chunk_size}"
+            )));
+        }
+        if encoded_len < MIN_FRAME_GLYPH || encoded_len > max_frame_glyph(chunk_size) {
+            return Err(bad(format!(
+                "encoded length is {encoded_len}, should be {MIN_FRAME_GLYPH}..={}",
+                max_frame_glyph(chunk_size)
+            )));
+        }
+        if literal_bytes > raw_size {
+            return Err(bad(format!(
+                "literal bytes are {literal_bytes}, should be at most the raw size {raw_size}"
+            )));
+        }
+        Ok(IndexEntry {
+            encoded_len,
+            raw_size,
+            glyphs: GlyphCounts {
+                primitive,
+                reference,
+                delta,
+                iteration,
+                literal_bytes,
+                copied_bytes: raw_size - literal_bytes,
+            },
+        })
+    }
+}
+
+/// Smallest whole frame glyph: head, raw size, method, three CRCs and one body byte.
+pub const MIN_FRAME_GLYPH: u64 = 2 + 1 + 1 + 12 + 1;
+
 /// Appends the index glyph for `entries`.
 pub fn write_index(out: &mut Vec<u8>, entries: &[IndexEntry]) {
     let mut payload = Vec::with_capacity(entries.len() * 12 + 16);
     varint::write(&mut payload, entries.len() as u64);
     for e in entries {
-        for v in [
-            e.encoded_len,
-            e.raw_size,
-            e.glyphs.primitive,
-            e.glyphs.reference,
-            e.glyphs.delta,
-            e.glyphs.iteration,
-            e.glyphs.literal_bytes,
-        ] {
+        for v in e.fields() {
             varint::write(&mut payload, v);
         }
     }
@@ -413,75 +536,6 @@ pub fn write_index(out: &mut Vec<u8>, entries: &[IndexEntry]) {
     out.extend_from_slice(&payload);
     let crc = crc32c::crc32c(&out[start..]);
     out.extend_from_slice(&crc.to_le_bytes());
-}
-
-/// Parses a whole index glyph.
-///
-/// # Errors
-/// A bad checksum, or entries that do not add up.
-pub fn parse_index(glyph: &[u8], head: &GlyphHead, at: u64) -> Result<Vec<IndexEntry>> {
-    let bad = |detail: String| Error::corrupt(None, at, format!("index: {detail}"));
-    let end = glyph.len();
-    if end < head.head_len + 4 {
-        return Err(short(at, "index"));
-    }
-    let stored = u32::from_le_bytes(glyph[end - 4..].try_into().unwrap_or([0; 4]));
-    let computed = crc32c::crc32c(&glyph[..end - 4]);
-    if stored != computed {
-        return Err(Error::Checksum {
-            what: "index",
-            frame: None,
-            offset: at,
-            expected: stored,
-            found: computed,
-        });
-    }
-    let body = &glyph[..end - 4];
-    let mut pos = head.head_len;
-    let mut next = || varint::read(body, &mut pos).map_err(|e| bad(e.to_string()));
-    let count = next()?;
-    // Every entry takes at least 7 bytes, so this bounds the allocation by the glyph size.
-    if count > (body.len() / 7) as u64 {
-        return Err(bad(format!(
-            "{count} entries cannot fit in {} bytes",
-            body.len()
-        )));
-    }
-    let mut entries = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let encoded_len = next()?;
-        let raw_size = next()?;
-        let glyphs = GlyphCounts {
-            primitive: next()?,
-            reference: next()?,
-            delta: next()?,
-            iteration: next()?,
-            literal_bytes: next()?,
-            copied_bytes: 0,
-        };
-        if glyphs.literal_bytes > raw_size {
-            return Err(bad(format!(
-                "literal bytes are {}, should be at most the raw size {raw_size}",
-                glyphs.literal_bytes
-            )));
-        }
-        let glyphs = GlyphCounts {
-            copied_bytes: raw_size - glyphs.literal_bytes,
-            ..glyphs
-        };
-        entries.push(IndexEntry {
-            encoded_len,
-            raw_size,
-            glyphs,
-        });
-    }
-    if pos != body.len() {
-        return Err(bad(format!(
-            "{} bytes after the last entry",
-            body.len() - pos
-        )));
-    }
-    Ok(entries)
 }
 
 // ---------------------------------------------------------------- trailer
@@ -527,24 +581,50 @@ impl Trailer {
         if bytes[..2] != head[..] || bytes[30..34] != END_MAGIC {
             return Err(bad("no trailer glyph at the end (stream truncated?)"));
         }
+        crc_checked(bytes, 2, "trailer", at)?;
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
-        let stored = u32::from_le_bytes(bytes[34..38].try_into().unwrap_or([0; 4]));
-        let computed = crc32c::crc32c(&bytes[..34]);
-        if stored != computed {
-            return Err(Error::Checksum {
-                what: "trailer",
-                frame: None,
-                offset: at,
-                expected: stored,
-                found: computed,
-            });
-        }
         Ok(Trailer {
             raw_size: u64_at(2),
             frames: u64_at(10),
             index_offset: u64_at(18),
             content_crc: u32::from_le_bytes(bytes[26..30].try_into().unwrap_or([0; 4])),
         })
+    }
+
+    /// Checks the trailer against what a sequential reader counted: `frames` frames of
+    /// `raw_size` bytes in all with combined CRC `content_crc`, and the index at
+    /// `index_at`. `at` is the trailer's offset.
+    ///
+    /// # Errors
+    /// Any disagreement.
+    pub fn check(
+        &self,
+        frames: u64,
+        raw_size: u64,
+        content_crc: u32,
+        index_at: u64,
+        at: u64,
+    ) -> Result<()> {
+        if self.frames != frames || self.raw_size != raw_size || self.index_offset != index_at {
+            return Err(Error::corrupt(
+                None,
+                at,
+                format!(
+                    "trailer says {} frames, {} bytes, index at {}; stream has {frames}, {raw_size}, {index_at}",
+                    self.frames, self.raw_size, self.index_offset
+                ),
+            ));
+        }
+        if self.content_crc != content_crc {
+            return Err(Error::Checksum {
+                what: "content",
+                frame: None,
+                offset: at,
+                expected: self.content_crc,
+                found: content_crc,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -582,26 +662,12 @@ impl Metadata {
     /// A bad checksum or malformed fields.
     pub fn parse(glyph: &[u8], head: &GlyphHead, at: u64) -> Result<Metadata> {
         let bad = |detail: String| Error::corrupt(None, at, format!("metadata: {detail}"));
-        let end = glyph.len();
-        if end < head.head_len + 4 {
-            return Err(short(at, "metadata"));
-        }
-        let stored = u32::from_le_bytes(glyph[end - 4..].try_into().unwrap_or([0; 4]));
-        let computed = crc32c::crc32c(&glyph[..end - 4]);
-        if stored != computed {
-            return Err(Error::Checksum {
-                what: "metadata",
-                frame: None,
-                offset: at,
-                expected: stored,
-                found: computed,
-            });
-        }
-        let body = &glyph[..end - 4];
+        let body = crc_checked(glyph, head.head_len, "metadata", at)?;
         let mut pos = head.head_len;
         let name_len = varint::read(body, &mut pos).map_err(|e| bad(e.to_string()))?;
-        let name_end = pos
-            .checked_add(name_len as usize)
+        let name_end = usize::try_from(name_len)
+            .ok()
+            .and_then(|n| pos.checked_add(n))
             .filter(|&e| e <= body.len())
             .ok_or_else(|| bad("name runs past the glyph".into()))?;
         let name = String::from_utf8(body[pos..name_end].to_vec())
@@ -685,7 +751,21 @@ mod tests {
         let mut ib = Vec::new();
         write_index(&mut ib, &entries);
         let head = read_head(&ib, 0).unwrap().unwrap();
-        assert_eq!(parse_index(&ib, &head, 0).unwrap(), entries);
+        let mut r = &ib[head.head_len..];
+        let mut index = crate::decode::walk::IndexReader::new(
+            &mut r,
+            &ib[..head.head_len],
+            head.payload_len.unwrap(),
+            0,
+            1 << 20,
+        )
+        .unwrap();
+        let mut read = Vec::new();
+        while let Some(e) = index.next_entry().unwrap() {
+            read.push(e);
+        }
+        index.finish().unwrap();
+        assert_eq!(read, entries);
 
         let m = Metadata {
             name: "a.txt".into(),

@@ -82,7 +82,7 @@ impl Encoder {
     /// # Errors
     /// The thread pool cannot be created.
     pub fn new(config: EncoderConfig) -> Result<Encoder> {
-        let threads = parallel::resolve_threads(config.threads);
+        let threads = sizing::cap_threads(parallel::resolve_threads(config.threads));
         let pool = parallel::worker_pool(threads, "sigma-worker")?;
         Ok(Encoder {
             config,
@@ -124,20 +124,23 @@ impl Encoder {
         let before = file
             .metadata()
             .map_err(|e| Error::io("reading input metadata", e))?;
-        let regular = before.is_file();
+        // A regular file whose size says nothing about its content (empty, or in /proc or
+        // /sys) is read to its end like a pipe.
+        let sized = before.is_file() && before.len() > 0 && !is_pseudo_file(path);
         let use_map = match self.config.read_mode {
             ReadMode::Mmap => {
-                if !regular {
+                if !before.is_file() {
                     return Err(Error::InvalidSetting {
                         detail: "--mmap needs a regular file".into(),
                     });
                 }
-                true
+                // Nothing to map in an empty or pseudo file: it is read.
+                sized
             }
             ReadMode::Read => false,
-            ReadMode::Auto => regular,
+            ReadMode::Auto => sized,
         };
-        let size = regular.then_some(before.len());
+        let size = sized.then_some(before.len());
         let plan = self.plan(size)?;
         let stats = if use_map {
             let mut src = MappedSource::new(
@@ -159,7 +162,7 @@ impl Encoder {
                 Ok(src.next_frame(&mut slot.input)?.map(|_| Job::Buffered))
             })?
         };
-        if regular {
+        if sized {
             let after = file
                 .metadata()
                 .map_err(|e| Error::io("reading input metadata", e))?;
@@ -246,6 +249,14 @@ impl Encoder {
             peak_rss: stats::peak_rss().unwrap_or(0),
         })
     }
+}
+
+/// True for files of the kernel's pseudo file systems, whose reported size is not their
+/// content's.
+fn is_pseudo_file(path: &Path) -> bool {
+    std::fs::canonicalize(path)
+        .map(|p| p.starts_with("/proc") || p.starts_with("/sys"))
+        .unwrap_or(false)
 }
 
 fn check_unchanged(before: &std::fs::Metadata, after: &std::fs::Metadata, read: u64) -> Result<()> {

@@ -37,6 +37,54 @@ pub fn auto_chunk_size(input_size: Option<u64>) -> u64 {
     }
 }
 
+/// Most worker threads a pool gets: more than a few per core only costs start-up time
+/// and memory.
+pub fn cap_threads(threads: usize) -> usize {
+    threads.min((4 * num_cpus::get()).clamp(8, 256))
+}
+
+/// Frames a decoder keeps in flight, and the workers that keeps busy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodePlan {
+    /// Frames in flight.
+    pub slots: usize,
+    /// Workers busy at once.
+    pub threads: usize,
+}
+
+/// Memory one decoding slot needs for frames of `chunk` bytes: the frame glyph read
+/// whole, and its decoded bytes.
+pub fn decode_slot_memory(chunk: u64) -> u64 {
+    format::max_frame_glyph(chunk) + chunk + codec::DECODE_SLACK as u64
+}
+
+/// Fits the frames a decoder keeps in flight to `memory_limit`: two per thread, fewer
+/// when the stream's frames are large.
+///
+/// # Errors
+/// A limit that cannot hold even one frame.
+pub fn decode_plan(chunk: u64, threads: usize, memory_limit: Option<u64>) -> Result<DecodePlan> {
+    let per_slot = decode_slot_memory(chunk);
+    let mut slots = slots(threads) as u64;
+    if let Some(limit) = memory_limit {
+        let fit = limit.saturating_sub(BASE_MEMORY) / per_slot;
+        if fit == 0 {
+            return Err(Error::InvalidSetting {
+                detail: format!(
+                    "memory limit {limit} bytes is too small to decode frames of {chunk} bytes (needs about {})",
+                    BASE_MEMORY + per_slot
+                ),
+            });
+        }
+        slots = slots.min(fit);
+    }
+    let slots = slots as usize;
+    Ok(DecodePlan {
+        slots,
+        threads: slots.div_ceil(2).min(threads.max(1)),
+    })
+}
+
 /// The resolved settings of one encode.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
@@ -109,7 +157,7 @@ pub fn plan(
         ChunkSize::Fixed(n) => n,
     };
     format::check_chunk_size(chunk_size)?;
-    let mut threads = resolve_threads(threads);
+    let mut threads = cap_threads(resolve_threads(threads));
     let mut notes = Vec::new();
     let limit = memory_limit.or_else(default_memory_limit);
     if let Some(limit) = limit {

@@ -1,0 +1,295 @@
+//! `sigma decode`, `sigma verify` and `sigma inspect`.
+
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::args::{self, DecodeArgs, InspectArgs, VerifyArgs};
+use super::output::{self, Partials, OUTPUT_BUFFER};
+use super::{
+    display, fail, input_list, is_stdin, json_line, memory_limit, progress_bar, report,
+    summarize, usage_fail, Exit, FileResult,
+};
+use sigmalang::decode::{self, Decoder, StreamInfo};
+use sigmalang::stats::Stats;
+use sigmalang::Error;
+
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| format!("invalid range '{s}': expected START:END"))?;
+    let start = args::parse_size(a)?;
+    let end = args::parse_size(b)?;
+    if end < start {
+        return Err(format!("invalid range '{s}': END is before START"));
+    }
+    Ok((start, end))
+}
+
+/// Runs `sigma decode`.
+pub fn run_decode(a: DecodeArgs, partials: &Partials) -> Result<Exit, String> {
+    let files = input_list(&a.files, &a.out)?;
+    let range = a.range.as_deref().map(parse_range).transpose()?;
+    if range.is_some() && files.iter().any(|f| is_stdin(f)) {
+        return Err("--range needs a file (it seeks to the frames it reads)".into());
+    }
+    if range.is_some() && a.out.rm {
+        return Err("--rm cannot be used with --range: the stream is kept when only part of it is decoded".into());
+    }
+    let limit = memory_limit(a.memory_limit.as_deref())?;
+    let decoder = Decoder::with_memory_limit(a.common.threads, limit).map_err(|e| e.to_string())?;
+    let results = files
+        .iter()
+        .map(|f| decode_one(&decoder, &a, f, range, partials))
+        .collect();
+    Ok(report(results))
+}
+
+/// `NAME` for `NAME.sigma`.
+fn decoded_name(input: &Path) -> Option<PathBuf> {
+    let stem = input.as_os_str().as_bytes().strip_suffix(b".sigma")?;
+    let name_part = stem.rsplit(|&b| b == b'/').next().unwrap_or(stem);
+    (!name_part.is_empty()).then(|| PathBuf::from(OsStr::from_bytes(stem)))
+}
+
+/// The raw size a stream file declares, for the progress bar (`None` when unknown).
+fn declared_raw_size(input: &Path) -> Option<u64> {
+    let mut f = File::open(input).ok()?;
+    decode::inspect(&mut f).ok().map(|i| i.trailer.raw_size)
+}
+
+fn decode_one(
+    decoder: &Decoder,
+    a: &DecodeArgs,
+    input: &Path,
+    range: Option<(u64, u64)>,
+    partials: &Partials,
+) -> FileResult<()> {
+    let name = display(input);
+    let to_stdout = a.out.stdout || (is_stdin(input) && a.out.output.is_none());
+    let dest = match (&a.out.output, to_stdout) {
+        (_, true) => None,
+        (Some(o), false) => Some(o.clone()),
+        (None, false) => Some(decoded_name(input).ok_or_else(|| {
+            fail(
+                &name,
+                Error::InvalidSetting {
+                    detail: "name does not end in .sigma; use -o OUT or -c".into(),
+                },
+            )
+        })?),
+    };
+    let total = match range {
+        Some((s, e)) => Some(e - s),
+        None if is_stdin(input) || a.common.no_progress || a.common.quiet => None,
+        None => declared_raw_size(input),
+    };
+    let bar = progress_bar(&a.common, total, &name);
+    let progress = |done: u64| bar.set_position(done);
+    let run = |w: &mut dyn Write| -> Result<Stats, Error> {
+        let started = std::time::Instant::now();
+        if let Some((start, end)) = range {
+            let mut f = File::open(input).map_err(|e| Error::io("opening input", e))?;
+            let n = decode::decode_range(&mut f, start, end, w)?;
+            return Ok(Stats {
+                raw_size: n,
+                bytes_out: n,
+                elapsed: started.elapsed(),
+                ..Stats::default()
+            });
+        }
+        if is_stdin(input) {
+            decoder.decode(io::stdin(), w, &progress)
+        } else {
+            let f = File::open(input).map_err(|e| Error::io("opening input", e))?;
+            decoder.decode(f, w, &progress)
+        }
+    };
+    let stats = match dest {
+        None => {
+            let mut w = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
+            run(&mut w).map_err(|e| fail(&name, e))?
+        }
+        Some(dest) => {
+            let stats = output::write_atomically(&dest, Some(input), a.out.force, partials, run)
+                .map_err(|e| fail(&name, e))?;
+            // Decoding checked every frame, the index and the content checksum.
+            if a.out.rm && !is_stdin(input) {
+                fs::remove_file(input).map_err(|e| fail(&name, Error::io("removing input", e)))?;
+            }
+            stats
+        }
+    };
+    bar.finish_and_clear();
+    summarize(&a.common, &name, "decoded", &stats);
+    Ok(())
+}
+
+/// Runs `sigma verify`.
+pub fn run_verify(a: VerifyArgs) -> Result<Exit, String> {
+    let limit = memory_limit(a.memory_limit.as_deref())?;
+    let decoder = Decoder::with_memory_limit(a.common.threads, limit).map_err(|e| e.to_string())?;
+    let results = a.files.iter().map(|f| verify_one(&decoder, &a, f)).collect();
+    Ok(report(results))
+}
+
+fn verify_one(decoder: &Decoder, a: &VerifyArgs, input: &Path) -> FileResult<()> {
+    let name = display(input);
+    let stats = if is_stdin(input) {
+        decoder.decode(io::stdin(), &mut io::sink(), &|_| {})
+    } else {
+        File::open(input)
+            .map_err(|e| Error::io("opening input", e))
+            .and_then(|file| decoder.decode(file, &mut io::sink(), &|_| {}))
+    }
+    .map_err(|e| fail(&name, e))?;
+    if !a.common.quiet {
+        eprintln!(
+            "{name}: OK ({} frames, {} bytes)",
+            stats.frames, stats.raw_size
+        );
+    }
+    if a.common.json {
+        eprintln!("{}", json_line(&name, &stats));
+    }
+    Ok(())
+}
+
+/// Runs `sigma inspect`.
+pub fn run_inspect(a: InspectArgs) -> Result<Exit, String> {
+    let results = a.files.iter().map(|f| inspect_one(&a, f)).collect();
+    Ok(report(results))
+}
+
+fn inspect_one(a: &InspectArgs, path: &Path) -> FileResult<()> {
+    let name = display(path);
+    if is_stdin(path) {
+        return Err(usage_fail(
+            &name,
+            "inspect needs a file (it reads the index at the end); use sigma verify - for a pipe",
+        ));
+    }
+    let mut f = File::open(path).map_err(|e| fail(&name, Error::io("opening input", e)))?;
+    let info = decode::inspect(&mut f).map_err(|e| fail(&name, e))?;
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    let written = if a.json {
+        inspect_json(a, &name, &info, &mut f, &mut stdout)
+    } else {
+        inspect_text(a, &name, &info, &mut f, &mut stdout)
+    };
+    written
+        .and_then(|()| stdout.flush().map_err(|e| Error::io("writing output", e)))
+        .map_err(|e| fail(&name, e))
+}
+
+fn ratio(info: &StreamInfo) -> f64 {
+    if info.encoded_size == 0 {
+        0.0
+    } else {
+        info.trailer.raw_size as f64 / info.encoded_size as f64
+    }
+}
+
+fn out_err(e: io::Error) -> Error {
+    Error::io("writing output", e)
+}
+
+fn inspect_json(
+    a: &InspectArgs,
+    name: &str,
+    info: &StreamInfo,
+    f: &mut File,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let v = serde_json::json!({
+        "file": name,
+        "version": info.header.version,
+        "level": info.header.level.get(),
+        "chunk_size": info.header.chunk_size,
+        "raw_size": info.trailer.raw_size,
+        "encoded_size": info.encoded_size,
+        "ratio": ratio(info),
+        "frames": info.trailer.frames,
+        "frame_raw_min": info.frame_raw_min,
+        "frame_raw_max": info.frame_raw_max,
+        "content_crc32c": format!("{:08x}", info.trailer.content_crc),
+        "glyphs": info.glyphs,
+    });
+    let text = v.to_string();
+    if !a.frames {
+        return writeln!(out, "{text}").map_err(out_err);
+    }
+    // The frame list is streamed from the index into the object's last field.
+    let open = text.strip_suffix('}').unwrap_or(&text);
+    write!(out, "{open},\"frame_list\":[").map_err(out_err)?;
+    decode::frames(f, info, |fr| {
+        let item = serde_json::json!({
+            "offset": fr.offset,
+            "encoded_len": fr.entry.encoded_len,
+            "raw_size": fr.entry.raw_size,
+            "glyphs": fr.entry.glyphs,
+        });
+        let sep = if fr.number == 0 { "" } else { "," };
+        write!(out, "{sep}{item}").map_err(out_err)?;
+        Ok(true)
+    })?;
+    writeln!(out, "]}}").map_err(out_err)
+}
+
+fn inspect_text(
+    a: &InspectArgs,
+    name: &str,
+    info: &StreamInfo,
+    f: &mut File,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let g = &info.glyphs;
+    write!(
+        out,
+        "{name}\n  format version  {}\n  level           {}\n  chunk size      {} bytes\n  raw size        {} bytes\n  encoded size    {} bytes\n  ratio           {:.3}\n  frames          {} (raw {}..{} bytes)\n  glyphs          {} total: primitive {}, reference {}, delta {}, iteration {}\n  bytes           literal {}, copied {}\n  content crc32c  {:08x}\n",
+        info.header.version,
+        info.header.level.get(),
+        info.header.chunk_size,
+        info.trailer.raw_size,
+        info.encoded_size,
+        ratio(info),
+        info.trailer.frames,
+        info.frame_raw_min,
+        info.frame_raw_max,
+        g.total(),
+        g.primitive,
+        g.reference,
+        g.delta,
+        g.iteration,
+        g.literal_bytes,
+        g.copied_bytes,
+        info.trailer.content_crc
+    )
+    .map_err(out_err)?;
+    if !a.frames {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  {:>8} {:>14} {:>10} {:>10} {:>7} {:>8}",
+        "frame", "offset", "encoded", "raw", "ratio", "glyphs"
+    )
+    .map_err(out_err)?;
+    decode::frames(f, info, |fr| {
+        let e = &fr.entry;
+        writeln!(
+            out,
+            "  {:>8} {:>14} {:>10} {:>10} {:>7.3} {:>8}",
+            fr.number,
+            fr.offset,
+            e.encoded_len,
+            e.raw_size,
+            e.raw_size as f64 / e.encoded_len.max(1) as f64,
+            e.glyphs.total()
+        )
+        .map_err(out_err)?;
+        Ok(true)
+    })
+}

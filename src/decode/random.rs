@@ -1,0 +1,295 @@
+//! Random access: the trailer found from the end in O(1), the index streamed from where
+//! it points (never held in memory), and only the frames that cover a byte range read.
+#![forbid(unsafe_code)]
+
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+
+use super::walk::{read_exact_at, read_glyph_head, read_payload, IndexReader};
+use crate::base::{write_all, GlyphCounts};
+use crate::codec::DecodeScratch;
+use crate::error::{Error, Result};
+use crate::format::{self, IndexEntry, StreamHeader, Trailer, TRAILER_LEN};
+use crate::frame::decode_frame;
+
+/// What a stream's header, index and trailer say, read without decoding frames.
+#[derive(Clone, Debug)]
+pub struct StreamInfo {
+    /// The stream header.
+    pub header: StreamHeader,
+    /// Bytes the stream header takes.
+    pub header_len: u64,
+    /// The trailer.
+    pub trailer: Trailer,
+    /// Total stream size.
+    pub encoded_size: u64,
+    /// Glyph totals over all frames.
+    pub glyphs: GlyphCounts,
+    /// Smallest and largest raw frame size (0 when there are no frames).
+    pub frame_raw_min: u64,
+    /// Largest raw frame size.
+    pub frame_raw_max: u64,
+}
+
+/// One frame as the index describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// Frame number (0-based).
+    pub number: u64,
+    /// Offset of the frame glyph in the stream.
+    pub offset: u64,
+    /// Offset of the frame's first byte in the decoded content.
+    pub raw_start: u64,
+    /// The index entry.
+    pub entry: IndexEntry,
+}
+
+fn seek<F: Seek>(f: &mut F, to: u64) -> Result<()> {
+    f.seek(SeekFrom::Start(to))
+        .map(|_| ())
+        .map_err(|e| Error::io("seeking input", e))
+}
+
+/// Reads the header, the trailer (found from the end in O(1)) and every index entry of a
+/// seekable stream, checking the index against the trailer.
+///
+/// # Errors
+/// Not a stream, truncation, or an index and trailer that disagree.
+pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
+    let size = f
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Error::io("seeking input", e))?;
+    seek(f, 0)?;
+    let mut first = vec![0u8; size.min(80) as usize];
+    read_exact_at(f, &mut first, 0, "stream header")?;
+    let (header, header_len) = StreamHeader::parse(&first)?;
+    let header_len = header_len as u64;
+    if size < header_len + TRAILER_LEN as u64 {
+        return Err(Error::Truncated {
+            offset: size,
+            detail: "stream is shorter than a header and trailer".into(),
+        });
+    }
+    let trailer_at = size - TRAILER_LEN as u64;
+    seek(f, trailer_at)?;
+    let mut tail = [0u8; TRAILER_LEN];
+    read_exact_at(f, &mut tail, trailer_at, "trailer")?;
+    let trailer = Trailer::parse(&tail, trailer_at)?;
+    let mut info = StreamInfo {
+        header,
+        header_len,
+        trailer,
+        encoded_size: size,
+        glyphs: GlyphCounts::default(),
+        frame_raw_min: 0,
+        frame_raw_max: 0,
+    };
+    let (mut raw, mut min, mut max, mut end, mut n) = (0u64, u64::MAX, 0u64, header_len, 0u64);
+    let mut glyphs = GlyphCounts::default();
+    walk_index(f, &info, |frame, _| {
+        n += 1;
+        raw += frame.entry.raw_size;
+        end = frame.offset + frame.entry.encoded_len;
+        min = min.min(frame.entry.raw_size);
+        max = max.max(frame.entry.raw_size);
+        glyphs.add(&frame.entry.glyphs);
+        Ok(true)
+    })?;
+    info.glyphs = glyphs;
+    info.frame_raw_min = if n == 0 { 0 } else { min };
+    info.frame_raw_max = max;
+    if n != trailer.frames || raw != trailer.raw_size || end > trailer.index_offset {
+        return Err(Error::corrupt(
+            None,
+            trailer.index_offset,
+            format!(
+                "index ({n} frames, {raw} bytes, ending at {end}) disagrees with trailer ({} frames, {} bytes, index at {})",
+                trailer.frames, trailer.raw_size, trailer.index_offset
+            ),
+        ));
+    }
+    Ok(info)
+}
+
+/// Calls `each` for every frame of a stream that [`inspect`] has read, in order, until it
+/// returns `false`.
+///
+/// # Errors
+/// A read error, or an error of `each`.
+pub fn frames<F, E>(f: &mut F, info: &StreamInfo, each: E) -> Result<()>
+where
+    F: Read + Seek,
+    E: FnMut(&FrameInfo) -> Result<bool>,
+{
+    let mut each = each;
+    walk_index(f, info, |frame, _| each(frame))
+}
+
+/// Streams the index the trailer points to, with each frame's place in the stream and
+/// in the content (sums checked against overflow and the stream size). `each` also gets
+/// the input, to read frames with; it must leave the input's position as it found it.
+fn walk_index<F, E>(f: &mut F, info: &StreamInfo, mut each: E) -> Result<()>
+where
+    F: Read + Seek,
+    E: FnMut(&FrameInfo, &mut F) -> Result<bool>,
+{
+    let index_at = info.trailer.index_offset;
+    let trailer_at = info.encoded_size - TRAILER_LEN as u64;
+    let outside = || {
+        Error::corrupt(
+            None,
+            trailer_at,
+            format!("trailer points to an index at byte {index_at}, outside the stream"),
+        )
+    };
+    if index_at < info.header_len || index_at >= trailer_at {
+        return Err(outside());
+    }
+    seek(f, index_at)?;
+    let mut r = BufReader::with_capacity(64 * 1024, f);
+    let mut head_bytes = Vec::new();
+    let head = read_glyph_head(&mut r, index_at, &mut head_bytes)?
+        .filter(|h| {
+            h.is(format::INDEX)
+                && h.payload_len.and_then(|l| l.checked_add(h.head_len as u64))
+                    == Some(trailer_at - index_at)
+        })
+        .ok_or_else(|| Error::corrupt(None, index_at, "no index glyph where the trailer points"))?;
+    let len = head.payload_len.unwrap_or(0);
+    if len > format::max_index_payload(info.trailer.frames) {
+        return Err(Error::corrupt(
+            None,
+            index_at,
+            format!(
+                "index payload is {len} bytes, should be at most {} for {} frames",
+                format::max_index_payload(info.trailer.frames),
+                info.trailer.frames
+            ),
+        ));
+    }
+    let mut index = IndexReader::new(&mut r, &head_bytes, len, index_at, info.header.chunk_size)?;
+    let mut offset = info.header_len;
+    let mut raw_start = 0u64;
+    let mut number = 0u64;
+    let mut going = true;
+    while going {
+        let Some(entry) = index.next_entry()? else {
+            break;
+        };
+        let frame = FrameInfo {
+            number,
+            offset,
+            raw_start,
+            entry,
+        };
+        offset = offset
+            .checked_add(entry.encoded_len)
+            .filter(|&o| o <= index_at)
+            .ok_or_else(|| {
+                Error::corrupt(Some(number), index_at, "index: frames run past the index")
+            })?;
+        raw_start = raw_start.checked_add(entry.raw_size).ok_or_else(|| {
+            Error::corrupt(Some(number), index_at, "index: raw sizes overflow")
+        })?;
+        going = each(&frame, index.reader().get_mut())?;
+        number += 1;
+    }
+    if going {
+        index.finish()?;
+    }
+    Ok(())
+}
+
+/// Writes bytes `[start, end)` of the original content to `out`, reading only the frames
+/// that cover them (found through the index). Returns the bytes written.
+///
+/// # Errors
+/// A range outside the content, or any error of the frames read.
+pub fn decode_range<F: Read + Seek>(
+    f: &mut F,
+    start: u64,
+    end: u64,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let info = inspect(f)?;
+    if start > end || end > info.trailer.raw_size {
+        return Err(Error::InvalidSetting {
+            detail: format!(
+                "range {start}:{end} is outside the content (0:{})",
+                info.trailer.raw_size
+            ),
+        });
+    }
+    let mut written = 0u64;
+    let mut scratch = DecodeScratch::default();
+    let mut glyph = Vec::new();
+    let mut raw = Vec::new();
+    if start < end {
+        walk_index(f, &info, |fr, input| {
+            let fr_end = fr.raw_start + fr.entry.raw_size;
+            if fr_end > start && fr.raw_start < end {
+                // Read the frame, then put the input back where the index reader left it.
+                let resume = input
+                    .stream_position()
+                    .map_err(|e| Error::io("seeking input", e))?;
+                seek(input, fr.offset)?;
+                glyph.clear();
+                read_payload(input, fr.entry.encoded_len, &mut glyph, fr.offset)?;
+                seek(input, resume)?;
+                raw.clear();
+                decode_indexed_frame(&glyph, fr, info.header.chunk_size, &mut scratch, &mut raw)?;
+                let from = start.max(fr.raw_start) - fr.raw_start;
+                let to = end.min(fr_end) - fr.raw_start;
+                write_all(out, &raw[from as usize..to as usize])?;
+                written += to - from;
+            }
+            Ok(fr_end < end)
+        })?;
+    }
+    out.flush().map_err(|e| Error::io("writing output", e))?;
+    if written != end - start {
+        return Err(Error::corrupt(
+            None,
+            info.trailer.index_offset,
+            format!(
+                "index covers {written} of the {} bytes asked for",
+                end - start
+            ),
+        ));
+    }
+    Ok(written)
+}
+
+/// Decodes the frame glyph `glyph` that the index entry `fr` describes into `raw`.
+fn decode_indexed_frame(
+    glyph: &[u8],
+    fr: &FrameInfo,
+    chunk_size: u64,
+    scratch: &mut DecodeScratch,
+    raw: &mut Vec<u8>,
+) -> Result<()> {
+    let head = format::read_head(glyph, fr.offset)?
+        .filter(|h| {
+            h.is(format::FRAME)
+                && h.payload_len.map(|l| l + h.head_len as u64) == Some(fr.entry.encoded_len)
+        })
+        .ok_or_else(|| {
+            Error::corrupt(
+                Some(fr.number),
+                fr.offset,
+                "no frame glyph where the index points",
+            )
+        })?;
+    decode_frame(glyph, &head, chunk_size, fr.number, fr.offset, scratch, raw)?;
+    if raw.len() as u64 != fr.entry.raw_size {
+        return Err(Error::corrupt(
+            Some(fr.number),
+            fr.offset,
+            format!(
+                "frame decodes to {} bytes, the index says {}",
+                raw.len(),
+                fr.entry.raw_size
+            ),
+        ));
+    }
+    Ok(())
+}
