@@ -4,8 +4,8 @@
 
 use crate::base::{GlyphCounts, Level};
 use crate::codec::DecodeScratch;
-use crate::error::{Error, Result};
 use crate::decode::walk::{Glyph, Walker};
+use crate::error::{Error, Result};
 use crate::format::{self, StreamHeader, VERSION};
 use crate::frame::{decode_frame, FrameEncoder, StreamAssembler};
 use crate::pipeline::prescan;
@@ -70,7 +70,15 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
             match w.next(&mut glyph)? {
                 (at, Glyph::Frame { frame, head }) => {
                     let before = data.len();
-                    decode_frame(&glyph, &head, chunk_size, frame, at, &mut scratch, &mut data)?;
+                    decode_frame(
+                        &glyph,
+                        &head,
+                        chunk_size,
+                        frame,
+                        at,
+                        &mut scratch,
+                        &mut data,
+                    )?;
                     seen.push((glyph.len() as u64, (data.len() - before) as u64));
                 }
                 (at, Glyph::Index(head)) => break (at, head),

@@ -140,9 +140,12 @@ where
                                     (slot, result)
                                 }));
                                 let (slot, result) = caught.unwrap_or_else(|_| {
-                                    (Slot::default(), Err(Error::Internal {
-                                        detail: format!("job {id} panicked"),
-                                    }))
+                                    (
+                                        Slot::default(),
+                                        Err(Error::Internal {
+                                            detail: format!("job {id} panicked"),
+                                        }),
+                                    )
                                 });
                                 let _ = tx.send(Msg::Done(id, slot, result));
                             });

@@ -33,7 +33,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".sigma-"))
+        .filter(|n| n.ends_with(".sigma-partial"))
         .collect()
 }
 
@@ -409,21 +409,69 @@ fn range_and_levels_from_the_command_line() {
 fn memory_limit_lowers_settings_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "m.bin", &mixed_bytes(300_000, 14));
-    let r = sigma()
+    let plan = |limit: &str| -> (usize, u64, u64) {
+        let r = sigma()
+            .args([
+                "encode",
+                "--estimate",
+                "-T",
+                "8",
+                "--chunk-size",
+                "4M",
+                "--memory-limit",
+                limit,
+            ])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", stderr(&r));
+        assert!(stderr(&r).contains("memory limit"), "{}", stderr(&r));
+        let text = String::from_utf8_lossy(&r.stdout).into_owned();
+        let field = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        (
+            field("threads ") as usize,
+            field("chunk_size "),
+            field("estimate "),
+        )
+    };
+    // Threads go first, then the chunk size halves; the estimate stays within the limit.
+    let (threads, chunk, estimate) = plan("24M");
+    assert!(
+        threads < 8 && chunk == 4 << 20 && estimate <= 24 << 20,
+        "{threads} {chunk} {estimate}"
+    );
+    let (threads, chunk, estimate) = plan("6M");
+    assert!(
+        threads == 1 && chunk < 4 << 20 && estimate <= 6 << 20,
+        "{threads} {chunk} {estimate}"
+    );
+    // The encode uses what the plan said: its frames are no larger than the chunk.
+    let out = dir.path().join("m.sigma");
+    sigma()
         .args([
             "encode",
+            "-q",
             "-T",
             "8",
             "--chunk-size",
             "4M",
             "--memory-limit",
-            "24M",
+            "6M",
+            "-o",
         ])
+        .arg(&out)
         .arg(&input)
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", stderr(&r));
-    assert!(stderr(&r).contains("memory limit"), "{}", stderr(&r));
+        .assert()
+        .success();
+    let info = sigmalang::decode::inspect(&mut File::open(&out).unwrap()).unwrap();
+    assert_eq!(info.header.chunk_size, chunk);
     let r = sigma()
         .args(["encode", "--memory-limit", "1K", "-f"])
         .arg(&input)

@@ -74,3 +74,36 @@ fn random_garbage_is_not_a_stream() {
     let e = memory::decode(&fake).unwrap_err().to_string();
     assert!(e.contains("version is 9"), "{e}");
 }
+
+#[test]
+fn corrupt_streams_reach_inspect_and_range_decoding_and_fail_there() {
+    use sigmalang::decode;
+    use std::io::Cursor;
+    let data = text_bytes(12_000, 4);
+    let s = memory::encode(&data, Level::DEFAULT, 4096).unwrap();
+    let info = decode::inspect(&mut Cursor::new(&s)).unwrap();
+    let frames_end = info.trailer.index_offset as usize;
+    for i in 0..s.len() {
+        for bit in [0, 5] {
+            let mut bad = s.clone();
+            bad[i] ^= 1 << bit;
+            let inspected = decode::inspect(&mut Cursor::new(&bad));
+            // Outside the frames, the header, index or trailer checks catch every flip.
+            let in_frames = i >= info.header_len as usize && i < frames_end;
+            assert!(
+                in_frames || inspected.is_err(),
+                "inspect missed a flip at byte {i} bit {bit}"
+            );
+            let mut out = Vec::new();
+            let r = decode::decode_range(&mut Cursor::new(&bad), 0, data.len() as u64, &mut out);
+            assert!(
+                r.is_err(),
+                "range decode missed a flip at byte {i} bit {bit}"
+            );
+            let r = decode::decode_range(&mut Cursor::new(&bad), 5000, 5100, &mut out);
+            if let Ok(n) = r {
+                assert_eq!(n, 100);
+            }
+        }
+    }
+}

@@ -38,6 +38,18 @@ fn data_strategy() -> impl Strategy<Value = Vec<u8>> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
+    /// The same bytes for any thread count and read path, equal to the in-memory
+    /// reference encoder's.
+    #[test]
+    fn identical_bytes_for_any_thread_count(data in data_strategy(), level in 1u8..=9, chunk_kib in 4u64..64) {
+        let chunk = chunk_kib * 1024;
+        let reference = memory::encode(&data, Level::new(level).unwrap(), chunk).unwrap();
+        for threads in [1, 2, 5] {
+            prop_assert_eq!(&encode_reader(&data, level, chunk, threads), &reference, "threads {}", threads);
+        }
+        prop_assert_eq!(&decode_stream(&reference, 3).unwrap(), &data);
+    }
+
     #[test]
     fn round_trip_every_level(data in data_strategy(), level in 1u8..=9, chunk_kib in 4u64..96) {
         let chunk = chunk_kib * 1024;
@@ -67,6 +79,17 @@ fn edge_sizes_at_every_level_and_a_few_mib() {
     for level in [1, 3, 6, 9] {
         let s = memory::encode(&big, Level::new(level).unwrap(), 1 << 20).unwrap();
         assert_eq!(memory::decode(&s).unwrap().data, big, "level {level}");
+    }
+}
+
+#[test]
+fn frames_of_many_blocks_round_trip_at_every_level() {
+    // 1 MiB frames hold eight 128 KiB blocks each; mixed data gives raw and coded blocks.
+    let data = mixed_bytes(2 << 20, 9);
+    for level in 1..=9 {
+        let s = memory::encode(&data, Level::new(level).unwrap(), 1 << 20).unwrap();
+        assert_eq!(memory::decode(&s).unwrap().data, data, "level {level}");
+        assert_eq!(decode_stream(&s, 2).unwrap(), data, "level {level}");
     }
 }
 

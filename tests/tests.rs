@@ -5,5 +5,6 @@ mod corrupt;
 mod large;
 mod pipeline;
 mod props;
+mod review;
 mod util;
 mod vectors;

@@ -3,7 +3,7 @@
 //! two full decoders must agree.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use sigmalang::decode::{inspect, Decoder};
+use sigmalang::decode::{decode_range, inspect, Decoder};
 use std::io::Cursor;
 use std::sync::OnceLock;
 
@@ -21,5 +21,17 @@ fuzz_target!(|data: &[u8]| {
         (Err(_), Ok(_)) => panic!("streaming decoder accepted a stream the reference refuses"),
         (Err(_), Err(_)) => {}
     }
-    let _ = inspect(&mut Cursor::new(data));
+    // Random access must agree with the full decoders wherever both accept the stream.
+    if let (Ok(r), Ok(info)) = (&reference, inspect(&mut Cursor::new(data))) {
+        if info.trailer.raw_size == r.data.len() as u64 {
+            let mut all = Vec::new();
+            let n = decode_range(&mut Cursor::new(data), 0, info.trailer.raw_size, &mut all)
+                .expect("a stream both decoders accept decodes by range");
+            assert_eq!((n, &all), (r.data.len() as u64, &r.data), "range decode disagrees");
+            let mid = info.trailer.raw_size / 3;
+            let mut part = Vec::new();
+            decode_range(&mut Cursor::new(data), mid, mid * 2, &mut part).expect("a middle range");
+            assert_eq!(part, r.data[mid as usize..(mid * 2) as usize]);
+        }
+    }
 });

@@ -221,7 +221,10 @@ pub fn normalize(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
             }
             if let Some(c) = shorthand_command(text) {
                 command = Some(c.to_string());
-                let left: String = text[1..].chars().filter(|ch| !"dtlz".contains(*ch)).collect();
+                let left: String = text[1..]
+                    .chars()
+                    .filter(|ch| !"dtlz".contains(*ch))
+                    .collect();
                 if !left.is_empty() {
                     others.push(format!("-{left}").into());
                 }
@@ -239,7 +242,11 @@ pub fn normalize(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
                     others.push(n.to_string().into());
                     continue;
                 }
-                _ => return Err(format!("-{digits} is not a level: levels are -1 (fastest) to -9 (strongest)")),
+                _ => {
+                    return Err(format!(
+                        "-{digits} is not a level: levels are -1 (fastest) to -9 (strongest)"
+                    ))
+                }
             }
         }
         if VALUE_FLAGS.contains(&text) {
@@ -252,7 +259,10 @@ pub fn normalize(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
     let mut out = vec![program];
     match command {
         Some(c) => out.push(c.into()),
-        None if others.iter().any(|a| matches!(a.to_str(), Some("-h" | "--help" | "-V" | "--version"))) && others.len() == 1 => {}
+        None if others
+            .iter()
+            .any(|a| matches!(a.to_str(), Some("-h" | "--help" | "-V" | "--version")))
+            && others.len() == 1 => {}
         None => out.push("encode".into()),
     }
     out.extend(others);
@@ -310,7 +320,10 @@ mod tests {
 
     fn norm(s: &str) -> String {
         let v = normalize(s.split_whitespace().map(OsString::from).collect()).unwrap();
-        v.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+        v.iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
@@ -341,7 +354,10 @@ mod tests {
     #[test]
     fn numeric_shorthand_outside_levels_is_refused() {
         let e = normalize(["sigma", "-19", "f"].map(OsString::from).to_vec()).unwrap_err();
-        assert!(e.contains("-19") && e.contains("-1") && e.contains("-9"), "{e}");
+        assert!(
+            e.contains("-19") && e.contains("-1") && e.contains("-9"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use super::args::{self, DecodeArgs, InspectArgs, VerifyArgs};
 use super::output::{self, Partials, OUTPUT_BUFFER};
 use super::{
-    display, fail, input_list, is_stdin, json_line, memory_limit, progress_bar, report,
-    summarize, usage_fail, Exit, FileResult,
+    display, fail, input_list, is_stdin, json_line, memory_limit, progress_bar, report, summarize,
+    usage_fail, Exit, FileResult,
 };
 use sigmalang::decode::{self, Decoder, StreamInfo};
 use sigmalang::stats::Stats;
@@ -36,7 +36,10 @@ pub fn run_decode(a: DecodeArgs, partials: &Partials) -> Result<Exit, String> {
         return Err("--range needs a file (it seeks to the frames it reads)".into());
     }
     if range.is_some() && a.out.rm {
-        return Err("--rm cannot be used with --range: the stream is kept when only part of it is decoded".into());
+        return Err(
+            "--rm cannot be used with --range: the stream is kept when only part of it is decoded"
+                .into(),
+        );
     }
     let limit = memory_limit(a.memory_limit.as_deref())?;
     let decoder = Decoder::with_memory_limit(a.common.threads, limit).map_err(|e| e.to_string())?;
@@ -131,7 +134,11 @@ fn decode_one(
 pub fn run_verify(a: VerifyArgs) -> Result<Exit, String> {
     let limit = memory_limit(a.memory_limit.as_deref())?;
     let decoder = Decoder::with_memory_limit(a.common.threads, limit).map_err(|e| e.to_string())?;
-    let results = a.files.iter().map(|f| verify_one(&decoder, &a, f)).collect();
+    let results = a
+        .files
+        .iter()
+        .map(|f| verify_one(&decoder, &a, f))
+        .collect();
     Ok(report(results))
 }
 

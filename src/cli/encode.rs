@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use super::args::{self, EncodeArgs};
 use super::output::{self, Partials, OUTPUT_BUFFER};
 use super::{
-    display, fail, input_list, is_stdin, memory_limit, progress_bar, report, summarize,
-    usage_fail, Exit, FileResult,
+    display, fail, input_list, is_stdin, memory_limit, progress_bar, report, summarize, usage_fail,
+    Exit, FileResult,
 };
 use sigmalang::decode::Decoder;
 use sigmalang::pipeline::{ChunkSize, Encoder, EncoderConfig, ReadMode};
@@ -119,7 +119,12 @@ fn encode_one(
 }
 
 /// Removes an encoded input once its output, read back from disk, decodes and verifies.
-fn remove_input_after_check(input: &Path, dest: &Path, name: &str, threads: usize) -> FileResult<()> {
+fn remove_input_after_check(
+    input: &Path,
+    dest: &Path,
+    name: &str,
+    threads: usize,
+) -> FileResult<()> {
     if !dest.is_file() {
         return Ok(()); // written in place to a device: nothing to read back, keep the input
     }

@@ -125,10 +125,7 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
         {
             Ok(file) => {
                 partials.add(&path);
-                let default_mode = file
-                    .metadata()
-                    .map(|m| m.mode() & 0o7777)
-                    .unwrap_or(0o644);
+                let default_mode = file.metadata().map(|m| m.mode() & 0o7777).unwrap_or(0o644);
                 let partial = Partial {
                     path,
                     file,
@@ -147,7 +144,8 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
                 return Ok(partial);
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let old = File::open(&path).map_err(|e| Error::io("opening temporary output", e))?;
+                let old =
+                    File::open(&path).map_err(|e| Error::io("opening temporary output", e))?;
                 match old.try_lock() {
                     Ok(()) => {
                         // Left by a process that was killed: nobody holds it.

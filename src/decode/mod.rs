@@ -68,7 +68,11 @@ enum Job {
 }
 
 enum Done {
-    Frame { encoded_len: u64, raw_crc: u32, raw_size: usize },
+    Frame {
+        encoded_len: u64,
+        raw_crc: u32,
+        raw_size: usize,
+    },
     Close(Box<Closing>),
 }
 

@@ -187,9 +187,9 @@ where
             .ok_or_else(|| {
                 Error::corrupt(Some(number), index_at, "index: frames run past the index")
             })?;
-        raw_start = raw_start.checked_add(entry.raw_size).ok_or_else(|| {
-            Error::corrupt(Some(number), index_at, "index: raw sizes overflow")
-        })?;
+        raw_start = raw_start
+            .checked_add(entry.raw_size)
+            .ok_or_else(|| Error::corrupt(Some(number), index_at, "index: raw sizes overflow"))?;
         going = each(&frame, index.reader().get_mut())?;
         number += 1;
     }

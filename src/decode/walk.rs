@@ -9,15 +9,20 @@ use std::io::{self, BufRead, Read};
 use crate::base::varint;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, GlyphHead, IndexEntry, Metadata, StreamHeader, Trailer, INDEX_ENTRY_FIELDS,
-    MAX_HEAD_LEN, TRAILER_LEN,
+    self, GlyphHead, IndexEntry, Metadata, StreamHeader, Trailer, INDEX_ENTRY_FIELDS, MAX_HEAD_LEN,
+    TRAILER_LEN,
 };
 
 /// Reads exactly `buf.len()` bytes, or reports truncation at `at`.
 ///
 /// # Errors
 /// The input ends first, or a read fails.
-pub fn read_exact_at<R: Read + ?Sized>(r: &mut R, buf: &mut [u8], at: u64, what: &str) -> Result<()> {
+pub fn read_exact_at<R: Read + ?Sized>(
+    r: &mut R,
+    buf: &mut [u8],
+    at: u64,
+    what: &str,
+) -> Result<()> {
     r.read_exact(buf).map_err(|e| eof_or_io(e, at, what))
 }
 
@@ -70,7 +75,12 @@ pub(crate) fn read_glyph_head<R: Read + ?Sized>(
 
 /// Appends `len` payload bytes to `buf`, growing it only as data arrives (at most
 /// doubling per step, exactly to the end), so a declared size allocates nothing by itself.
-pub(crate) fn read_payload<R: Read + ?Sized>(r: &mut R, len: u64, buf: &mut Vec<u8>, at: u64) -> Result<()> {
+pub(crate) fn read_payload<R: Read + ?Sized>(
+    r: &mut R,
+    len: u64,
+    buf: &mut Vec<u8>,
+    at: u64,
+) -> Result<()> {
     let target = buf.len() as u64 + len;
     while (buf.len() as u64) < target {
         let step = (target - buf.len() as u64).min(buf.len().max(64 * 1024) as u64);
@@ -129,14 +139,12 @@ impl<R: BufRead> Walker<R> {
         if let Ok(Some(head)) = read_glyph_head(&mut r, start, &mut buf) {
             let len = head.payload_len.unwrap_or(0);
             if head.is(format::STREAM_HEAD) && len <= 64 {
-                match read_payload(&mut r, len, &mut buf, start) {
-                    Err(e @ Error::Io { .. }) => return Err(e),
-                    _ => {}
+                if let Err(e @ Error::Io { .. }) = read_payload(&mut r, len, &mut buf, start) {
+                    return Err(e);
                 }
             }
         }
-        let (header, header_len) =
-            StreamHeader::parse(&buf).map_err(|e| at_offset(e, start))?;
+        let (header, header_len) = StreamHeader::parse(&buf).map_err(|e| at_offset(e, start))?;
         Ok(Walker {
             r,
             start,
@@ -176,12 +184,11 @@ impl<R: BufRead> Walker<R> {
     pub fn next(&mut self, buf: &mut Vec<u8>) -> Result<(u64, Glyph)> {
         loop {
             let at = self.pos;
-            let head = read_glyph_head(&mut self.r, at, &mut self.head_buf)?.ok_or(
-                Error::Truncated {
+            let head =
+                read_glyph_head(&mut self.r, at, &mut self.head_buf)?.ok_or(Error::Truncated {
                     offset: at,
                     detail: "stream ends before its index and trailer".into(),
-                },
-            )?;
+                })?;
             format::check_payload(&head, self.header.chunk_size, self.frames, at)?;
             self.pos += head.head_len as u64;
             let Some(len) = head.payload_len else {
@@ -221,13 +228,8 @@ impl<R: BufRead> Walker<R> {
         F: FnMut(u64, IndexEntry) -> Result<()>,
     {
         let len = head.payload_len.unwrap_or(0);
-        let mut index = IndexReader::new(
-            &mut self.r,
-            &self.head_buf,
-            len,
-            at,
-            self.header.chunk_size,
-        )?;
+        let mut index =
+            IndexReader::new(&mut self.r, &self.head_buf, len, at, self.header.chunk_size)?;
         let mut n = 0;
         while let Some(entry) = index.next_entry()? {
             each(n, entry)?;
@@ -427,10 +429,7 @@ impl<'r, R: Read + ?Sized> IndexReader<'r, R> {
             return Err(Error::corrupt(
                 None,
                 self.at,
-                format!(
-                    "index: {} bytes after the last entry",
-                    self.left
-                ),
+                format!("index: {} bytes after the last entry", self.left),
             ));
         }
         let mut stored = [0u8; 4];

@@ -91,7 +91,12 @@ pub fn check_payload(head: &GlyphHead, chunk_size: u64, frames: u64, at: u64) ->
 ///
 /// # Errors
 /// The glyph is too short to hold the CRC after its head, or the CRC does not match.
-fn crc_checked<'a>(glyph: &'a [u8], head_len: usize, what: &'static str, at: u64) -> Result<&'a [u8]> {
+fn crc_checked<'a>(
+    glyph: &'a [u8],
+    head_len: usize,
+    what: &'static str,
+    at: u64,
+) -> Result<&'a [u8]> {
     let Some(body_end) = glyph.len().checked_sub(4).filter(|&e| e >= head_len) else {
         return Err(short(at, what));
     };
