@@ -117,6 +117,10 @@ impl fmt::Display for Error {
                 }
                 write!(f, ", should start with ff 7e)")
             }
+            Error::UnsupportedVersion { found, supported } if found < supported => write!(
+                f,
+                "stream format version {found} is not supported: this build reads version {supported} (the format changed before the first release; decode it with the sigma that wrote it)"
+            ),
             Error::UnsupportedVersion { found, supported } => write!(
                 f,
                 "stream format version is {found}, this build reads up to version {supported}"

@@ -2,10 +2,14 @@
 //! turns a run of frames into a complete stream (index and trailer).
 #![forbid(unsafe_code)]
 
-use crate::base::{GlyphCounts, Level};
+use std::io::Write;
+
+use crate::base::{write_all, GlyphCounts, Level, Spool};
 use crate::codec::{self, DecodeScratch, EncodeScratch};
 use crate::error::{Error, Result};
-use crate::format::{self, FrameHeader, GlyphHead, IndexEntry, Method, StreamHeader, Trailer};
+use crate::format::{
+    self, FrameHeader, GlyphHead, IndexEntry, Method, StreamHeader, Trailer, INDEX_ENTRY_FIELDS,
+};
 
 /// Reusable memory of one encoding worker.
 #[derive(Default)]
@@ -43,12 +47,7 @@ impl FrameEncoder {
         } else {
             out.truncate(body_at);
             out.extend_from_slice(raw);
-            let stored = GlyphCounts {
-                primitive: 1,
-                literal_bytes: raw.len() as u64,
-                ..GlyphCounts::default()
-            };
-            (Method::Stored, stored)
+            (Method::Stored, stored_counts(raw.len() as u64))
         };
         let body_len = out.len() - body_at;
         self.header.clear();
@@ -56,15 +55,15 @@ impl FrameEncoder {
             raw_size: raw.len() as u64,
             method,
             raw_crc,
-            body_crc: crc32c::crc32c(&out[body_at..]),
         }
-        .write(&mut self.header, body_len);
+        .write(&mut self.header, body_len, crc32c::crc32c(&out[body_at..]));
         let head_len = self.header.len();
         out.copy_within(body_at.., start + head_len);
         out.truncate(start + head_len + body_len);
         out[start..start + head_len].copy_from_slice(&self.header);
         FrameSummary {
             entry: IndexEntry {
+                gap: 0,
                 encoded_len: (out.len() - start) as u64,
                 raw_size: raw.len() as u64,
                 glyphs,
@@ -74,8 +73,17 @@ impl FrameEncoder {
     }
 }
 
+/// What decoding a frame found: its header and the glyphs its body held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodedFrame {
+    /// The frame's fixed fields.
+    pub header: FrameHeader,
+    /// The glyphs decoded, counted as FORMAT.md defines them.
+    pub glyphs: GlyphCounts,
+}
+
 /// Decodes the frame glyph `glyph` (head `head`, frame number `frame`, stream offset
-/// `at`), appending its raw bytes to `out`; checks the header and data checksums.
+/// `at`), appending its raw bytes to `out`; checks the frame and data checksums.
 ///
 /// # Errors
 /// Corruption or a checksum mismatch, naming the frame and offset.
@@ -87,19 +95,19 @@ pub fn decode_frame(
     at: u64,
     scratch: &mut DecodeScratch,
     out: &mut Vec<u8>,
-) -> Result<FrameHeader> {
+) -> Result<DecodedFrame> {
     let start = out.len();
     let result = decode_frame_at(glyph, head, chunk_size, frame, at, scratch, out, start);
     let end = result
         .as_ref()
-        .map_or(start, |h| start + h.raw_size as usize);
+        .map_or(start, |d| start + d.header.raw_size as usize);
     out.truncate(end);
     result
 }
 
 /// Like [`decode_frame`], but decodes into `buf[..raw size]` of a buffer reused across
 /// frames: `buf` only ever grows (to the largest frame plus a little), so no frame pays
-/// for clearing it. Returns the header; the frame's bytes are `buf[..header.raw_size]`.
+/// for clearing it. The frame's bytes are `buf[..header.raw_size]`.
 ///
 /// # Errors
 /// Corruption or a checksum mismatch, naming the frame and offset.
@@ -111,7 +119,7 @@ pub fn decode_frame_reuse(
     at: u64,
     scratch: &mut DecodeScratch,
     buf: &mut Vec<u8>,
-) -> Result<FrameHeader> {
+) -> Result<DecodedFrame> {
     decode_frame_at(glyph, head, chunk_size, frame, at, scratch, buf, 0)
 }
 
@@ -127,7 +135,7 @@ fn decode_frame_at(
     scratch: &mut DecodeScratch,
     buf: &mut Vec<u8>,
     offset: usize,
-) -> Result<FrameHeader> {
+) -> Result<DecodedFrame> {
     let (header, body_at) = FrameHeader::parse(glyph, head, chunk_size, frame, at)?;
     let body = &glyph[body_at..];
     let raw = header.raw_size as usize;
@@ -135,23 +143,14 @@ fn decode_frame_at(
         buf.resize(offset + raw + codec::DECODE_SLACK, 0);
     }
     let dest = &mut buf[offset..];
-    match header.method {
+    let glyphs = match header.method {
         Method::Stored => {
-            if body.len() != raw {
-                return Err(Error::corrupt(
-                    Some(frame),
-                    at,
-                    format!("stored frame body is {} bytes, should be {raw}", body.len()),
-                ));
-            }
             dest[..raw].copy_from_slice(body);
+            stored_counts(raw as u64)
         }
-        Method::Coded => {
-            codec::decode_body_into(body, raw, scratch, dest).map_err(|e| {
-                Error::corrupt(Some(frame), at + (body_at + e.offset) as u64, e.detail)
-            })?;
-        }
-    }
+        Method::Coded => codec::decode_body_into(body, raw, scratch, dest)
+            .map_err(|e| Error::corrupt(Some(frame), at + (body_at + e.offset) as u64, e.detail))?,
+    };
     let crc = crc32c::crc32c(&dest[..raw]);
     if crc != header.raw_crc {
         return Err(Error::Checksum {
@@ -162,17 +161,33 @@ fn decode_frame_at(
             found: crc,
         });
     }
-    Ok(header)
+    Ok(DecodedFrame { header, glyphs })
 }
 
-/// Tracks the frames written so far and produces the closing index and trailer.
-#[derive(Debug)]
+/// The glyphs of a stored frame: one PRIMITIVE run of all its bytes.
+pub fn stored_counts(raw_size: u64) -> GlyphCounts {
+    GlyphCounts {
+        primitive: 1,
+        literal_bytes: raw_size,
+        ..GlyphCounts::default()
+    }
+}
+
+/// Most bytes of the frame index an encoder keeps in memory; more go to a temporary file.
+pub const INDEX_MEMORY: usize = 1 << 20;
+
+/// Tracks the frames written so far and produces the closing index and trailer. The index
+/// entries are spooled (memory stays bounded whatever the number of frames).
 pub struct StreamAssembler {
-    entries: Vec<IndexEntry>,
+    index: Spool,
+    index_crc: u32,
+    frames: u64,
     written: u64,
+    gap: u64,
     raw_size: u64,
     content_crc: u32,
     glyphs: GlyphCounts,
+    entry: Vec<u8>,
 }
 
 impl StreamAssembler {
@@ -181,25 +196,45 @@ impl StreamAssembler {
         let start = out.len();
         header.write(out);
         StreamAssembler {
-            entries: Vec::new(),
+            index: Spool::new(INDEX_MEMORY),
+            index_crc: 0,
+            frames: 0,
             written: (out.len() - start) as u64,
+            gap: 0,
             raw_size: 0,
             content_crc: 0,
             glyphs: GlyphCounts::default(),
+            entry: Vec::with_capacity(INDEX_ENTRY_FIELDS * 10),
         }
     }
 
-    /// Records a frame written right after the previous one.
-    pub fn add_frame(&mut self, frame: &FrameSummary) {
-        self.entries.push(frame.entry);
-        self.written += frame.entry.encoded_len;
-        self.raw_size += frame.entry.raw_size;
-        self.content_crc = crc32c::crc32c_combine(
-            self.content_crc,
-            frame.raw_crc,
-            frame.entry.raw_size as usize,
-        );
-        self.glyphs.add(&frame.entry.glyphs);
+    /// Counts `bytes` of other glyphs (metadata) written before the next frame.
+    pub fn add_other(&mut self, bytes: u64) {
+        self.written += bytes;
+        self.gap += bytes;
+    }
+
+    /// Records a frame written after everything counted so far.
+    ///
+    /// # Errors
+    /// The index spool cannot be written.
+    pub fn add_frame(&mut self, frame: &FrameSummary) -> Result<()> {
+        let entry = IndexEntry {
+            gap: self.gap,
+            ..frame.entry
+        };
+        self.entry.clear();
+        entry.write(&mut self.entry);
+        self.index.write(&self.entry)?;
+        self.index_crc = crc32c::crc32c_append(self.index_crc, &self.entry);
+        self.gap = 0;
+        self.frames += 1;
+        self.written += entry.encoded_len;
+        self.raw_size += entry.raw_size;
+        self.content_crc =
+            crc32c::crc32c_combine(self.content_crc, frame.raw_crc, entry.raw_size as usize);
+        self.glyphs.add(&entry.glyphs);
+        Ok(())
     }
 
     /// Raw bytes covered so far.
@@ -209,7 +244,7 @@ impl StreamAssembler {
 
     /// Frames so far.
     pub fn frames(&self) -> u64 {
-        self.entries.len() as u64
+        self.frames
     }
 
     /// Glyph totals so far.
@@ -217,17 +252,30 @@ impl StreamAssembler {
         self.glyphs
     }
 
-    /// Appends the index and trailer to `out`; returns the total stream length.
-    pub fn finish(&self, out: &mut Vec<u8>) -> u64 {
-        let start = out.len();
-        format::write_index(out, &self.entries);
+    /// Writes the index and trailer to `out`; returns the total stream length.
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn finish(&mut self, out: &mut dyn Write) -> Result<u64> {
+        let index_at = self.written;
+        let mut head = Vec::with_capacity(32);
+        format::write_index_head(&mut head, self.frames, self.index.len());
+        write_all(out, &head)?;
+        self.index.copy_to(out)?;
+        let crc = crc32c::crc32c_combine(
+            crc32c::crc32c(&head),
+            self.index_crc,
+            self.index.len() as usize,
+        );
+        let mut tail = crc.to_le_bytes().to_vec();
         Trailer {
             raw_size: self.raw_size,
-            frames: self.entries.len() as u64,
-            index_offset: self.written,
+            frames: self.frames,
+            index_offset: index_at,
             content_crc: self.content_crc,
         }
-        .write(out);
-        self.written + (out.len() - start) as u64
+        .write(&mut tail);
+        write_all(out, &tail)?;
+        Ok(index_at + head.len() as u64 + self.index.len() + tail.len() as u64)
     }
 }

@@ -6,7 +6,7 @@ use crate::base::{GlyphCounts, Level};
 use crate::codec::DecodeScratch;
 use crate::decode::walk::{Glyph, Walker};
 use crate::error::{Error, Result};
-use crate::format::{self, StreamHeader, VERSION};
+use crate::format::{self, IndexEntry, StreamHeader, VERSION};
 use crate::frame::{decode_frame, FrameEncoder, StreamAssembler};
 use crate::pipeline::prescan;
 
@@ -27,10 +27,10 @@ pub fn encode(data: &[u8], level: Level, chunk_size: u64) -> Result<Vec<u8>> {
     let mut start = 0;
     for len in prescan::cuts(data, chunk_size as usize) {
         let summary = enc.encode(&data[start..start + len], level, &mut out);
-        asm.add_frame(&summary);
+        asm.add_frame(&summary)?;
         start += len;
     }
-    asm.finish(&mut out);
+    asm.finish(&mut out)?;
     Ok(out)
 }
 
@@ -65,12 +65,12 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
         first.get_or_insert(*w.header());
         let chunk_size = w.header().chunk_size;
         let from = data.len();
-        let mut seen: Vec<(u64, u64)> = Vec::new();
+        let mut seen: Vec<IndexEntry> = Vec::new();
         let (index_at, head) = loop {
             match w.next(&mut glyph)? {
-                (at, Glyph::Frame { frame, head }) => {
+                (at, Glyph::Frame { frame, head, gap }) => {
                     let before = data.len();
-                    decode_frame(
+                    let d = decode_frame(
                         &glyph,
                         &head,
                         chunk_size,
@@ -79,26 +79,38 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
                         &mut scratch,
                         &mut data,
                     )?;
-                    seen.push((glyph.len() as u64, (data.len() - before) as u64));
+                    seen.push(IndexEntry {
+                        gap,
+                        encoded_len: glyph.len() as u64,
+                        raw_size: (data.len() - before) as u64,
+                        glyphs: d.glyphs,
+                    });
                 }
                 (at, Glyph::Index(head)) => break (at, head),
             }
         };
         let mut listed = Vec::new();
         let (trailer, trailer_at) = w.index(&head, index_at, |_, e| {
-            listed.push((e.encoded_len, e.raw_size));
+            listed.push(e);
             glyphs.add(&e.glyphs);
             Ok(())
         })?;
-        if listed != seen {
+        if listed.len() != seen.len() {
             return Err(Error::corrupt(
                 None,
                 index_at,
                 format!(
-                    "index lists {} frames that do not match the {} frames read",
+                    "index lists {} frames, stream has {}",
                     listed.len(),
                     seen.len()
                 ),
+            ));
+        }
+        if listed != seen {
+            return Err(Error::corrupt(
+                None,
+                index_at,
+                "index entries disagree with the frames read (gaps, sizes or glyph counts)",
             ));
         }
         let content = &data[from..];

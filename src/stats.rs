@@ -33,6 +33,9 @@ pub struct Stats {
     pub elapsed: Duration,
     /// Peak resident memory of the process so far, bytes (0 when the OS does not say).
     pub peak_rss: u64,
+    /// The (first) stream's metadata glyph, when decoding a stream that has one.
+    #[serde(skip)]
+    pub metadata: Option<crate::format::Metadata>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

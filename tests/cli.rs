@@ -200,7 +200,8 @@ fn rm_removes_the_input_only_on_success() {
 #[test]
 fn inspect_json_reports_the_auto_chunk_rule() {
     let dir = tempfile::tempdir().unwrap();
-    for (mb, chunk) in [(5u64, 65_536u64), (50, 262_144), (500, 1_048_576)] {
+    // One frame up to 4 MiB, else equal frames of at most 4 MiB.
+    for (mb, chunk) in [(3u64, 3_000_000u64), (5, 2_500_000), (50, 4_166_667)] {
         let p = dir.path().join(format!("s{mb}.bin"));
         let f = File::create(&p).unwrap();
         f.set_len(mb * 1_000_000).unwrap();
@@ -216,7 +217,8 @@ fn inspect_json_reports_the_auto_chunk_rule() {
         assert_eq!(v["chunk_size"], chunk, "{mb} MB");
         assert_eq!(v["raw_size"], mb * 1_000_000);
         assert_eq!(v["level"], 1);
-        assert_eq!(v["version"], 1);
+        assert_eq!(v["version"], 2);
+        assert_eq!(v["frames"], (mb * 1_000_000).div_ceil(chunk));
         for key in ["encoded_size", "ratio", "frames", "glyphs"] {
             assert!(!v[key].is_null(), "{key}");
         }
@@ -362,7 +364,7 @@ fn thread_counts_and_read_paths_give_identical_files() {
     {
         let o = dir.path().join(format!("k{i}.sigma"));
         sigma()
-            .arg("encode")
+            .args(["encode", "--chunk-size", "64K"])
             .args(flags)
             .arg(&input)
             .arg("-o")

@@ -278,11 +278,6 @@ fn a_trailer_declaring_huge_counts_allocates_nothing() {
     .write(&mut head);
     let size: u64 = 3 << 30;
     let index_at = head.len() as u64;
-    let index_len = size - format::TRAILER_LEN as u64 - index_at;
-    format::write_head(&mut head, format::INDEX, index_len - 6);
-    let f = fs::File::create(&p).unwrap();
-    f.set_len(size).unwrap();
-    drop(f);
     let mut tail = Vec::new();
     Trailer {
         raw_size: 1 << 50,
@@ -291,6 +286,11 @@ fn a_trailer_declaring_huge_counts_allocates_nothing() {
         content_crc: 0,
     }
     .write(&mut tail);
+    let index_len = size - tail.len() as u64 - index_at;
+    format::write_head(&mut head, format::INDEX, index_len - 6);
+    let f = fs::File::create(&p).unwrap();
+    f.set_len(size).unwrap();
+    drop(f);
     {
         use std::io::{Seek, SeekFrom, Write};
         let mut f = fs::OpenOptions::new().write(true).open(&p).unwrap();

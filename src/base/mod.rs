@@ -82,3 +82,100 @@ pub fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
     out.write_all(bytes)
         .map_err(|e| Error::io("writing output", e))
 }
+
+/// An append-only byte buffer that moves to an anonymous temporary file once it passes
+/// `limit` bytes, so data that grows with the input (an encoder's frame index) never
+/// holds more than `limit` bytes of memory.
+pub struct Spool {
+    mem: Vec<u8>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    len: u64,
+    limit: usize,
+}
+
+impl Spool {
+    /// An empty spool that keeps up to `limit` bytes in memory.
+    pub fn new(limit: usize) -> Spool {
+        Spool {
+            mem: Vec::new(),
+            file: None,
+            len: 0,
+            limit,
+        }
+    }
+
+    /// Bytes appended so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when nothing was appended.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends `bytes`.
+    ///
+    /// # Errors
+    /// The temporary file cannot be created or written.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let spill = |e| Error::io("spooling the frame index", e);
+        if self.file.is_none() && self.mem.len() + bytes.len() > self.limit {
+            let mut f = std::io::BufWriter::new(tempfile::tempfile().map_err(spill)?);
+            f.write_all(&self.mem).map_err(spill)?;
+            self.mem = Vec::new();
+            self.file = Some(f);
+        }
+        match &mut self.file {
+            Some(f) => f.write_all(bytes).map_err(spill)?,
+            None => self.mem.extend_from_slice(bytes),
+        }
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Writes everything appended so far to `out`.
+    ///
+    /// # Errors
+    /// Reading the temporary file or writing `out` fails.
+    pub fn copy_to(&mut self, out: &mut dyn Write) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let Some(f) = &mut self.file else {
+            return write_all(out, &self.mem);
+        };
+        let spill = |e| Error::io("reading the spooled frame index", e);
+        f.flush().map_err(spill)?;
+        let file = f.get_mut();
+        file.seek(SeekFrom::Start(0)).map_err(spill)?;
+        let copied = std::io::copy(&mut std::io::Read::take(&mut *file, self.len), out)
+            .map_err(|e| Error::io("writing output", e))?;
+        file.seek(SeekFrom::End(0)).map_err(spill)?;
+        if copied != self.len {
+            return Err(spill(std::io::Error::other("spool file is short")));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spool_spills_past_its_limit_and_gives_everything_back() {
+        for limit in [0, 5, 1 << 20] {
+            let mut s = Spool::new(limit);
+            let mut expected = Vec::new();
+            for i in 0..1000u32 {
+                let b = i.to_le_bytes();
+                s.write(&b).unwrap();
+                expected.extend_from_slice(&b);
+            }
+            assert_eq!(s.len(), 4000);
+            let mut out = Vec::new();
+            s.copy_to(&mut out).unwrap();
+            assert_eq!(out, expected, "limit {limit}");
+            assert_eq!(s.file.is_some(), limit < 4000);
+        }
+    }
+}

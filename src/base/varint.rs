@@ -1,4 +1,5 @@
-//! Unsigned LEB128 varints: 7 bits per byte, low group first, high bit = more follows.
+//! Unsigned LEB128 varints: 7 bits per byte, low group first, high bit = more follows;
+//! only the shortest encoding of a value is valid.
 
 use std::fmt;
 
@@ -10,7 +11,8 @@ pub const MAX_LEN: usize = 10;
 pub enum VarintError {
     /// The input ended inside the varint.
     Truncated,
-    /// More than 10 bytes, or a value above `u64::MAX`.
+    /// More than 10 bytes, a value above `u64::MAX`, or a longer encoding than the value
+    /// needs (a last byte of zero after the first).
     Overlong,
 }
 
@@ -18,7 +20,9 @@ impl fmt::Display for VarintError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VarintError::Truncated => f.write_str("varint is cut off by the end of the data"),
-            VarintError::Overlong => f.write_str("varint is longer than 10 bytes or above 2^64-1"),
+            VarintError::Overlong => {
+                f.write_str("varint is not the shortest encoding of a value below 2^64")
+            }
         }
     }
 }
@@ -51,6 +55,9 @@ pub fn read(data: &[u8], pos: &mut usize) -> Result<u64, VarintError> {
         }
         value |= group << (7 * i);
         if byte & 0x80 == 0 {
+            if byte == 0 && i > 0 {
+                return Err(VarintError::Overlong);
+            }
             *pos += i + 1;
             return Ok(value);
         }
@@ -91,5 +98,11 @@ mod tests {
         let mut max = vec![0xFF; 9];
         max.push(0x02);
         assert_eq!(read(&max, &mut 0), Err(VarintError::Overlong));
+        // Only the shortest encoding is valid: 81 00 is 1 written in two bytes.
+        assert_eq!(read(&[0x81, 0x00], &mut 0), Err(VarintError::Overlong));
+        assert_eq!(
+            read(&[0x80, 0x80, 0x00], &mut 0),
+            Err(VarintError::Overlong)
+        );
     }
 }

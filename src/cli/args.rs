@@ -102,6 +102,10 @@ pub struct EncodeArgs {
     /// for each input and exit without encoding.
     #[arg(long)]
     pub estimate: bool,
+    /// Store the file's name, mode and modification time in the stream (restored by
+    /// decode); off by default so the same content always gives the same bytes.
+    #[arg(long)]
+    pub meta: bool,
     /// Benchmark contrast only: load the whole input into memory and encode it on one
     /// thread with the in-memory reference encoder (same output bytes).
     #[arg(long, hide = true)]

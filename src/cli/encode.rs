@@ -90,6 +90,9 @@ fn encode_one(
             full_load(encoder, input, w)
         } else if is_stdin(input) {
             encoder.encode_reader(io::stdin(), None, w, &progress)
+        } else if a.meta {
+            let m = sigmalang::pipeline::file_metadata(input)?;
+            encoder.encode_file_with(input, w, &progress, Some(&m))
         } else {
             encoder.encode_file(input, w, &progress)
         }

@@ -242,14 +242,21 @@ where
         w.flush().map_err(|e| Error::io("writing output", e))?;
         stats
     };
-    let mode = source_meta
-        .as_ref()
-        .map_or(partial.default_mode, |m| m.mode() & 0o7777);
+    // The stream's metadata glyph (when decoding one) wins over the input file's own.
+    let (mode, mtime) = match &stats.metadata {
+        Some(m) => (m.mode, metadata_mtime(m)),
+        None => (
+            source_meta
+                .as_ref()
+                .map_or(partial.default_mode, |m| m.mode() & 0o7777),
+            source_meta.as_ref().and_then(|m| m.modified().ok()),
+        ),
+    };
     partial
         .file
         .set_permissions(fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io("setting output permissions", e))?;
-    if let Some(mtime) = source_meta.as_ref().and_then(|m| m.modified().ok()) {
+    if let Some(mtime) = mtime {
         partial
             .file
             .set_modified(mtime)
@@ -271,6 +278,19 @@ where
     })?;
     partial.done = true;
     Ok(stats)
+}
+
+/// The modification time a metadata glyph records.
+fn metadata_mtime(m: &sigmalang::format::Metadata) -> Option<std::time::SystemTime> {
+    use std::time::{Duration, UNIX_EPOCH};
+    let nanos = Duration::from_nanos(u64::from(m.mtime_nanos));
+    if m.mtime >= 0 {
+        UNIX_EPOCH.checked_add(Duration::from_secs(m.mtime as u64) + nanos)
+    } else {
+        UNIX_EPOCH
+            .checked_sub(Duration::from_secs(m.mtime.unsigned_abs()))
+            .and_then(|t| t.checked_add(nanos))
+    }
 }
 
 /// Writes to an existing device or fifo as it is.

@@ -234,7 +234,7 @@ pub fn decode_body(
     raw_size: usize,
     scratch: &mut DecodeScratch,
     out: &mut Vec<u8>,
-) -> Result<(), CodecError> {
+) -> Result<GlyphCounts, CodecError> {
     let frame_start = out.len();
     out.resize(frame_start + raw_size + SLACK, 0);
     let result = decode_into(body, raw_size, scratch, &mut out[frame_start..]);
@@ -253,7 +253,7 @@ pub fn decode_body_into(
     raw_size: usize,
     scratch: &mut DecodeScratch,
     frame: &mut [u8],
-) -> Result<(), CodecError> {
+) -> Result<GlyphCounts, CodecError> {
     if frame.len() < raw_size + SLACK {
         return Err(CodecError::new(
             0,
@@ -273,10 +273,11 @@ fn decode_into(
     raw_size: usize,
     scratch: &mut DecodeScratch,
     frame: &mut [u8],
-) -> Result<(), CodecError> {
+) -> Result<GlyphCounts, CodecError> {
     let mut reps = Reps::default();
     let mut pos = 0usize;
     let mut op = 0usize;
+    let mut counts = GlyphCounts::default();
     while op < raw_size {
         let block_at = pos;
         let kind = take(body, &mut pos, 1, "block kind")?[0];
@@ -301,9 +302,12 @@ fn decode_into(
                     "raw block",
                 )?);
                 op += raw_len;
+                counts.primitive += 1;
+                counts.literal_bytes += raw_len as u64;
             }
             BLOCK_CODED => {
-                decode_block(body, &mut pos, raw_len, &mut reps, scratch, frame, &mut op)?;
+                let c = decode_block(body, &mut pos, raw_len, &mut reps, scratch, frame, &mut op)?;
+                counts.add(&c);
             }
             k => {
                 return Err(CodecError::new(
@@ -319,7 +323,7 @@ fn decode_into(
             format!("body has {} bytes after its last block", body.len() - pos),
         ));
     }
-    Ok(())
+    Ok(counts)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -331,7 +335,8 @@ fn decode_block(
     scratch: &mut DecodeScratch,
     frame: &mut [u8],
     op: &mut usize,
-) -> Result<(), CodecError> {
+) -> Result<GlyphCounts, CodecError> {
+    let mut counts = GlyphCounts::default();
     let n_lits = read_varint(body, pos, "literal count")?;
     let n_seqs = read_varint(body, pos, "sequence count")?;
     if n_lits > raw_len as u64 || n_seqs > (raw_len / MIN_MATCH) as u64 {
@@ -393,6 +398,7 @@ fn decode_block(
             let ofc = of
                 .get(&mut r)
                 .ok_or_else(|| bad(format!("sequence {i}: bad offset code")))?;
+            let repeat = ofc < 3;
             let off = if ofc < 3 {
                 ofc as u32 + 1
             } else {
@@ -418,6 +424,17 @@ fn decode_block(
             }
             copy_match(frame, *op, dist, match_len);
             *op += match_len;
+            if lit_len > 0 {
+                counts.primitive += 1;
+            }
+            if dist == 1 {
+                counts.iteration += 1;
+            } else if repeat {
+                counts.delta += 1;
+            } else {
+                counts.reference += 1;
+            }
+            counts.copied_bytes += match_len as u64;
         }
         if r.overrun() {
             return Err(bad("sequence stream ends early".into()));
@@ -435,7 +452,11 @@ fn decode_block(
     }
     frame[*op..block_end].copy_from_slice(&lits[lit_pos..n_lits]);
     *op = block_end;
-    Ok(())
+    if rest > 0 {
+        counts.primitive += 1;
+    }
+    counts.literal_bytes += n_lits as u64;
+    Ok(counts)
 }
 
 fn decode_literals(

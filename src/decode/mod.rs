@@ -14,7 +14,7 @@ use std::time::Instant;
 use crate::base::{write_all, GlyphCounts, Progress};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
-use crate::format::{GlyphHead, IndexEntry, Trailer};
+use crate::format::{GlyphHead, IndexEntry, Trailer, INDEX_ENTRY_FIELDS};
 use crate::frame::decode_frame_reuse;
 use crate::parallel::{self, resolve_threads, Slot};
 use crate::pipeline::sizing;
@@ -29,8 +29,8 @@ pub struct Decoder {
     pool: rayon::ThreadPool,
 }
 
-/// A running digest of a list of frames (encoded length, raw size), so the frames read
-/// can be compared with the index without keeping either list in memory.
+/// A running digest of a list of index entries, so the frames read can be compared with
+/// the index without keeping either list in memory.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct FrameDigest {
     frames: u64,
@@ -38,10 +38,11 @@ struct FrameDigest {
 }
 
 impl FrameDigest {
-    fn add(&mut self, encoded_len: u64, raw_size: u64) {
-        let mut bytes = [0u8; 16];
-        bytes[..8].copy_from_slice(&encoded_len.to_le_bytes());
-        bytes[8..].copy_from_slice(&raw_size.to_le_bytes());
+    fn add(&mut self, entry: &IndexEntry) {
+        let mut bytes = [0u8; 8 * INDEX_ENTRY_FIELDS];
+        for (chunk, v) in bytes.chunks_exact_mut(8).zip(entry.fields()) {
+            chunk.copy_from_slice(&v.to_le_bytes());
+        }
         self.crc = crc32c::crc32c_append(self.crc, &bytes);
         self.frames += 1;
     }
@@ -55,6 +56,7 @@ struct Closing {
     glyphs: GlyphCounts,
     trailer: Trailer,
     trailer_at: u64,
+    end: u64,
 }
 
 enum Job {
@@ -62,17 +64,14 @@ enum Job {
         frame: u64,
         at: u64,
         head: GlyphHead,
+        gap: u64,
         chunk_size: u64,
     },
     Close(Box<Closing>),
 }
 
 enum Done {
-    Frame {
-        encoded_len: u64,
-        raw_crc: u32,
-        raw_size: usize,
-    },
+    Frame { entry: IndexEntry, raw_crc: u32 },
     Close(Box<Closing>),
 }
 
@@ -100,7 +99,7 @@ impl Seen {
             return Err(Error::corrupt(
                 None,
                 c.index_at,
-                "index entries disagree with the frames' encoded and raw sizes",
+                "index entries disagree with the frames read (gaps, sizes or glyph counts)",
             ));
         }
         c.trailer.check(
@@ -152,6 +151,8 @@ impl Decoder {
         let started = Instant::now();
         let walker = Walker::begin(BufReader::with_capacity(64 * 1024, input), 0)?;
         let header = *walker.header();
+        let metadata = std::sync::Mutex::new(None);
+        let metadata_ref = &metadata;
         let plan = sizing::decode_plan(
             header.chunk_size,
             self.threads,
@@ -163,12 +164,16 @@ impl Decoder {
                 return Ok(None);
             };
             let (at, glyph) = w.next(&mut slot.input)?;
+            if let (Some(m), Ok(mut first)) = (w.metadata(), metadata_ref.lock()) {
+                first.get_or_insert_with(|| m.clone());
+            }
             let head = match glyph {
-                Glyph::Frame { frame, head } => {
+                Glyph::Frame { frame, head, gap } => {
                     return Ok(Some(Job::Frame {
                         frame,
                         at,
                         head,
+                        gap,
                         chunk_size: w.header().chunk_size,
                     }))
                 }
@@ -177,7 +182,7 @@ impl Decoder {
             let mut listed = FrameDigest::default();
             let mut glyphs = GlyphCounts::default();
             let (trailer, trailer_at) = w.index(&head, at, |_, e: IndexEntry| {
-                listed.add(e.encoded_len, e.raw_size);
+                listed.add(&e);
                 glyphs.add(&e.glyphs);
                 Ok(())
             })?;
@@ -188,6 +193,7 @@ impl Decoder {
                 glyphs,
                 trailer,
                 trailer_at,
+                end: w.pos(),
             };
             // Another stream may follow (concatenated streams decode as one).
             let (more, next) = (w.more()?, w.pos());
@@ -203,9 +209,10 @@ impl Decoder {
                     frame,
                     at,
                     head,
+                    gap,
                     chunk_size,
                 } => {
-                    let h = decode_frame_reuse(
+                    let d = decode_frame_reuse(
                         &slot.input,
                         &head,
                         chunk_size,
@@ -215,9 +222,13 @@ impl Decoder {
                         &mut slot.output,
                     )?;
                     Ok(Done::Frame {
-                        encoded_len: slot.input.len() as u64,
-                        raw_crc: h.raw_crc,
-                        raw_size: h.raw_size as usize,
+                        entry: IndexEntry {
+                            gap,
+                            encoded_len: slot.input.len() as u64,
+                            raw_size: d.header.raw_size,
+                            glyphs: d.glyphs,
+                        },
+                        raw_crc: d.header.raw_crc,
                     })
                 }
                 Job::Close(c) => Ok(Done::Close(c)),
@@ -227,23 +238,19 @@ impl Decoder {
         let mut totals = Stats::default();
         parallel::run(&self.pool, plan.slots, produce, work, |_, done, slot| {
             match done {
-                Done::Frame {
-                    encoded_len,
-                    raw_crc,
-                    raw_size,
-                } => {
-                    write_all(out, &slot.output[..raw_size])?;
-                    let n = raw_size as u64;
-                    seen.digest.add(encoded_len, n);
+                Done::Frame { entry, raw_crc } => {
+                    let n = entry.raw_size;
+                    write_all(out, &slot.output[..n as usize])?;
+                    seen.digest.add(&entry);
                     seen.raw += n;
-                    seen.crc = crc32c::crc32c_combine(seen.crc, raw_crc, raw_size);
+                    seen.crc = crc32c::crc32c_combine(seen.crc, raw_crc, n as usize);
                     progress(totals.raw_size + seen.raw);
                 }
                 Done::Close(c) => {
                     seen.check(&c)?;
                     totals.raw_size += seen.raw;
                     totals.frames += seen.digest.frames;
-                    totals.encoded_size = c.trailer_at + crate::format::TRAILER_LEN as u64;
+                    totals.encoded_size = c.end;
                     totals.glyphs.add(&c.glyphs);
                     seen = Seen::default();
                 }
@@ -259,6 +266,7 @@ impl Decoder {
             level: header.level.get(),
             elapsed: started.elapsed(),
             peak_rss: stats::peak_rss().unwrap_or(0),
+            metadata: metadata.into_inner().ok().flatten(),
             ..totals
         })
     }

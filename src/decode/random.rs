@@ -8,7 +8,7 @@ use super::walk::{read_exact_at, read_glyph_head, read_payload, IndexReader};
 use crate::base::{write_all, GlyphCounts};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
-use crate::format::{self, IndexEntry, StreamHeader, Trailer, TRAILER_LEN};
+use crate::format::{self, IndexEntry, StreamHeader, Trailer};
 use crate::frame::decode_frame;
 
 /// What a stream's header, index and trailer say, read without decoding frames.
@@ -20,6 +20,8 @@ pub struct StreamInfo {
     pub header_len: u64,
     /// The trailer.
     pub trailer: Trailer,
+    /// Offset of the trailer glyph (it ends the stream).
+    pub trailer_at: u64,
     /// Total stream size.
     pub encoded_size: u64,
     /// Glyph totals over all frames.
@@ -63,21 +65,32 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
     read_exact_at(f, &mut first, 0, "stream header")?;
     let (header, header_len) = StreamHeader::parse(&first)?;
     let header_len = header_len as u64;
-    if size < header_len + TRAILER_LEN as u64 {
+    if size < header_len + format::MIN_TRAILER_LEN as u64 {
         return Err(Error::Truncated {
             offset: size,
             detail: "stream is shorter than a header and trailer".into(),
         });
     }
-    let trailer_at = size - TRAILER_LEN as u64;
+    seek(f, size - 1)?;
+    let mut last = [0u8; 1];
+    read_exact_at(f, &mut last, size - 1, "trailer")?;
+    let trailer_len = Trailer::len_from_last_byte(last[0], size - 1)? as u64;
+    let trailer_at = size
+        .checked_sub(trailer_len)
+        .filter(|&t| t >= header_len)
+        .ok_or_else(|| Error::Truncated {
+            offset: size,
+            detail: "stream is shorter than a header and trailer".into(),
+        })?;
     seek(f, trailer_at)?;
-    let mut tail = [0u8; TRAILER_LEN];
+    let mut tail = vec![0u8; trailer_len as usize];
     read_exact_at(f, &mut tail, trailer_at, "trailer")?;
     let trailer = Trailer::parse(&tail, trailer_at)?;
     let mut info = StreamInfo {
         header,
         header_len,
         trailer,
+        trailer_at,
         encoded_size: size,
         glyphs: GlyphCounts::default(),
         frame_raw_min: 0,
@@ -133,7 +146,7 @@ where
     E: FnMut(&FrameInfo, &mut F) -> Result<bool>,
 {
     let index_at = info.trailer.index_offset;
-    let trailer_at = info.encoded_size - TRAILER_LEN as u64;
+    let trailer_at = info.trailer_at;
     let outside = || {
         Error::corrupt(
             None,
@@ -167,7 +180,7 @@ where
         ));
     }
     let mut index = IndexReader::new(&mut r, &head_bytes, len, index_at, info.header.chunk_size)?;
-    let mut offset = info.header_len;
+    let mut end = info.header_len;
     let mut raw_start = 0u64;
     let mut number = 0u64;
     let mut going = true;
@@ -175,18 +188,18 @@ where
         let Some(entry) = index.next_entry()? else {
             break;
         };
+        let past = || Error::corrupt(Some(number), index_at, "index: frames run past the index");
+        let offset = end.checked_add(entry.gap).ok_or_else(past)?;
+        end = offset
+            .checked_add(entry.encoded_len)
+            .filter(|&o| o <= index_at)
+            .ok_or_else(past)?;
         let frame = FrameInfo {
             number,
             offset,
             raw_start,
             entry,
         };
-        offset = offset
-            .checked_add(entry.encoded_len)
-            .filter(|&o| o <= index_at)
-            .ok_or_else(|| {
-                Error::corrupt(Some(number), index_at, "index: frames run past the index")
-            })?;
         raw_start = raw_start
             .checked_add(entry.raw_size)
             .ok_or_else(|| Error::corrupt(Some(number), index_at, "index: raw sizes overflow"))?;
@@ -279,7 +292,14 @@ fn decode_indexed_frame(
                 "no frame glyph where the index points",
             )
         })?;
-    decode_frame(glyph, &head, chunk_size, fr.number, fr.offset, scratch, raw)?;
+    let decoded = decode_frame(glyph, &head, chunk_size, fr.number, fr.offset, scratch, raw)?;
+    if decoded.glyphs != fr.entry.glyphs {
+        return Err(Error::corrupt(
+            Some(fr.number),
+            fr.offset,
+            "frame's glyph counts disagree with the index",
+        ));
+    }
     if raw.len() as u64 != fr.entry.raw_size {
         return Err(Error::corrupt(
             Some(fr.number),

@@ -10,7 +10,6 @@ use crate::base::varint;
 use crate::error::{Error, Result};
 use crate::format::{
     self, GlyphHead, IndexEntry, Metadata, StreamHeader, Trailer, INDEX_ENTRY_FIELDS, MAX_HEAD_LEN,
-    TRAILER_LEN,
 };
 
 /// Reads exactly `buf.len()` bytes, or reports truncation at `at`.
@@ -108,6 +107,8 @@ pub enum Glyph {
         frame: u64,
         /// Its head.
         head: GlyphHead,
+        /// Bytes of other glyphs between the previous frame (or the header) and this one.
+        gap: u64,
     },
     /// The index glyph: only its head has been read; stream the entries with
     /// [`Walker::index`].
@@ -124,7 +125,26 @@ pub struct Walker<R> {
     header: StreamHeader,
     header_len: u64,
     frames: u64,
+    /// Bytes of other glyphs since the last frame (or the header).
+    gap: u64,
+    metadata: Option<Metadata>,
     head_buf: Vec<u8>,
+}
+
+/// The container glyph a head is, if any: (type, id) pairs of the container are reserved
+/// and only valid in their place.
+fn container_name(head: &GlyphHead) -> Option<&'static str> {
+    let which = (head.kind, head.id);
+    [
+        (format::STREAM_HEAD, "stream header"),
+        (format::METADATA, "metadata"),
+        (format::FRAME, "frame"),
+        (format::INDEX, "index"),
+        (format::TRAILER, "trailer"),
+    ]
+    .iter()
+    .find(|(g, _)| *g == which)
+    .map(|(_, name)| *name)
 }
 
 impl<R: BufRead> Walker<R> {
@@ -138,7 +158,7 @@ impl<R: BufRead> Walker<R> {
         // Read as much of a header as is there; the header parser names what is wrong.
         if let Ok(Some(head)) = read_glyph_head(&mut r, start, &mut buf) {
             let len = head.payload_len.unwrap_or(0);
-            if head.is(format::STREAM_HEAD) && len <= 64 {
+            if head.is(format::STREAM_HEAD) && len <= format::MAX_HEADER_PAYLOAD {
                 if let Err(e @ Error::Io { .. }) = read_payload(&mut r, len, &mut buf, start) {
                     return Err(e);
                 }
@@ -152,6 +172,8 @@ impl<R: BufRead> Walker<R> {
             header,
             header_len: header_len as u64,
             frames: 0,
+            gap: 0,
+            metadata: None,
             head_buf: Vec::with_capacity(MAX_HEAD_LEN),
         })
     }
@@ -166,6 +188,11 @@ impl<R: BufRead> Walker<R> {
         self.header_len
     }
 
+    /// The stream's metadata glyph, once read.
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_ref()
+    }
+
     /// Offset of this stream's first byte in the input.
     pub fn start(&self) -> u64 {
         self.start
@@ -177,10 +204,11 @@ impl<R: BufRead> Walker<R> {
     }
 
     /// Reads up to the next frame or the index. A frame is read whole into `buf`;
-    /// metadata is checked; glyphs this version does not know are skipped.
+    /// metadata is checked and kept; glyphs this version does not know are skipped.
     ///
     /// # Errors
-    /// Truncation, a glyph over its size limit, or bad metadata.
+    /// Truncation, a glyph over its size limit, a container glyph out of place, or bad
+    /// metadata.
     pub fn next(&mut self, buf: &mut Vec<u8>) -> Result<(u64, Glyph)> {
         loop {
             let at = self.pos;
@@ -190,8 +218,25 @@ impl<R: BufRead> Walker<R> {
                     detail: "stream ends before its index and trailer".into(),
                 })?;
             format::check_payload(&head, self.header.chunk_size, self.frames, at)?;
+            let name = container_name(&head);
+            let misplaced = match name {
+                Some("stream header" | "trailer") => true,
+                Some("metadata") => self.frames > 0 || self.metadata.is_some(),
+                Some(_) => head.payload_len.is_none(),
+                None => false,
+            };
+            if let (true, Some(name)) = (misplaced, name) {
+                return Err(Error::corrupt(
+                    None,
+                    at,
+                    format!(
+                        "{name} glyph where frames, metadata before them, or the index should be"
+                    ),
+                ));
+            }
             self.pos += head.head_len as u64;
             let Some(len) = head.payload_len else {
+                self.gap += head.head_len as u64;
                 continue;
             };
             if head.is(format::INDEX) {
@@ -203,16 +248,19 @@ impl<R: BufRead> Walker<R> {
             self.pos += len;
             if head.is(format::FRAME) {
                 self.frames += 1;
+                let gap = std::mem::take(&mut self.gap);
                 return Ok((
                     at,
                     Glyph::Frame {
                         frame: self.frames - 1,
                         head,
+                        gap,
                     },
                 ));
             }
+            self.gap += buf.len() as u64;
             if head.is(format::METADATA) {
-                Metadata::parse(buf, &head, at)?;
+                self.metadata = Some(Metadata::parse(buf, &head, at)?);
             }
         }
     }
@@ -238,10 +286,24 @@ impl<R: BufRead> Walker<R> {
         index.finish()?;
         self.pos += len;
         let trailer_at = self.pos;
-        let mut tail = [0u8; TRAILER_LEN];
-        read_exact_at(&mut self.r, &mut tail, trailer_at, "trailer")?;
-        self.pos += TRAILER_LEN as u64;
-        Ok((Trailer::parse(&tail, trailer_at)?, trailer_at))
+        let mut glyph = Vec::with_capacity(format::MAX_TRAILER_LEN);
+        let head = read_glyph_head(&mut self.r, trailer_at, &mut glyph)?
+            .filter(|h| h.is(format::TRAILER))
+            .ok_or_else(|| Error::Truncated {
+                offset: trailer_at,
+                detail: "stream ends where its trailer should be".into(),
+            })?;
+        let len = head.payload_len.unwrap_or(0);
+        if len + head.head_len as u64 > format::MAX_TRAILER_LEN as u64 {
+            return Err(Error::corrupt(
+                None,
+                trailer_at,
+                format!("trailer payload is {len} bytes, too long for a trailer"),
+            ));
+        }
+        read_payload(&mut self.r, len, &mut glyph, trailer_at)?;
+        self.pos += glyph.len() as u64;
+        Ok((Trailer::parse(&glyph, trailer_at)?, trailer_at))
     }
 
     /// True when the input holds more bytes (another stream may follow).

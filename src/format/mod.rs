@@ -7,18 +7,17 @@ use crate::base::{GlyphCounts, Level};
 use crate::error::{Error, Result};
 
 /// Format version written by this build (and the highest it reads).
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Magic bytes at the start of the stream header payload.
 pub const MAGIC: [u8; 4] = *b"SGMA";
-/// Magic bytes near the end of the trailer.
-pub const END_MAGIC: [u8; 4] = *b"AMGS";
 /// Smallest chunk (frame) size.
 pub const MIN_CHUNK: u64 = 4 * 1024;
 /// Largest raw frame: bounds decoder memory per frame.
 pub const MAX_CHUNK: u64 = 64 * 1024 * 1024;
-/// Size of the trailer glyph, found at the very end of every stream.
-pub const TRAILER_LEN: usize = 2 + TRAILER_PAYLOAD;
-const TRAILER_PAYLOAD: usize = 8 + 8 + 8 + 4 + 4 + 4;
+/// Largest trailer glyph (three 10-byte varints, two CRCs, the length byte).
+pub const MAX_TRAILER_LEN: usize = 2 + 10 + 10 + 10 + 4 + 4 + 1;
+/// Smallest trailer glyph.
+pub const MIN_TRAILER_LEN: usize = 2 + 1 + 1 + 1 + 4 + 4 + 1;
 /// Most bytes a glyph head (header byte, escape byte, 10-byte varint) takes.
 pub const MAX_HEAD_LEN: usize = 12;
 /// Largest payload of a metadata glyph or of a glyph this version does not know.
@@ -47,11 +46,12 @@ pub fn max_frame_payload(chunk_size: u64) -> u64 {
     chunk_size + chunk_size / 1024 + 64
 }
 
-/// Largest index payload for `frames` frames.
+/// Largest index payload for `frames` frames: the count, every entry's fields at their
+/// longest, and the CRC.
 pub fn max_index_payload(frames: u64) -> u64 {
     frames
-        .saturating_mul(6 * varint::MAX_LEN as u64)
-        .saturating_add(14)
+        .saturating_mul((INDEX_ENTRY_FIELDS * varint::MAX_LEN) as u64)
+        .saturating_add(varint::MAX_LEN as u64 + 4)
 }
 
 /// Largest whole frame glyph (head and payload) for this chunk size.
@@ -189,7 +189,7 @@ pub fn write_head(out: &mut Vec<u8>, which: (GlyphType, u8), payload_len: u64) {
 /// Parses a glyph head at the start of `data`. `Ok(None)` means more bytes are needed.
 ///
 /// # Errors
-/// An overlong payload length.
+/// An escaped id below 31, or a payload length that is not a shortest varint.
 pub fn read_head(data: &[u8], at: u64) -> Result<Option<GlyphHead>> {
     let Some(&byte) = data.first() else {
         return Ok(None);
@@ -205,6 +205,13 @@ pub fn read_head(data: &[u8], at: u64) -> Result<Option<GlyphHead>> {
         let Some(&id) = data.get(1) else {
             return Ok(None);
         };
+        if id < 31 {
+            return Err(Error::corrupt(
+                None,
+                at,
+                format!("glyph id {id} is escaped, should be written in the header byte"),
+            ));
+        }
         pos = 2;
         id
     } else {
@@ -227,17 +234,17 @@ pub fn read_head(data: &[u8], at: u64) -> Result<Option<GlyphHead>> {
     }))
 }
 
-fn crc_field(data: &[u8], pos: &mut usize) -> Option<u32> {
-    let b = data.get(*pos..*pos + 4)?;
-    *pos += 4;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
-
 fn short(at: u64, what: &str) -> Error {
     Error::corrupt(None, at, format!("{what} is shorter than its fields"))
 }
 
 // ---------------------------------------------------------------- stream header
+
+/// Shortest stream header payload: magic, version, level, flags, a 1-byte chunk size
+/// varint and the CRC (the chunk-size limits make 3 bytes the real minimum).
+pub const MIN_HEADER_PAYLOAD: u64 = 4 + 3 + 1 + 4;
+/// Longest stream header payload (a 10-byte chunk size varint).
+pub const MAX_HEADER_PAYLOAD: u64 = 4 + 3 + 10 + 4;
 
 /// Settings recorded at the start of a stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -295,11 +302,13 @@ impl StreamHeader {
         }
         let head = read_head(data, 0)?.ok_or_else(truncated)?;
         let len = head.payload_len.unwrap_or(0);
-        if !(8..=64).contains(&len) {
+        if !(MIN_HEADER_PAYLOAD..=MAX_HEADER_PAYLOAD).contains(&len) {
             return Err(Error::corrupt(
                 None,
                 0,
-                format!("stream header payload is {len} bytes, should be 8..=64"),
+                format!(
+                    "stream header payload is {len} bytes, should be {MIN_HEADER_PAYLOAD}..={MAX_HEADER_PAYLOAD}"
+                ),
             ));
         }
         let end = head.head_len + len as usize;
@@ -328,6 +337,16 @@ impl StreamHeader {
         let mut pos = head.head_len + 7;
         let chunk_size = varint::read(body, &mut pos)
             .map_err(|e| Error::corrupt(None, pos as u64, format!("chunk size: {e}")))?;
+        if pos != body.len() {
+            return Err(Error::corrupt(
+                None,
+                pos as u64,
+                format!(
+                    "stream header has {} bytes after its fields",
+                    body.len() - pos
+                ),
+            ));
+        }
         if !(MIN_CHUNK..=MAX_CHUNK).contains(&chunk_size) {
             return Err(Error::corrupt(
                 None,
@@ -366,30 +385,30 @@ pub struct FrameHeader {
     pub method: Method,
     /// CRC32C of the decoded bytes.
     pub raw_crc: u32,
-    /// CRC32C of the encoded body that follows the header.
-    pub body_crc: u32,
 }
 
 impl FrameHeader {
-    /// Appends the frame glyph head and fixed fields for a body of `body_len` bytes;
-    /// the body follows.
-    pub fn write(&self, out: &mut Vec<u8>, body_len: usize) {
+    /// Appends the frame glyph's head and fixed fields for a body of `body_len` bytes
+    /// whose CRC32C is `body_crc`; the body follows. The frame CRC covers every byte of
+    /// the glyph but itself: head, raw size, method, raw CRC, then the body.
+    pub fn write(&self, out: &mut Vec<u8>, body_len: usize, body_crc: u32) {
         let start = out.len();
-        let fields = varint::len(self.raw_size) + 1 + 4 + 4 + 4;
+        let fields = varint::len(self.raw_size) + 1 + 4 + 4;
         write_head(out, FRAME, (fields + body_len) as u64);
         varint::write(out, self.raw_size);
         out.push(self.method as u8);
         out.extend_from_slice(&self.raw_crc.to_le_bytes());
-        out.extend_from_slice(&self.body_crc.to_le_bytes());
-        let crc = crc32c::crc32c(&out[start..]);
+        let head_crc = crc32c::crc32c(&out[start..]);
+        let crc = crc32c::crc32c_combine(head_crc, body_crc, body_len);
         out.extend_from_slice(&crc.to_le_bytes());
     }
 
-    /// Parses the fixed fields of a whole frame glyph whose head is `head`, and checks
-    /// the header and body checksums. Returns the header and the offset of the body.
+    /// Parses the fixed fields of a whole frame glyph whose head is `head` and checks its
+    /// CRC and limits. Returns the header and the offset of the body.
     ///
     /// # Errors
-    /// A bad header checksum, unknown method or out-of-range size.
+    /// A bad frame CRC, an unknown method, a raw size out of range, or a stored body whose
+    /// length is not the raw size.
     pub fn parse(
         glyph: &[u8],
         head: &GlyphHead,
@@ -398,18 +417,24 @@ impl FrameHeader {
         at: u64,
     ) -> Result<(FrameHeader, usize)> {
         let bad = |detail: String| Error::corrupt(Some(frame), at, detail);
+        let short = || bad("frame is shorter than its fields".into());
         let mut pos = head.head_len;
         let raw_size = varint::read(glyph, &mut pos).map_err(|e| bad(format!("raw size: {e}")))?;
-        let method = *glyph.get(pos).ok_or_else(|| short(at, "frame header"))?;
-        pos += 1;
-        let raw_crc = crc_field(glyph, &mut pos).ok_or_else(|| short(at, "frame header"))?;
-        let body_crc = crc_field(glyph, &mut pos).ok_or_else(|| short(at, "frame header"))?;
-        let fields_end = pos;
-        let stored = crc_field(glyph, &mut pos).ok_or_else(|| short(at, "frame header"))?;
-        let computed = crc32c::crc32c(&glyph[..fields_end]);
+        let method = *glyph.get(pos).ok_or_else(short)?;
+        let raw_crc = glyph.get(pos + 1..pos + 5).ok_or_else(short)?;
+        let raw_crc = u32::from_le_bytes([raw_crc[0], raw_crc[1], raw_crc[2], raw_crc[3]]);
+        let crc_at = pos + 5;
+        let stored = glyph.get(crc_at..crc_at + 4).ok_or_else(short)?;
+        let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+        let body_at = crc_at + 4;
+        let computed = crc32c::crc32c_combine(
+            crc32c::crc32c(&glyph[..crc_at]),
+            crc32c::crc32c(&glyph[body_at..]),
+            glyph.len() - body_at,
+        );
         if stored != computed {
             return Err(Error::Checksum {
-                what: "frame header",
+                what: "frame",
                 frame: Some(frame),
                 offset: at,
                 expected: stored,
@@ -426,24 +451,22 @@ impl FrameHeader {
                 "frame raw size is {raw_size}, should be 1..={chunk_size}"
             )));
         }
-        let body = crc32c::crc32c(&glyph[pos..]);
-        if body != body_crc {
-            return Err(Error::Checksum {
-                what: "frame body",
-                frame: Some(frame),
-                offset: at,
-                expected: body_crc,
-                found: body,
-            });
+        let body_len = (glyph.len() - body_at) as u64;
+        if method == Method::Stored && body_len != raw_size {
+            return Err(bad(format!(
+                "stored frame body is {body_len} bytes, should be the raw size {raw_size}"
+            )));
+        }
+        if body_len == 0 {
+            return Err(bad("frame body is empty".into()));
         }
         Ok((
             FrameHeader {
                 raw_size,
                 method,
                 raw_crc,
-                body_crc,
             },
-            pos,
+            body_at,
         ))
     }
 }
@@ -453,6 +476,9 @@ impl FrameHeader {
 /// One frame's entry in the index.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IndexEntry {
+    /// Bytes of other glyphs between the end of the previous frame (or of the stream
+    /// header) and this frame; usually 0.
+    pub gap: u64,
     /// Bytes of the whole frame glyph.
     pub encoded_len: u64,
     /// Bytes the frame decodes to.
@@ -462,13 +488,14 @@ pub struct IndexEntry {
 }
 
 /// Varints per index entry.
-pub const INDEX_ENTRY_FIELDS: usize = 7;
+pub const INDEX_ENTRY_FIELDS: usize = 8;
 
 impl IndexEntry {
-    /// The entry's fields in their order in the index: encoded length, raw size, then the
-    /// PRIMITIVE, REFERENCE, DELTA and ITERATION counts and the literal bytes.
+    /// The entry's fields in their order in the index: gap, encoded length, raw size,
+    /// then the PRIMITIVE, REFERENCE, DELTA and ITERATION counts and the literal bytes.
     pub fn fields(&self) -> [u64; INDEX_ENTRY_FIELDS] {
         [
+            self.gap,
             self.encoded_len,
             self.raw_size,
             self.glyphs.primitive,
@@ -479,19 +506,26 @@ impl IndexEntry {
         ]
     }
 
+    /// Appends the entry's fields as varints.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        for v in self.fields() {
+            varint::write(out, v);
+        }
+    }
+
     /// Builds an entry from its fields, checking each against the limits of a stream with
     /// this chunk size.
     ///
     /// # Errors
-    /// A raw size outside 1..=chunk size, an encoded length no frame can have, or more
-    /// literal bytes than raw bytes.
+    /// A raw size outside 1..=chunk size, an encoded length no frame can have, more
+    /// literal bytes than raw bytes, or more glyphs than the frame has bytes.
     pub fn from_fields(
         f: [u64; INDEX_ENTRY_FIELDS],
         chunk_size: u64,
         frame: u64,
         at: u64,
     ) -> Result<IndexEntry> {
-        let [encoded_len, raw_size, primitive, reference, delta, iteration, literal_bytes] = f;
+        let [gap, encoded_len, raw_size, primitive, reference, delta, iteration, literal_bytes] = f;
         let bad = |detail: String| Error::corrupt(Some(frame), at, format!("index: {detail}"));
         if raw_size == 0 || raw_size > chunk_size {
             return Err(bad(format!(
@@ -509,7 +543,15 @@ impl IndexEntry {
                 "literal bytes are {literal_bytes}, should be at most the raw size {raw_size}"
             )));
         }
+        // Every glyph covers at least one byte.
+        let glyphs = [primitive, reference, delta, iteration]
+            .iter()
+            .try_fold(0u64, |a, &g| a.checked_add(g));
+        if glyphs.is_none_or(|g| g > raw_size) {
+            return Err(bad(format!("glyph counts exceed the raw size {raw_size}")));
+        }
         Ok(IndexEntry {
+            gap,
             encoded_len,
             raw_size,
             glyphs: GlyphCounts {
@@ -524,81 +566,118 @@ impl IndexEntry {
     }
 }
 
-/// Smallest whole frame glyph: head, raw size, method, three CRCs and one body byte.
-pub const MIN_FRAME_GLYPH: u64 = 2 + 1 + 1 + 12 + 1;
+/// Smallest whole frame glyph: head, raw size, method, two CRCs and one body byte.
+pub const MIN_FRAME_GLYPH: u64 = 2 + 1 + 1 + 8 + 1;
 
-/// Appends the index glyph for `entries`.
+/// Appends the index glyph for `count` entries whose fields are `entries` (as written by
+/// [`IndexEntry::write`]) and whose CRC32C is `entries_crc`.
+pub fn write_index_head(out: &mut Vec<u8>, count: u64, entries_len: u64) {
+    let payload = varint::len(count) as u64 + entries_len + 4;
+    write_head(out, INDEX, payload);
+    varint::write(out, count);
+}
+
+/// Appends the whole index glyph for `entries`.
 pub fn write_index(out: &mut Vec<u8>, entries: &[IndexEntry]) {
-    let mut payload = Vec::with_capacity(entries.len() * 12 + 16);
-    varint::write(&mut payload, entries.len() as u64);
-    for e in entries {
-        for v in e.fields() {
-            varint::write(&mut payload, v);
-        }
-    }
+    let mut body = Vec::with_capacity(entries.len() * 12);
+    entries.iter().for_each(|e| e.write(&mut body));
     let start = out.len();
-    write_head(out, INDEX, payload.len() as u64 + 4);
-    out.extend_from_slice(&payload);
+    write_index_head(out, entries.len() as u64, body.len() as u64);
+    out.extend_from_slice(&body);
     let crc = crc32c::crc32c(&out[start..]);
     out.extend_from_slice(&crc.to_le_bytes());
 }
 
 // ---------------------------------------------------------------- trailer
 
-/// Totals at the very end of a stream, found in O(1) from the end of the file.
+/// Totals at the very end of a stream, found in O(1) from the end of the file: its last
+/// byte is the trailer glyph's length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Trailer {
     /// Total decoded bytes.
     pub raw_size: u64,
     /// Number of frames.
     pub frames: u64,
-    /// Byte offset of the index glyph in the stream.
+    /// Byte offset of the index glyph from the start of the stream.
     pub index_offset: u64,
     /// CRC32C of the whole decoded content.
     pub content_crc: u32,
 }
 
 impl Trailer {
-    /// Appends the trailer glyph ([`TRAILER_LEN`] bytes).
+    /// Appends the trailer glyph.
     pub fn write(&self, out: &mut Vec<u8>) {
+        let mut payload = Vec::with_capacity(MAX_TRAILER_LEN);
+        varint::write(&mut payload, self.raw_size);
+        varint::write(&mut payload, self.frames);
+        varint::write(&mut payload, self.index_offset);
+        payload.extend_from_slice(&self.content_crc.to_le_bytes());
         let start = out.len();
-        write_head(out, TRAILER, TRAILER_PAYLOAD as u64);
-        out.extend_from_slice(&self.raw_size.to_le_bytes());
-        out.extend_from_slice(&self.frames.to_le_bytes());
-        out.extend_from_slice(&self.index_offset.to_le_bytes());
-        out.extend_from_slice(&self.content_crc.to_le_bytes());
-        out.extend_from_slice(&END_MAGIC);
+        write_head(out, TRAILER, payload.len() as u64 + 5);
+        out.extend_from_slice(&payload);
         let crc = crc32c::crc32c(&out[start..]);
         out.extend_from_slice(&crc.to_le_bytes());
+        let total = out.len() - start + 1;
+        out.push(total as u8);
     }
 
-    /// Parses the trailer from exactly [`TRAILER_LEN`] bytes found at offset `at`.
+    /// The trailer's length, from the last byte of a stream.
+    ///
+    /// # Errors
+    /// A length no trailer can have.
+    pub fn len_from_last_byte(last: u8, at: u64) -> Result<usize> {
+        let len = usize::from(last);
+        if !(MIN_TRAILER_LEN..=MAX_TRAILER_LEN).contains(&len) {
+            return Err(Error::corrupt(
+                None,
+                at,
+                format!(
+                    "trailer: the last byte says {len}, should be {MIN_TRAILER_LEN}..={MAX_TRAILER_LEN} (stream truncated?)"
+                ),
+            ));
+        }
+        Ok(len)
+    }
+
+    /// Parses a whole trailer glyph found at offset `at`.
     ///
     /// # Errors
     /// Anything but a well-formed trailer.
-    pub fn parse(bytes: &[u8], at: u64) -> Result<Trailer> {
+    pub fn parse(glyph: &[u8], at: u64) -> Result<Trailer> {
         let bad = |detail: &str| Error::corrupt(None, at, format!("trailer: {detail}"));
-        if bytes.len() != TRAILER_LEN {
-            return Err(bad("wrong length"));
-        }
-        let mut head = Vec::new();
-        write_head(&mut head, TRAILER, TRAILER_PAYLOAD as u64);
-        if bytes[..2] != head[..] || bytes[30..34] != END_MAGIC {
+        let n = glyph.len();
+        let head = read_head(glyph, at)?.filter(|h| {
+            h.is(TRAILER) && h.payload_len.map(|l| l + h.head_len as u64) == Some(n as u64)
+        });
+        let Some(head) = head else {
             return Err(bad("no trailer glyph at the end (stream truncated?)"));
+        };
+        if usize::from(glyph[n - 1]) != n {
+            return Err(bad("its last byte is not its length"));
         }
-        crc_checked(bytes, 2, "trailer", at)?;
-        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0; 8]));
+        let body = crc_checked(&glyph[..n - 1], head.head_len, "trailer", at)?;
+        let mut pos = head.head_len;
+        let mut field = || varint::read(body, &mut pos).map_err(|e| bad(&e.to_string()));
+        let (raw_size, frames, index_offset) = (field()?, field()?, field()?);
+        if body.len() != pos + 4 {
+            return Err(bad("fields do not fill the glyph"));
+        }
         Ok(Trailer {
-            raw_size: u64_at(2),
-            frames: u64_at(10),
-            index_offset: u64_at(18),
-            content_crc: u32::from_le_bytes(bytes[26..30].try_into().unwrap_or([0; 4])),
+            raw_size,
+            frames,
+            index_offset,
+            content_crc: u32::from_le_bytes([
+                body[pos],
+                body[pos + 1],
+                body[pos + 2],
+                body[pos + 3],
+            ]),
         })
     }
 
     /// Checks the trailer against what a sequential reader counted: `frames` frames of
     /// `raw_size` bytes in all with combined CRC `content_crc`, and the index at
-    /// `index_at`. `at` is the trailer's offset.
+    /// `index_at` (from the stream's start). `at` is the trailer's offset.
     ///
     /// # Errors
     /// Any disagreement.
@@ -638,22 +717,34 @@ impl Trailer {
 /// Optional per-file metadata, stored between the stream header and the first frame.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Metadata {
-    /// Original file name (no directories), UTF-8.
-    pub name: String,
-    /// Unix permission bits.
+    /// Original file name (no directories), as bytes (any encoding).
+    pub name: Vec<u8>,
+    /// Unix permission bits (at most 0o7777).
     pub mode: u32,
-    /// Modification time, seconds since the Unix epoch.
-    pub mtime: u64,
+    /// Modification time, seconds since the Unix epoch (negative before it).
+    pub mtime: i64,
+    /// Nanoseconds of the modification time (below 10^9).
+    pub mtime_nanos: u32,
+}
+
+/// Zigzag: signed to unsigned so small magnitudes stay short.
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 impl Metadata {
     /// Appends the metadata glyph.
     pub fn write(&self, out: &mut Vec<u8>) {
-        let mut payload = Vec::new();
+        let mut payload = Vec::with_capacity(self.name.len() + 24);
         varint::write(&mut payload, self.name.len() as u64);
-        payload.extend_from_slice(self.name.as_bytes());
+        payload.extend_from_slice(&self.name);
         varint::write(&mut payload, u64::from(self.mode));
-        varint::write(&mut payload, self.mtime);
+        varint::write(&mut payload, zigzag(self.mtime));
+        varint::write(&mut payload, u64::from(self.mtime_nanos));
         let start = out.len();
         write_head(out, METADATA, payload.len() as u64 + 4);
         out.extend_from_slice(&payload);
@@ -664,7 +755,7 @@ impl Metadata {
     /// Parses a whole metadata glyph.
     ///
     /// # Errors
-    /// A bad checksum or malformed fields.
+    /// A bad checksum, or fields that are malformed, out of range or do not fill the glyph.
     pub fn parse(glyph: &[u8], head: &GlyphHead, at: u64) -> Result<Metadata> {
         let bad = |detail: String| Error::corrupt(None, at, format!("metadata: {detail}"));
         let body = crc_checked(glyph, head.head_len, "metadata", at)?;
@@ -675,15 +766,26 @@ impl Metadata {
             .and_then(|n| pos.checked_add(n))
             .filter(|&e| e <= body.len())
             .ok_or_else(|| bad("name runs past the glyph".into()))?;
-        let name = String::from_utf8(body[pos..name_end].to_vec())
-            .map_err(|_| bad("name is not UTF-8".into()))?;
+        let name = body[pos..name_end].to_vec();
+        if name.contains(&b'/') || name.contains(&0) || name == b"." || name == b".." {
+            return Err(bad("name is not a plain file name".into()));
+        }
         pos = name_end;
-        let mode = varint::read(body, &mut pos).map_err(|e| bad(e.to_string()))?;
-        let mtime = varint::read(body, &mut pos).map_err(|e| bad(e.to_string()))?;
+        let mut field = || varint::read(body, &mut pos).map_err(|e| bad(e.to_string()));
+        let (mode, mtime, nanos) = (field()?, field()?, field()?);
+        if mode > 0o7777 || nanos >= 1_000_000_000 {
+            return Err(bad(format!(
+                "mode {mode:o} or nanoseconds {nanos} out of range"
+            )));
+        }
+        if pos != body.len() {
+            return Err(bad(format!("{} bytes after its fields", body.len() - pos)));
+        }
         Ok(Metadata {
             name,
-            mode: u32::try_from(mode).map_err(|_| bad(format!("mode is {mode}")))?,
-            mtime,
+            mode: mode as u32,
+            mtime: unzigzag(mtime),
+            mtime_nanos: nanos as u32,
         })
     }
 }
@@ -725,21 +827,38 @@ mod tests {
             Err(Error::UnsupportedVersion { found: 9, .. })
         ));
 
-        let t = Trailer {
-            raw_size: 5 << 32,
-            frames: 7,
-            index_offset: 123,
-            content_crc: 0xDEAD_BEEF,
-        };
-        let mut tb = Vec::new();
-        t.write(&mut tb);
-        assert_eq!(tb.len(), TRAILER_LEN);
-        assert_eq!(Trailer::parse(&tb, 0).unwrap(), t);
-        tb[5] ^= 1;
-        assert!(Trailer::parse(&tb, 0).is_err());
+        for t in [
+            Trailer {
+                raw_size: 5 << 32,
+                frames: 7,
+                index_offset: 123,
+                content_crc: 0xDEAD_BEEF,
+            },
+            Trailer {
+                raw_size: u64::MAX,
+                frames: u64::MAX,
+                index_offset: u64::MAX,
+                content_crc: 0,
+            },
+            Trailer {
+                raw_size: 0,
+                frames: 0,
+                index_offset: 17,
+                content_crc: 0,
+            },
+        ] {
+            let mut tb = Vec::new();
+            t.write(&mut tb);
+            let n = Trailer::len_from_last_byte(*tb.last().unwrap(), 0).unwrap();
+            assert_eq!(n, tb.len());
+            assert_eq!(Trailer::parse(&tb, 0).unwrap(), t);
+            tb[3] ^= 1;
+            assert!(Trailer::parse(&tb, 0).is_err());
+        }
 
         let entries = vec![
             IndexEntry {
+                gap: 2,
                 encoded_len: 100,
                 raw_size: 4096,
                 glyphs: GlyphCounts {
@@ -773,13 +892,21 @@ mod tests {
         assert_eq!(read, entries);
 
         let m = Metadata {
-            name: "a.txt".into(),
+            name: b"a\xff.txt".to_vec(),
             mode: 0o644,
-            mtime: 1_700_000_000,
+            mtime: -1_700_000_000,
+            mtime_nanos: 999_999_999,
         };
         let mut mb = Vec::new();
         m.write(&mut mb);
         let head = read_head(&mb, 0).unwrap().unwrap();
         assert_eq!(Metadata::parse(&mb, &head, 0).unwrap(), m);
+    }
+
+    #[test]
+    fn escaped_small_ids_are_refused() {
+        // FF 1D would be a frame (COMPOSITE, BLOCK) written with the escape form.
+        assert!(read_head(&[0xFF, 0x1D, 0x05], 0).is_err());
+        assert!(read_head(&[0xFF, 0x1F, 0x05], 0).unwrap().is_some());
     }
 }

@@ -18,7 +18,7 @@ use std::time::{Instant, SystemTime};
 pub use crate::base::Progress;
 use crate::base::{write_all, Level};
 use crate::error::{Error, Result};
-use crate::format::{StreamHeader, VERSION};
+use crate::format::{Metadata, StreamHeader, VERSION};
 use crate::frame::{FrameEncoder, FrameSummary, StreamAssembler};
 use crate::parallel;
 use crate::stats::{self, Stats};
@@ -120,6 +120,21 @@ impl Encoder {
         out: &mut dyn Write,
         progress: Progress<'_>,
     ) -> Result<Stats> {
+        self.encode_file_with(path, out, progress, None)
+    }
+
+    /// Like [`Encoder::encode_file`], writing `metadata` (name, mode, mtime) into the
+    /// stream when given.
+    ///
+    /// # Errors
+    /// I/O errors, or [`Error::InputChanged`] when the file changes while it is read.
+    pub fn encode_file_with(
+        &self,
+        path: &Path,
+        out: &mut dyn Write,
+        progress: Progress<'_>,
+        metadata: Option<&Metadata>,
+    ) -> Result<Stats> {
         let file = File::open(path).map_err(|e| Error::io("opening input", e))?;
         let before = file
             .metadata()
@@ -149,7 +164,7 @@ impl Encoder {
                 before.len(),
                 plan.chunk_size as usize,
             );
-            self.run(&plan, out, progress, move |_slot| {
+            self.run(&plan, out, progress, metadata, move |_slot| {
                 Ok(src.next_frame()?.map(|(map, n)| Job::Mapped(map, n)))
             })?
         } else {
@@ -158,7 +173,7 @@ impl Encoder {
                     .map_err(|e| Error::io("opening input", e))?,
                 plan.chunk_size as usize,
             );
-            self.run(&plan, out, progress, move |slot| {
+            self.run(&plan, out, progress, metadata, move |slot| {
                 Ok(src.next_frame(&mut slot.input)?.map(|_| Job::Buffered))
             })?
         };
@@ -185,7 +200,7 @@ impl Encoder {
     ) -> Result<Stats> {
         let plan = self.plan(size)?;
         let mut src = ReaderSource::new(reader, plan.chunk_size as usize);
-        self.run(&plan, out, progress, move |slot| {
+        self.run(&plan, out, progress, None, move |slot| {
             Ok(src.next_frame(&mut slot.input)?.map(|_| Job::Buffered))
         })
     }
@@ -195,6 +210,7 @@ impl Encoder {
         plan: &Plan,
         out: &mut dyn Write,
         progress: Progress<'_>,
+        metadata: Option<&Metadata>,
         mut next: P,
     ) -> Result<Stats>
     where
@@ -209,6 +225,11 @@ impl Encoder {
         };
         let mut head = Vec::new();
         let mut asm = StreamAssembler::begin(&header, &mut head);
+        if let Some(m) = metadata {
+            let before = head.len();
+            m.write(&mut head);
+            asm.add_other((head.len() - before) as u64);
+        }
         write_all(out, &head)?;
         parallel::run(
             &self.pool,
@@ -226,14 +247,12 @@ impl Encoder {
             },
             |_, summary, slot| {
                 write_all(out, &slot.output)?;
-                asm.add_frame(&summary);
+                asm.add_frame(&summary)?;
                 progress(asm.raw_size());
                 Ok(())
             },
         )?;
-        let mut tail = Vec::new();
-        let total = asm.finish(&mut tail);
-        write_all(out, &tail)?;
+        let total = asm.finish(out)?;
         out.flush().map_err(|e| Error::io("writing output", e))?;
         Ok(Stats {
             bytes_in: asm.raw_size(),
@@ -247,8 +266,28 @@ impl Encoder {
             level: level.get(),
             elapsed: started.elapsed(),
             peak_rss: stats::peak_rss().unwrap_or(0),
+            metadata: metadata.cloned(),
         })
     }
+}
+
+/// The metadata glyph for a file: its name (without directories), mode and mtime.
+///
+/// # Errors
+/// The file's attributes cannot be read.
+pub fn file_metadata(path: &Path) -> Result<Metadata> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).map_err(|e| Error::io("reading input metadata", e))?;
+    Ok(Metadata {
+        name: path
+            .file_name()
+            .map(|n| n.as_bytes().to_vec())
+            .unwrap_or_default(),
+        mode: m.mode() & 0o7777,
+        mtime: m.mtime(),
+        mtime_nanos: m.mtime_nsec().clamp(0, 999_999_999) as u32,
+    })
 }
 
 /// True for files of the kernel's pseudo file systems, whose reported size is not their
