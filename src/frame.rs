@@ -247,6 +247,11 @@ impl StreamAssembler {
         self.frames
     }
 
+    /// CRC32C of the content so far.
+    pub fn content_crc(&self) -> u32 {
+        self.content_crc
+    }
+
     /// Glyph totals so far.
     pub fn glyphs(&self) -> GlyphCounts {
         self.glyphs

@@ -6,7 +6,7 @@ use crate::base::{GlyphCounts, Level};
 use crate::codec::DecodeScratch;
 use crate::decode::walk::{Glyph, Walker};
 use crate::error::{Error, Result};
-use crate::format::{self, IndexEntry, StreamHeader, VERSION};
+use crate::format::{self, IndexEntry, Metadata, StreamHeader, VERSION};
 use crate::frame::{decode_frame, FrameEncoder, StreamAssembler};
 use crate::pipeline::prescan;
 
@@ -15,23 +15,53 @@ use crate::pipeline::prescan;
 /// # Errors
 /// A chunk size outside the format's limits.
 pub fn encode(data: &[u8], level: Level, chunk_size: u64) -> Result<Vec<u8>> {
-    format::check_chunk_size(chunk_size)?;
     let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    encode_into(
+        data,
+        level,
+        chunk_size,
+        None,
+        &mut FrameEncoder::default(),
+        &mut out,
+    )?;
+    Ok(out)
+}
+
+/// Appends the complete stream for `data` to `out`, with `metadata` when given, using
+/// (and keeping) the encoder state `enc`: what a batch worker does for each small file.
+/// The bytes are those the streaming pipeline writes for the same input and settings.
+///
+/// # Errors
+/// A chunk size outside the format's limits.
+pub fn encode_into(
+    data: &[u8],
+    level: Level,
+    chunk_size: u64,
+    metadata: Option<&Metadata>,
+    enc: &mut FrameEncoder,
+    out: &mut Vec<u8>,
+) -> Result<u64> {
+    format::check_chunk_size(chunk_size)?;
+    let start = out.len();
     let header = StreamHeader {
         version: VERSION,
         level,
         chunk_size,
     };
-    let mut asm = StreamAssembler::begin(&header, &mut out);
-    let mut enc = FrameEncoder::default();
-    let mut start = 0;
-    for len in prescan::cuts(data, chunk_size as usize) {
-        let summary = enc.encode(&data[start..start + len], level, &mut out);
-        asm.add_frame(&summary)?;
-        start += len;
+    let mut asm = StreamAssembler::begin(&header, out);
+    if let Some(m) = metadata {
+        let before = out.len();
+        m.write(out);
+        asm.add_other((out.len() - before) as u64);
     }
-    asm.finish(&mut out)?;
-    Ok(out)
+    let mut pos = 0;
+    for len in prescan::cuts(data, chunk_size as usize) {
+        let summary = enc.encode(&data[pos..pos + len], level, out);
+        asm.add_frame(&summary)?;
+        pos += len;
+    }
+    asm.finish(out)?;
+    Ok((out.len() - start) as u64)
 }
 
 /// A decoded stream and what it held.
@@ -45,6 +75,8 @@ pub struct Decoded {
     pub glyphs: GlyphCounts,
     /// Frames in the stream.
     pub frames: u64,
+    /// The (first) stream's metadata glyph.
+    pub metadata: Option<Metadata>,
 }
 
 /// Decodes and fully verifies a complete stream (or concatenated streams) held in
@@ -58,6 +90,7 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
     let mut glyphs = GlyphCounts::default();
     let mut frames = 0u64;
     let mut first: Option<StreamHeader> = None;
+    let mut metadata: Option<Metadata> = None;
     let mut start = 0usize;
     let mut glyph = Vec::new();
     while first.is_none() || start < stream.len() {
@@ -67,7 +100,11 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
         let from = data.len();
         let mut seen: Vec<IndexEntry> = Vec::new();
         let (index_at, head) = loop {
-            match w.next(&mut glyph)? {
+            let next = w.next(&mut glyph)?;
+            if metadata.is_none() {
+                metadata = w.metadata().cloned();
+            }
+            match next {
                 (at, Glyph::Frame { frame, head, gap }) => {
                     let before = data.len();
                     let d = decode_frame(
@@ -130,6 +167,7 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
         header,
         glyphs,
         frames,
+        metadata,
     })
 }
 

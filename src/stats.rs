@@ -20,6 +20,9 @@ pub struct Stats {
     pub encoded_size: u64,
     /// Frames.
     pub frames: u64,
+    /// CRC32C of the whole content (0 when not known).
+    #[serde(skip)]
+    pub content_crc: u32,
     /// Glyphs by type.
     pub glyphs: GlyphCounts,
     /// Chunk size used.

@@ -1,5 +1,6 @@
 //! All integration tests, in one test binary.
 
+mod batch;
 mod cli;
 mod corrupt;
 mod large;

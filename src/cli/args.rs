@@ -29,6 +29,106 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Generate a realistic input on the fly, encode, verify and decode it, and show the figures.
     Demo(DemoArgs),
+    /// Jobs over directory trees: incremental, parallel, splittable into shards.
+    Batch(BatchArgs),
+}
+
+/// `sigma batch`.
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// What to do with the tree.
+    #[command(subcommand)]
+    pub op: BatchOp,
+}
+
+/// Batch operations.
+#[derive(Subcommand, Debug)]
+pub enum BatchOp {
+    /// Encode every regular file under SRC to DEST/PATH.sigma, skipping files unchanged
+    /// since the last run (a manifest in DEST records each file).
+    Encode(BatchEncodeArgs),
+    /// Decode a batch-encoded tree back, restoring each file's mode and mtime.
+    Decode(BatchDecodeArgs),
+    /// Check every stream of a batch-encoded tree against its manifest (and the sources).
+    Verify(BatchVerifyArgs),
+}
+
+/// Flags shared by the batch operations.
+#[derive(Args, Debug, Clone)]
+pub struct BatchCommon {
+    /// Worker threads (0 = one per core).
+    #[arg(short = 'T', long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+    /// Print only errors.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Print a line per file.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// One JSON line per file and a final summary line, on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Show a progress bar (default: only when stderr is a terminal).
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `sigma batch encode`.
+#[derive(Args, Debug)]
+pub struct BatchEncodeArgs {
+    /// The tree to encode.
+    pub src: PathBuf,
+    /// Where the streams go (created if needed; may lie inside SRC, it is never walked).
+    #[arg(short = 'o', long = "output", value_name = "DEST")]
+    pub dest: PathBuf,
+    #[command(flatten)]
+    pub common: BatchCommon,
+    /// Level 1 (fastest) to 9 (strongest); also -1 ... -9.
+    #[arg(short = 'L', long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=9))]
+    pub level: u8,
+    /// Frame size (e.g. 64K, 4M) or `auto`.
+    #[arg(long, default_value = "auto", value_name = "SIZE|auto")]
+    pub chunk_size: String,
+    /// Memory budget (e.g. 64M, 1G).
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Memory-map large files (default: plain reads, safe for files that change).
+    #[arg(long)]
+    pub mmap: bool,
+    /// Handle only shard I of N (`I/N`), or `N` to take I from JOB_COMPLETION_INDEX
+    /// (Kubernetes) or SLURM_ARRAY_TASK_ID (Slurm).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Remove the streams of source files that are gone.
+    #[arg(long)]
+    pub prune: bool,
+}
+
+/// `sigma batch decode`.
+#[derive(Args, Debug)]
+pub struct BatchDecodeArgs {
+    /// A tree written by `sigma batch encode`.
+    pub src: PathBuf,
+    /// Where the decoded files go.
+    #[arg(short = 'o', long = "output", value_name = "DEST")]
+    pub dest: PathBuf,
+    #[command(flatten)]
+    pub common: BatchCommon,
+}
+
+/// `sigma batch verify`.
+#[derive(Args, Debug)]
+pub struct BatchVerifyArgs {
+    /// A tree written by `sigma batch encode`.
+    pub dest: PathBuf,
+    /// Also check that the source files still match what was encoded.
+    #[arg(long, value_name = "SRC")]
+    pub source: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: BatchCommon,
 }
 
 /// Flags shared by the commands that write files.
@@ -186,6 +286,8 @@ const VALUE_FLAGS: &[&str] = &[
     "--memory-limit",
     "--range",
     "--size",
+    "--shard",
+    "--source",
 ];
 
 /// Rewrites zstd-style shorthands into subcommands: a leading `-d`/`-t`/`-l`/`-z` (alone or
@@ -196,7 +298,9 @@ const VALUE_FLAGS: &[&str] = &[
 /// # Errors
 /// A numeric shorthand that is not a level (`-19`).
 pub fn normalize(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
-    const COMMANDS: &[&str] = &["encode", "decode", "verify", "inspect", "demo", "help"];
+    const COMMANDS: &[&str] = &[
+        "encode", "decode", "verify", "inspect", "demo", "batch", "help",
+    ];
     let mut iter = args.into_iter();
     let program = iter.next().unwrap_or_else(|| "sigma".into());
     let rest: Vec<OsString> = iter.collect();
@@ -235,7 +339,7 @@ pub fn normalize(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
                 continue;
             }
         }
-        let takes_level = matches!(command.as_deref(), None | Some("encode" | "demo"));
+        let takes_level = matches!(command.as_deref(), None | Some("encode" | "demo" | "batch"));
         if let Some(digits) = text
             .strip_prefix('-')
             .filter(|d| takes_level && !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))

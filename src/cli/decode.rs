@@ -7,12 +7,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::args::{self, DecodeArgs, InspectArgs, VerifyArgs};
-use super::output::{self, Partials, OUTPUT_BUFFER};
 use super::{
     display, fail, input_list, is_stdin, json_line, memory_limit, progress_bar, report, summarize,
     usage_fail, Exit, FileResult,
 };
 use sigmalang::decode::{self, Decoder, StreamInfo};
+use sigmalang::output::{self, Partials, OUTPUT_BUFFER};
 use sigmalang::stats::Stats;
 use sigmalang::Error;
 

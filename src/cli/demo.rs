@@ -4,10 +4,10 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 
 use super::args::{parse_size, DemoArgs};
-use super::output::OUTPUT_BUFFER;
 use super::Exit;
 use sigmalang::decode::Decoder;
 use sigmalang::demo::DemoData;
+use sigmalang::output::OUTPUT_BUFFER;
 use sigmalang::pipeline::{sizing, ChunkSize, Encoder, EncoderConfig};
 use sigmalang::stats::{self, Stats};
 use sigmalang::Level;

@@ -5,12 +5,12 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use super::args::{self, EncodeArgs};
-use super::output::{self, Partials, OUTPUT_BUFFER};
 use super::{
     display, fail, input_list, is_stdin, memory_limit, progress_bar, report, summarize, usage_fail,
     Exit, FileResult,
 };
 use sigmalang::decode::Decoder;
+use sigmalang::output::{self, Partials, OUTPUT_BUFFER};
 use sigmalang::pipeline::{ChunkSize, Encoder, EncoderConfig, ReadMode};
 use sigmalang::stats::Stats;
 use sigmalang::{Error, Level};
@@ -99,7 +99,7 @@ fn encode_one(
     };
     let to_stdout = a.out.stdout || (is_stdin(input) && a.out.output.is_none());
     let stats = if to_stdout {
-        output::refuse_terminal(a.out.force).map_err(|e| fail(&name, e))?;
+        super::refuse_terminal(a.out.force).map_err(|e| fail(&name, e))?;
         let mut w = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
         encode(&mut w).map_err(|e| fail(&name, e))?
     } else {

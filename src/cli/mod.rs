@@ -1,10 +1,10 @@
 //! The `sigma` command: parse, resolve, call the library once per file, report.
 
 mod args;
+mod batch;
 mod decode;
 mod demo;
 mod encode;
-mod output;
 
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{Cli, Command, CommonArgs};
-use output::Partials;
+use sigmalang::output::Partials;
 use sigmalang::stats::Stats;
 use sigmalang::Error;
 
@@ -77,13 +77,14 @@ pub fn run() -> Exit {
         }
     };
     let partials = Partials::default();
-    partials.remove_on_signals();
+    remove_partials_on_signals(&partials);
     let outcome = match cli.command {
         Command::Encode(a) => encode::run(a, &partials),
         Command::Decode(a) => decode::run_decode(a, &partials),
         Command::Verify(a) => decode::run_verify(a),
         Command::Inspect(a) => decode::run_inspect(a),
         Command::Demo(a) => demo::run(a),
+        Command::Batch(a) => batch::run(a, &partials),
     };
     match outcome {
         Ok(code) => code,
@@ -201,4 +202,31 @@ fn json_line(file: &str, s: &Stats) -> String {
 /// Parses an optional `--memory-limit`.
 fn memory_limit(arg: Option<&str>) -> Result<Option<u64>, String> {
     arg.map(args::parse_size).transpose()
+}
+
+/// Refuses to write encoded (binary) data to a terminal unless forced.
+fn refuse_terminal(force: bool) -> Result<(), Error> {
+    if !force && io::stdout().is_terminal() {
+        return Err(Error::InvalidSetting {
+            detail: "refusing to write binary data to a terminal; redirect it, use -o FILE, or -f"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Removes every registered temporary output on SIGINT, SIGTERM or SIGHUP, then exits
+/// with 128 + the signal number, as a shell reports a killed process.
+fn remove_partials_on_signals(partials: &Partials) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    let partials = partials.clone();
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            partials.remove_all();
+            std::process::exit(128 + sig);
+        }
+    });
 }

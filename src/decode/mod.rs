@@ -137,6 +137,16 @@ impl Decoder {
         })
     }
 
+    /// The worker pool (batch jobs run small streams on it too).
+    pub fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
+    /// Worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
     /// Decodes the stream(s) in `input` into `out`, verifying everything.
     ///
     /// # Errors
@@ -248,6 +258,8 @@ impl Decoder {
                 }
                 Done::Close(c) => {
                     seen.check(&c)?;
+                    totals.content_crc =
+                        crc32c::crc32c_combine(totals.content_crc, seen.crc, seen.raw as usize);
                     totals.raw_size += seen.raw;
                     totals.frames += seen.digest.frames;
                     totals.encoded_size = c.end;

@@ -91,6 +91,11 @@ impl Encoder {
         })
     }
 
+    /// The worker pool (batch jobs run small files on it too).
+    pub fn pool(&self) -> &rayon::ThreadPool {
+        &self.pool
+    }
+
     /// The compression level.
     pub fn level(&self) -> Level {
         self.config.level
@@ -260,6 +265,7 @@ impl Encoder {
             raw_size: asm.raw_size(),
             encoded_size: total,
             frames: asm.frames(),
+            content_crc: asm.content_crc(),
             glyphs: asm.glyphs(),
             chunk_size: plan.chunk_size,
             threads: plan.threads,

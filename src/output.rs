@@ -1,4 +1,4 @@
-//! Safe outputs. A regular destination is written to a temporary file beside it
+//! Safe outputs, for the command line and batch jobs. A regular destination is written to a temporary file beside it
 //! (`.NAME.sigma-partial`, mode 0600, locked while in use), synced, and renamed into place
 //! without replacing an existing file unless forced. A destination that exists and is not
 //! a regular file (`/dev/null`, a fifo) is written in place and never replaced. On any
@@ -7,14 +7,14 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sigmalang::stats::Stats;
-use sigmalang::Error;
+use crate::error::Error;
+use crate::stats::Stats;
 
 /// Output buffer size: small, since frames (the usual write) bypass it.
 pub const OUTPUT_BUFFER: usize = 64 * 1024;
@@ -26,16 +26,6 @@ fn setting(detail: String) -> Error {
     Error::InvalidSetting { detail }
 }
 
-/// Refuses to write encoded (binary) data to a terminal unless forced.
-pub fn refuse_terminal(force: bool) -> Result<(), Error> {
-    if !force && io::stdout().is_terminal() {
-        return Err(setting(
-            "refusing to write binary data to a terminal; redirect it, use -o FILE, or -f".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// The temporary files being written, removed by the signal handler.
 #[derive(Clone, Default)]
 pub struct Partials {
@@ -43,24 +33,14 @@ pub struct Partials {
 }
 
 impl Partials {
-    /// Removes every registered temporary file on SIGINT, SIGTERM or SIGHUP, then exits
-    /// with 128 + the signal number, as a shell reports a killed process.
-    pub fn remove_on_signals(&self) {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
-            return;
-        };
-        let paths = Arc::clone(&self.paths);
-        std::thread::spawn(move || {
-            if let Some(sig) = signals.forever().next() {
-                if let Ok(list) = paths.lock() {
-                    for p in list.iter() {
-                        let _ = fs::remove_file(p);
-                    }
-                }
-                std::process::exit(128 + sig);
+    /// Removes every temporary file still registered (for a signal handler: the process
+    /// is about to end).
+    pub fn remove_all(&self) {
+        if let Ok(list) = self.paths.lock() {
+            for p in list.iter() {
+                let _ = fs::remove_file(p);
             }
-        });
+        }
     }
 
     fn add(&self, p: &Path) {
@@ -188,8 +168,12 @@ fn persist(from: &Path, to: &Path, force: bool) -> io::Result<()> {
 }
 
 /// Writes `produce`'s output to `dest`: atomically for regular files (see the module
-/// docs), in place for devices and fifos. Copies `source`'s mode and mtime to a new
-/// regular output.
+/// docs), in place for devices and fifos. A new regular output gets the mode and mtime of
+/// the metadata `produce` reports (a decoded stream's), else `source`'s.
+///
+/// # Errors
+/// `dest` exists (without `force`), is `source` itself, or is not a file that can be
+/// written; another process is writing it; any error of `produce` or of the file system.
 pub fn write_atomically<F>(
     dest: &Path,
     source: Option<&Path>,
@@ -281,7 +265,7 @@ where
 }
 
 /// The modification time a metadata glyph records.
-fn metadata_mtime(m: &sigmalang::format::Metadata) -> Option<std::time::SystemTime> {
+fn metadata_mtime(m: &crate::format::Metadata) -> Option<std::time::SystemTime> {
     use std::time::{Duration, UNIX_EPOCH};
     let nanos = Duration::from_nanos(u64::from(m.mtime_nanos));
     if m.mtime >= 0 {
@@ -306,4 +290,65 @@ where
     let stats = produce(&mut w)?;
     w.flush().map_err(|e| Error::io("writing output", e))?;
     Ok(stats)
+}
+
+/// Mode and modification time to give an output.
+#[derive(Clone, Copy, Debug)]
+pub struct Attrs {
+    /// Permission bits.
+    pub mode: u32,
+    /// Modification time.
+    pub mtime: Option<std::time::SystemTime>,
+}
+
+impl Attrs {
+    /// The mode and mtime a metadata glyph records.
+    pub fn from_metadata(m: &crate::format::Metadata) -> Attrs {
+        Attrs {
+            mode: m.mode,
+            mtime: metadata_mtime(m),
+        }
+    }
+}
+
+/// Writes `produce`'s output to `dest` through a locked temporary file beside it and a
+/// rename that replaces whatever `dest` was (a batch job's own output); never writes in
+/// place. `produce` returns its result and the attributes to give the file (none: the
+/// default mode). Not synced: a killed process leaves no partial file under the final
+/// name, and `sigma batch verify` checks every stream after a crash of the machine.
+///
+/// # Errors
+/// `dest` is a folder, another process is writing it, or `produce` or the file system
+/// fails.
+pub fn replace_atomically<T, F>(dest: &Path, partials: &Partials, produce: F) -> Result<T, Error>
+where
+    F: FnOnce(&mut dyn Write) -> Result<(T, Option<Attrs>), Error>,
+{
+    if fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
+        return Err(setting(format!("output {} is a folder", dest.display())));
+    }
+    let mut partial = create_partial(dest, partials)?;
+    let (value, attrs) = {
+        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, &partial.file);
+        let r = produce(&mut w)?;
+        w.flush().map_err(|e| Error::io("writing output", e))?;
+        r
+    };
+    let attrs = attrs.unwrap_or(Attrs {
+        mode: partial.default_mode,
+        mtime: None,
+    });
+    partial
+        .file
+        .set_permissions(fs::Permissions::from_mode(attrs.mode))
+        .map_err(|e| Error::io("setting output permissions", e))?;
+    if let Some(t) = attrs.mtime {
+        partial
+            .file
+            .set_modified(t)
+            .map_err(|e| Error::io("setting output mtime", e))?;
+    }
+    fs::rename(&partial.path, dest).map_err(|e| Error::io("moving output into place", e))?;
+    partial.done = true;
+    Ok(value)
 }

@@ -1,0 +1,408 @@
+//! The batch manifest: JSON Lines, one record per source file, in walk order (paths
+//! compared component by component, bytes within a component). Readers stream it and
+//! merge it with the walk, so memory never grows with the number of files.
+#![forbid(unsafe_code)]
+
+use std::cmp::Ordering;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// What happened to a file in the run that wrote its record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Its stream in DEST is complete and matches the source as recorded.
+    Encoded,
+    /// Encoding failed; the next run tries again.
+    Failed,
+    /// The source is gone; its stream was kept (no `--prune`).
+    Missing,
+}
+
+/// One file's record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// Path relative to the source root, `/`-separated, as bytes (any encoding).
+    pub path: Vec<u8>,
+    /// Source size in bytes.
+    pub size: u64,
+    /// Source modification time: seconds since the epoch, and nanoseconds.
+    pub mtime: i64,
+    /// Nanoseconds of the modification time.
+    pub mtime_nanos: u32,
+    /// CRC32C of the source content.
+    pub crc32c: u32,
+    /// Level the stream was encoded with.
+    pub level: u8,
+    /// Bytes of the stream.
+    pub encoded_size: u64,
+    /// Outcome.
+    pub status: Status,
+    /// Seconds spent encoding it.
+    pub seconds: f64,
+    /// The error, when it failed.
+    pub error: Option<String>,
+}
+
+/// The JSON shape of a record: the path as a string when it is UTF-8, else as hex.
+#[derive(Serialize, Deserialize)]
+struct Line {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    path_hex: Option<String>,
+    size: u64,
+    mtime: i64,
+    mtime_nanos: u32,
+    crc32c: String,
+    level: u8,
+    encoded_size: u64,
+    status: Status,
+    seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    error: Option<String>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+impl Record {
+    /// The record as one JSON line (with its newline).
+    pub fn to_line(&self) -> String {
+        let (path, path_hex) = match std::str::from_utf8(&self.path) {
+            Ok(s) => (Some(s.to_string()), None),
+            Err(_) => (None, Some(hex(&self.path))),
+        };
+        let line = Line {
+            path,
+            path_hex,
+            size: self.size,
+            mtime: self.mtime,
+            mtime_nanos: self.mtime_nanos,
+            crc32c: format!("{:08x}", self.crc32c),
+            level: self.level,
+            encoded_size: self.encoded_size,
+            status: self.status,
+            seconds: (self.seconds * 1e6).round() / 1e6,
+            error: self.error.clone(),
+        };
+        let mut s = serde_json::to_string(&line).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Parses one JSON line.
+    ///
+    /// # Errors
+    /// Malformed JSON, a bad path or checksum field.
+    pub fn from_line(line: &str) -> std::result::Result<Record, String> {
+        let l: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let path = match (l.path, l.path_hex) {
+            (Some(p), None) => p.into_bytes(),
+            (None, Some(h)) => unhex(&h).ok_or("path_hex is not hex")?,
+            _ => return Err("a record needs exactly one of path and path_hex".into()),
+        };
+        check_relative(&path)?;
+        Ok(Record {
+            path,
+            size: l.size,
+            mtime: l.mtime,
+            mtime_nanos: l.mtime_nanos,
+            crc32c: u32::from_str_radix(&l.crc32c, 16).map_err(|_| "crc32c is not hex")?,
+            level: l.level,
+            encoded_size: l.encoded_size,
+            status: l.status,
+            seconds: l.seconds,
+            error: l.error,
+        })
+    }
+}
+
+/// A manifest path must stay inside its tree: relative, no empty, `.` or `..` component.
+///
+/// # Errors
+/// A path that could reach outside the tree.
+pub fn check_relative(path: &[u8]) -> std::result::Result<(), String> {
+    let bad = path.is_empty()
+        || path.contains(&0)
+        || path
+            .split(|&b| b == b'/')
+            .any(|c| c.is_empty() || c == b"." || c == b"..");
+    if bad {
+        return Err(format!(
+            "path {:?} is not a plain relative path",
+            String::from_utf8_lossy(path)
+        ));
+    }
+    Ok(())
+}
+
+/// Walk order: component by component, bytes within a component (what walking a tree
+/// with each directory's entries sorted by name gives).
+pub fn path_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    a.split(|&x| x == b'/').cmp(b.split(|&x| x == b'/'))
+}
+
+/// File name of shard `index` of `count` (an unsharded run is shard 0 of 1).
+pub fn part_name(index: u64, count: u64) -> String {
+    format!(".sigma-manifest.{index}-of-{count}.jsonl")
+}
+
+/// The journal a running shard appends to; folded into its part by the next run when the
+/// process was killed.
+pub fn journal_name(index: u64, count: u64) -> String {
+    format!("{}.journal", part_name(index, count))
+}
+
+/// Every manifest part in `dir`.
+///
+/// # Errors
+/// The folder cannot be listed.
+pub fn parts(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let list = fs::read_dir(dir).map_err(|e| Error::io("listing the manifest folder", e))?;
+    for entry in list {
+        let entry = entry.map_err(|e| Error::io("listing the manifest folder", e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".sigma-manifest.") && name.ends_with(".jsonl") {
+            found.push(entry.path());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Reads one manifest file in order, checking that it is sorted.
+pub struct Reader {
+    lines: Option<BufReader<File>>,
+    name: String,
+    line_no: u64,
+    last: Option<Vec<u8>>,
+    buf: String,
+}
+
+impl Reader {
+    /// Opens `path`; a missing file reads as empty.
+    ///
+    /// # Errors
+    /// The file exists but cannot be opened.
+    pub fn open(path: &Path) -> Result<Reader> {
+        let lines = match File::open(path) {
+            Ok(f) => Some(BufReader::new(f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("opening the manifest", e)),
+        };
+        Ok(Reader {
+            lines,
+            name: path.display().to_string(),
+            line_no: 0,
+            last: None,
+            buf: String::new(),
+        })
+    }
+
+    /// The next record, or `None` at the end. A last line without its newline (a run
+    /// killed while writing it) is ignored.
+    ///
+    /// # Errors
+    /// A malformed or out-of-order record.
+    pub fn next_record(&mut self) -> Result<Option<Record>> {
+        let Some(lines) = &mut self.lines else {
+            return Ok(None);
+        };
+        self.buf.clear();
+        let n = lines
+            .read_line(&mut self.buf)
+            .map_err(|e| Error::io("reading the manifest", e))?;
+        if n == 0 || !self.buf.ends_with('\n') {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        let bad = |detail: String| Error::InvalidSetting {
+            detail: format!("manifest {} line {}: {detail}", self.name, self.line_no),
+        };
+        let record = Record::from_line(self.buf.trim_end()).map_err(bad)?;
+        if let Some(last) = &self.last {
+            if path_cmp(last, &record.path) != Ordering::Less {
+                return Err(bad("records are not in walk order".into()));
+            }
+        }
+        self.last = Some(record.path.clone());
+        Ok(Some(record))
+    }
+}
+
+/// Several sorted manifest sources merged into one sorted stream.
+pub struct Merged {
+    sources: Vec<(Reader, Option<Record>)>,
+    /// When a path is in several sources: take the last source's record (a journal over
+    /// its part) instead of refusing.
+    newest_wins: bool,
+}
+
+impl Merged {
+    /// Merges `readers`. With `newest_wins`, a path in several sources takes the record
+    /// of the last one; otherwise a duplicate is an error (parts of different shard
+    /// counts).
+    ///
+    /// # Errors
+    /// A source's first record is malformed.
+    pub fn new(readers: Vec<Reader>, newest_wins: bool) -> Result<Merged> {
+        let mut sources = Vec::with_capacity(readers.len());
+        for mut r in readers {
+            let first = r.next_record()?;
+            sources.push((r, first));
+        }
+        Ok(Merged {
+            sources,
+            newest_wins,
+        })
+    }
+
+    /// Reads every part in `dir`.
+    ///
+    /// # Errors
+    /// A part cannot be opened or read.
+    pub fn open_dir(dir: &Path) -> Result<Merged> {
+        let readers = parts(dir)?
+            .iter()
+            .map(|p| Reader::open(p))
+            .collect::<Result<Vec<_>>>()?;
+        Merged::new(readers, false)
+    }
+
+    /// The smallest path not yet taken.
+    pub fn peek_path(&self) -> Option<&[u8]> {
+        self.sources
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().map(|r| r.path.as_slice()))
+            .min_by(|a, b| path_cmp(a, b))
+    }
+
+    /// The next record in walk order.
+    ///
+    /// # Errors
+    /// A malformed record, or a path in two parts.
+    pub fn next_record(&mut self) -> Result<Option<Record>> {
+        let Some(path) = self.peek_path().map(<[u8]>::to_vec) else {
+            return Ok(None);
+        };
+        let mut found: Option<Record> = None;
+        for (reader, head) in &mut self.sources {
+            if head.as_ref().is_some_and(|r| r.path == path) {
+                let record = head.take();
+                *head = reader.next_record()?;
+                if found.is_some() && !self.newest_wins {
+                    return Err(Error::InvalidSetting {
+                        detail: format!(
+                            "{} is in two manifest parts (runs with different shard counts?)",
+                            String::from_utf8_lossy(&path)
+                        ),
+                    });
+                }
+                found = record;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Appends records to a journal, flushed after every record so a killed run loses at
+/// most the line it was writing.
+pub struct Journal {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl Journal {
+    /// Creates (truncates) the journal at `path`.
+    ///
+    /// # Errors
+    /// It cannot be created.
+    pub fn create(path: &Path) -> Result<Journal> {
+        let f = File::create(path).map_err(|e| Error::io("creating the manifest journal", e))?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            out: BufWriter::new(f),
+        })
+    }
+
+    /// Appends `record`.
+    ///
+    /// # Errors
+    /// The write fails.
+    pub fn append(&mut self, record: &Record) -> Result<()> {
+        self.out
+            .write_all(record.to_line().as_bytes())
+            .and_then(|()| self.out.flush())
+            .map_err(|e| Error::io("writing the manifest journal", e))
+    }
+
+    /// Syncs the journal and renames it to `to` (the manifest part it becomes).
+    ///
+    /// # Errors
+    /// The sync or rename fails.
+    pub fn commit(mut self, to: &Path) -> Result<()> {
+        self.out
+            .flush()
+            .and_then(|()| self.out.get_ref().sync_all())
+            .and_then(|()| fs::rename(&self.path, to))
+            .map_err(|e| Error::io("saving the manifest", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(path: &[u8]) -> Record {
+        Record {
+            path: path.to_vec(),
+            size: 3,
+            mtime: -5,
+            mtime_nanos: 7,
+            crc32c: 0xdead_beef,
+            level: 3,
+            encoded_size: 40,
+            status: Status::Encoded,
+            seconds: 0.25,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn records_round_trip_through_json_lines() {
+        for p in [&b"a/b.txt"[..], b"bad\xff/name", b"-dash"] {
+            let r = record(p);
+            assert_eq!(Record::from_line(r.to_line().trim_end()).unwrap(), r);
+        }
+        for bad in [&b"../x"[..], b"/abs", b"a//b", b"a/./b", b""] {
+            assert!(check_relative(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn walk_order_compares_components() {
+        // A directory's contents come before a sibling that sorts after its name.
+        assert_eq!(path_cmp(b"a/x", b"a.txt"), Ordering::Less);
+        assert_eq!(path_cmp(b"a", b"a/x"), Ordering::Less);
+        assert_eq!(path_cmp(b"b", b"a/x"), Ordering::Greater);
+    }
+}

@@ -1,0 +1,868 @@
+//! Batch jobs over directory trees: encode a tree into a mirror of `.sigma` streams, decode
+//! it back, verify it, incrementally (a manifest records what was done), in shards that
+//! separate processes or machines run side by side, with bounded memory whatever the
+//! number or size of files.
+//!
+//! One worker pool serves both kinds of parallelism: small files (one frame) are whole
+//! jobs of the ordered engine, encoded by the workers in parallel; a large file is
+//! encoded by the streaming pipeline on the same pool while the small jobs in flight
+//! finish. The walk and the manifest are streamed and merged in walk order, so nothing
+//! holds the tree or the manifest in memory.
+#![forbid(unsafe_code)]
+
+pub mod manifest;
+pub mod walk;
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::base::Progress;
+use crate::decode::Decoder;
+use crate::error::{Error, Result};
+use crate::format::Metadata;
+use crate::frame::FrameEncoder;
+use crate::memory;
+use crate::output::{self, Attrs, Partials};
+use crate::parallel::{self, Slot};
+use crate::pipeline::{self, sizing, ChunkSize, Encoder, EncoderConfig};
+use crate::stats;
+use manifest::{Journal, Merged, Reader, Record, Status};
+use walk::{Found, Shard, SourceFile, Walk};
+
+/// Largest file a batch worker handles whole in memory; larger ones go through the
+/// streaming pipeline (encode) or decoder (decode, verify).
+pub const SMALL_FILE: u64 = sizing::AUTO_FRAME;
+
+/// Settings of a batch job.
+#[derive(Clone, Debug)]
+pub struct BatchConfig {
+    /// Level, chunk size, threads, read path and memory budget, as for single files.
+    pub encoder: EncoderConfig,
+    /// Which files this process handles.
+    pub shard: Shard,
+    /// Remove the streams of source files that are gone.
+    pub prune: bool,
+}
+
+/// What happened to one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Encoded (new or changed).
+    Encoded,
+    /// Unchanged since the last run: nothing to do.
+    Unchanged,
+    /// Decoded to the destination.
+    Decoded,
+    /// Its stream checked out.
+    Verified,
+    /// Not a regular file: left alone.
+    Skipped,
+    /// Its source is gone; its stream is kept.
+    Gone,
+    /// Its source is gone and its stream was removed (`--prune`).
+    Pruned,
+    /// Something went wrong.
+    Failed,
+}
+
+/// One file's outcome, for reporting.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Path relative to the tree root.
+    pub path: Vec<u8>,
+    /// What happened.
+    pub action: Action,
+    /// Bytes read and written for it.
+    pub bytes_in: u64,
+    /// Bytes written.
+    pub bytes_out: u64,
+    /// Seconds spent on it.
+    pub seconds: f64,
+    /// Why it was skipped or failed.
+    pub detail: Option<String>,
+}
+
+/// Totals of a batch job.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Summary {
+    /// Files encoded, decoded or verified.
+    pub done: u64,
+    /// Files unchanged since the last run.
+    pub unchanged: u64,
+    /// Entries that are not regular files.
+    pub skipped: u64,
+    /// Source files gone (streams kept or pruned).
+    pub gone: u64,
+    /// Files that failed.
+    pub failed: u64,
+    /// Bytes read for the files done.
+    pub bytes_in: u64,
+    /// Bytes written for the files done.
+    pub bytes_out: u64,
+    /// Wall time.
+    pub seconds: f64,
+    /// Peak resident memory of the process, bytes.
+    pub peak_rss: u64,
+}
+
+impl Summary {
+    fn add(&mut self, o: &Outcome) {
+        match o.action {
+            Action::Encoded | Action::Decoded | Action::Verified => self.done += 1,
+            Action::Unchanged => self.unchanged += 1,
+            Action::Skipped => self.skipped += 1,
+            Action::Gone | Action::Pruned => self.gone += 1,
+            Action::Failed => self.failed += 1,
+        }
+        self.bytes_in += o.bytes_in;
+        self.bytes_out += o.bytes_out;
+    }
+}
+
+/// Checks that `src` is a folder and that `dest` is neither `src` nor a folder that holds
+/// it (the destination may lie inside the source: it is never walked).
+///
+/// # Errors
+/// Either condition fails.
+pub fn check_roots(src: &Path, dest: &Path) -> Result<()> {
+    let setting = |detail: String| Error::InvalidSetting { detail };
+    let src_c =
+        fs::canonicalize(src).map_err(|e| setting(format!("source {}: {e}", src.display())))?;
+    if !src_c.is_dir() {
+        return Err(setting(format!("source {} is not a folder", src.display())));
+    }
+    if let Ok(dest_c) = fs::canonicalize(dest) {
+        if dest_c == src_c {
+            return Err(setting(format!(
+                "source and destination are the same folder ({})",
+                src.display()
+            )));
+        }
+        if src_c.starts_with(&dest_c) {
+            return Err(setting(format!(
+                "source {} lies inside the destination {}",
+                src.display(),
+                dest.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The path under `root` for the relative path `rel` plus `suffix`, creating the folders
+/// on the way; refuses to go through anything that is not a real folder (a symlink
+/// planted in the destination cannot lead a write outside it).
+fn output_path(root: &Path, rel: &[u8], suffix: &str) -> Result<PathBuf> {
+    manifest::check_relative(rel).map_err(|detail| Error::InvalidSetting { detail })?;
+    let mut parts = rel.split(|&b| b == b'/').peekable();
+    let mut path = root.to_path_buf();
+    while let Some(part) = parts.next() {
+        path.push(std::ffi::OsStr::from_bytes(part));
+        if parts.peek().is_none() {
+            break;
+        }
+        match fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(Error::InvalidSetting {
+                    detail: format!(
+                        "refusing to write through {}: it is not a folder",
+                        path.display()
+                    ),
+                })
+            }
+            Err(_) => match fs::create_dir(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+                        return Err(Error::io("creating an output folder", e));
+                    }
+                }
+                Err(e) => return Err(Error::io("creating an output folder", e)),
+            },
+        }
+    }
+    let mut name = path.into_os_string();
+    name.push(suffix);
+    Ok(PathBuf::from(name))
+}
+
+fn rel_display(rel: &[u8]) -> String {
+    String::from_utf8_lossy(rel).into_owned()
+}
+
+fn outcome(path: &[u8], action: Action, detail: Option<String>) -> Outcome {
+    Outcome {
+        path: path.to_vec(),
+        action,
+        bytes_in: 0,
+        bytes_out: 0,
+        seconds: 0.0,
+        detail,
+    }
+}
+
+/// A job of the ordered engine: already settled on the walk thread, or a small file for
+/// a worker.
+enum Job<T> {
+    Settled(Outcome, Option<Record>),
+    Small(T),
+}
+
+type Settled = (Outcome, Option<Record>);
+
+/// Runs the ordered engine over `produce`'s jobs, reporting in order and appending the
+/// records to `journal`.
+fn run_jobs<T, P, W>(
+    threads: usize,
+    pool: &rayon::ThreadPool,
+    produce: P,
+    work: W,
+    journal: &mut Option<Journal>,
+    on_outcome: &mut dyn FnMut(&Outcome),
+) -> Result<Summary>
+where
+    T: Send,
+    P: FnMut() -> Result<Option<Job<T>>> + Send,
+    W: Fn(T, &mut Slot, &mut FrameEncoder) -> Settled + Sync,
+{
+    let started = Instant::now();
+    let mut produce = produce;
+    let mut summary = Summary::default();
+    parallel::run(
+        pool,
+        parallel::slots(threads),
+        |_, _| produce(),
+        |job: Job<T>, slot, enc: &mut FrameEncoder| -> Result<Settled> {
+            Ok(match job {
+                Job::Settled(o, r) => (o, r),
+                Job::Small(t) => work(t, slot, enc),
+            })
+        },
+        |_, (o, r): Settled, _| {
+            if let (Some(j), Some(r)) = (journal.as_mut(), r.as_ref()) {
+                j.append(r)?;
+            }
+            summary.add(&o);
+            on_outcome(&o);
+            Ok(())
+        },
+    )?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.peak_rss = stats::peak_rss().unwrap_or(0);
+    Ok(summary)
+}
+
+/// Folds the journal a killed run left into its manifest part, so the files it finished
+/// are not done again.
+fn fold_journal(dest: &Path, shard: Shard) -> Result<()> {
+    let journal = dest.join(manifest::journal_name(shard.index, shard.count));
+    if !journal.exists() {
+        return Ok(());
+    }
+    let part = dest.join(manifest::part_name(shard.index, shard.count));
+    let mut merged = Merged::new(vec![Reader::open(&part)?, Reader::open(&journal)?], true)?;
+    let tmp = dest.join(format!(
+        "{}.folding",
+        manifest::part_name(shard.index, shard.count)
+    ));
+    let mut out = Journal::create(&tmp)?;
+    while let Some(r) = merged.next_record()? {
+        out.append(&r)?;
+    }
+    out.commit(&part)?;
+    fs::remove_file(&journal).map_err(|e| Error::io("removing the manifest journal", e))
+}
+
+/// The state of the walk side of an encode: the walk, the last run's records, and the
+/// settings the walk thread needs to encode large files itself.
+struct EncodeWalk<'a> {
+    walk: Walk,
+    old: Merged,
+    pending: Option<Found>,
+    encoder: &'a Encoder,
+    cfg: &'a BatchConfig,
+    dest: &'a Path,
+    partials: &'a Partials,
+    progress: Progress<'a>,
+    done_bytes: u64,
+}
+
+/// Modification time of `m` as (seconds, nanoseconds).
+fn mtime_of(m: &fs::Metadata) -> (i64, u32) {
+    (m.mtime(), m.mtime_nsec().clamp(0, 999_999_999) as u32)
+}
+
+impl EncodeWalk<'_> {
+    /// The next job: a record of the last run whose source is gone, a settled entry, a
+    /// large file encoded right here, or a small file for a worker.
+    fn next_job(&mut self) -> Result<Option<Job<SourceFile>>> {
+        let found = match self.pending.take().or_else(|| self.walk.next()) {
+            Some(f) => f,
+            None => return self.gone(None),
+        };
+        // Records of files that came before this one in walk order are gone.
+        if let Some(p) = self.old.peek_path() {
+            if manifest::path_cmp(p, found.rel()) == std::cmp::Ordering::Less {
+                self.pending = Some(found);
+                return self.gone(None);
+            }
+        }
+        let previous = match self.old.peek_path() {
+            Some(p) if p == found.rel() => self.old.next_record()?,
+            _ => None,
+        };
+        match found {
+            Found::Skipped { rel, what } => {
+                // A file that became a symlink (say) loses its stream like a gone one.
+                if let Some(r) = previous {
+                    self.pending = Some(Found::Skipped { rel, what });
+                    return self.gone(Some(r));
+                }
+                let o = outcome(&rel, Action::Skipped, Some(format!("skipped: {what}")));
+                Ok(Some(Job::Settled(o, None)))
+            }
+            Found::Failed { rel, error } => {
+                let o = outcome(&rel, Action::Failed, Some(error.to_string()));
+                Ok(Some(Job::Settled(o, previous)))
+            }
+            Found::File(file) => self.file_job(file, previous),
+        }
+    }
+
+    /// Reports `record` (or the next one of the last run, when `None`) as gone.
+    fn gone(&mut self, record: Option<Record>) -> Result<Option<Job<SourceFile>>> {
+        let record = match record {
+            Some(r) => r,
+            None => match self.old.next_record()? {
+                Some(r) => r,
+                None => return Ok(None),
+            },
+        };
+        if !self.cfg.prune {
+            let kept = Record {
+                status: Status::Missing,
+                ..record
+            };
+            let o = outcome(
+                &kept.path,
+                Action::Gone,
+                Some("source is gone; stream kept".into()),
+            );
+            return Ok(Some(Job::Settled(o, Some(kept))));
+        }
+        let path = output_path(self.dest, &record.path, ".sigma")?;
+        let o = match fs::remove_file(&path) {
+            Ok(()) => outcome(
+                &record.path,
+                Action::Pruned,
+                Some("source is gone; stream removed".into()),
+            ),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                outcome(&record.path, Action::Pruned, Some("source is gone".into()))
+            }
+            Err(e) => outcome(
+                &record.path,
+                Action::Failed,
+                Some(Error::io("removing a stream", e).to_string()),
+            ),
+        };
+        Ok(Some(Job::Settled(o, None)))
+    }
+
+    fn file_job(
+        &mut self,
+        file: SourceFile,
+        previous: Option<Record>,
+    ) -> Result<Option<Job<SourceFile>>> {
+        let level = self.cfg.encoder.level.get();
+        if let (Some(r), Ok(m)) = (&previous, fs::symlink_metadata(&file.path)) {
+            let out = output_path(self.dest, &file.rel, ".sigma")?;
+            let unchanged = r.status == Status::Encoded
+                && r.size == m.len()
+                && (r.mtime, r.mtime_nanos) == mtime_of(&m)
+                && r.level == level
+                && fs::symlink_metadata(&out).is_ok_and(|o| o.is_file());
+            if unchanged {
+                let o = outcome(&file.rel, Action::Unchanged, None);
+                return Ok(Some(Job::Settled(o, previous)));
+            }
+        }
+        if file.size <= self.small_limit() {
+            return Ok(Some(Job::Small(file)));
+        }
+        let settled = self.encode_large(&file);
+        Ok(Some(Job::Settled(settled.0, settled.1)))
+    }
+
+    fn small_limit(&self) -> u64 {
+        match self.cfg.encoder.chunk_size {
+            ChunkSize::Auto => SMALL_FILE,
+            ChunkSize::Fixed(n) => n.min(SMALL_FILE),
+        }
+    }
+
+    /// Encodes a large file with the streaming pipeline (on the shared pool).
+    fn encode_large(&mut self, file: &SourceFile) -> Settled {
+        let started = Instant::now();
+        let done_before = self.done_bytes;
+        let progress = self.progress;
+        let result = (|| {
+            let meta = pipeline::file_metadata(&file.path)?;
+            let out = output_path(self.dest, &file.rel, ".sigma")?;
+            let stats = output::replace_atomically(&out, self.partials, |w| {
+                let s = self.encoder.encode_file_with(
+                    &file.path,
+                    w,
+                    &|n| progress(done_before + n),
+                    Some(&meta),
+                )?;
+                Ok((s, None))
+            })?;
+            Ok::<_, Error>((meta, stats))
+        })();
+        let seconds = started.elapsed().as_secs_f64();
+        match result {
+            Ok((meta, s)) => {
+                self.done_bytes += s.raw_size;
+                let record = Record {
+                    path: file.rel.clone(),
+                    size: s.raw_size,
+                    mtime: meta.mtime,
+                    mtime_nanos: meta.mtime_nanos,
+                    crc32c: s.content_crc,
+                    level: self.cfg.encoder.level.get(),
+                    encoded_size: s.encoded_size,
+                    status: Status::Encoded,
+                    seconds,
+                    error: None,
+                };
+                encoded(record)
+            }
+            Err(e) => failed(
+                &file.rel,
+                file.size,
+                e,
+                seconds,
+                self.cfg.encoder.level.get(),
+            ),
+        }
+    }
+}
+
+fn encoded(record: Record) -> Settled {
+    let o = Outcome {
+        path: record.path.clone(),
+        action: Action::Encoded,
+        bytes_in: record.size,
+        bytes_out: record.encoded_size,
+        seconds: record.seconds,
+        detail: None,
+    };
+    (o, Some(record))
+}
+
+fn failed(rel: &[u8], size: u64, e: Error, seconds: f64, level: u8) -> Settled {
+    let record = Record {
+        path: rel.to_vec(),
+        size,
+        mtime: 0,
+        mtime_nanos: 0,
+        crc32c: 0,
+        level,
+        encoded_size: 0,
+        status: Status::Failed,
+        seconds,
+        error: Some(e.to_string()),
+    };
+    let mut o = outcome(rel, Action::Failed, Some(e.to_string()));
+    o.seconds = seconds;
+    (o, Some(record))
+}
+
+/// Reads a small file whole, checking it did not change while read.
+fn read_small(path: &Path, limit: u64, buf: &mut Vec<u8>) -> Result<fs::Metadata> {
+    let mut f = File::open(path).map_err(|e| Error::io("opening input", e))?;
+    let before = f
+        .metadata()
+        .map_err(|e| Error::io("reading input metadata", e))?;
+    buf.clear();
+    (&mut f)
+        .take(limit + 1)
+        .read_to_end(buf)
+        .map_err(|e| Error::io("reading input", e))?;
+    let after = f
+        .metadata()
+        .map_err(|e| Error::io("reading input metadata", e))?;
+    if buf.len() as u64 != before.len()
+        || after.len() != before.len()
+        || mtime_of(&after) != mtime_of(&before)
+    {
+        return Err(Error::InputChanged {
+            detail: format!(
+                "size was {}, is {}, {} bytes were read",
+                before.len(),
+                after.len(),
+                buf.len()
+            ),
+        });
+    }
+    Ok(before)
+}
+
+/// Encodes one small file in a worker: read whole, encoded in memory, written atomically.
+fn encode_small(
+    file: SourceFile,
+    cfg: &BatchConfig,
+    dest: &Path,
+    partials: &Partials,
+    slot: &mut Slot,
+    enc: &mut FrameEncoder,
+) -> Settled {
+    let started = Instant::now();
+    let level = cfg.encoder.level;
+    let result = (|| {
+        let m = read_small(&file.path, SMALL_FILE, &mut slot.input)?;
+        let (mtime, mtime_nanos) = mtime_of(&m);
+        let meta = Metadata {
+            name: file
+                .path
+                .file_name()
+                .map(|n| n.as_bytes().to_vec())
+                .unwrap_or_default(),
+            mode: m.mode() & 0o7777,
+            mtime,
+            mtime_nanos,
+        };
+        let chunk = match cfg.encoder.chunk_size {
+            ChunkSize::Auto => sizing::auto_chunk_size(Some(m.len())),
+            ChunkSize::Fixed(n) => n,
+        };
+        slot.output.clear();
+        memory::encode_into(
+            &slot.input,
+            level,
+            chunk,
+            Some(&meta),
+            enc,
+            &mut slot.output,
+        )?;
+        let out = output_path(dest, &file.rel, ".sigma")?;
+        output::replace_atomically(&out, partials, |w| {
+            w.write_all(&slot.output)
+                .map_err(|e| Error::io("writing output", e))?;
+            Ok(((), None))
+        })?;
+        Ok::<_, Error>(Record {
+            path: file.rel.clone(),
+            size: m.len(),
+            mtime,
+            mtime_nanos,
+            crc32c: crc32c::crc32c(&slot.input),
+            level: level.get(),
+            encoded_size: slot.output.len() as u64,
+            status: Status::Encoded,
+            seconds: 0.0,
+            error: None,
+        })
+    })();
+    let seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok(r) => encoded(Record { seconds, ..r }),
+        Err(e) => failed(&file.rel, file.size, e, seconds, level.get()),
+    }
+}
+
+/// Encodes the tree `src` into `dest` (`FILE` -> `FILE.sigma`), skipping files unchanged
+/// since the last run, and calls `on_outcome` for every entry in walk order.
+///
+/// # Errors
+/// The roots are wrong, the manifest cannot be read or written, or the pool fails; a
+/// failing file is an outcome, not an error.
+pub fn encode_tree(
+    src: &Path,
+    dest: &Path,
+    cfg: &BatchConfig,
+    partials: &Partials,
+    on_outcome: &mut dyn FnMut(&Outcome),
+    progress: Progress<'_>,
+) -> Result<Summary> {
+    check_roots(src, dest)?;
+    fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
+    fold_journal(dest, cfg.shard)?;
+    let part = dest.join(manifest::part_name(cfg.shard.index, cfg.shard.count));
+    let encoder = Encoder::new(cfg.encoder.clone())?;
+    let threads = encoder.plan(None)?.threads;
+    let mut walk = EncodeWalk {
+        walk: Walk::new(src, Some(dest), cfg.shard),
+        old: Merged::new(vec![Reader::open(&part)?], false)?,
+        pending: None,
+        encoder: &encoder,
+        cfg,
+        dest,
+        partials,
+        progress,
+        done_bytes: 0,
+    };
+    let mut journal = Some(Journal::create(
+        &dest.join(manifest::journal_name(cfg.shard.index, cfg.shard.count)),
+    )?);
+    let small_done = std::sync::atomic::AtomicU64::new(0);
+    let summary = run_jobs(
+        threads,
+        encoder.pool(),
+        || walk.next_job(),
+        |file, slot, enc| {
+            let size = file.size;
+            let r = encode_small(file, cfg, dest, partials, slot, enc);
+            let n = small_done.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+            progress(n + size);
+            r
+        },
+        &mut journal,
+        on_outcome,
+    )?;
+    if let Some(j) = journal {
+        j.commit(&part)?;
+    }
+    Ok(summary)
+}
+
+/// Decodes the batch-encoded tree `src` (all its manifest parts) into `dest`, restoring
+/// each file's mode and mtime from its stream.
+///
+/// # Errors
+/// The manifest cannot be read or the pool fails; a failing file is an outcome.
+pub fn decode_tree(
+    src: &Path,
+    dest: &Path,
+    threads: usize,
+    partials: &Partials,
+    on_outcome: &mut dyn FnMut(&Outcome),
+) -> Result<Summary> {
+    check_roots(src, dest)?;
+    fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
+    let mut records = Merged::open_dir(src)?;
+    let decoder = Decoder::new(threads)?;
+    let threads = decoder.threads();
+    run_jobs(
+        threads,
+        decoder.pool(),
+        || {
+            let Some(r) = records.next_record()? else {
+                return Ok(None);
+            };
+            if r.status != Status::Encoded {
+                let o = outcome(
+                    &r.path,
+                    Action::Skipped,
+                    Some(format!("not encoded ({:?} in the manifest)", r.status)),
+                );
+                return Ok(Some(Job::Settled(o, None)));
+            }
+            if r.size <= SMALL_FILE {
+                return Ok(Some(Job::Small(r)));
+            }
+            let (o, r) = decode_one(&r, src, dest, partials, Some(&decoder));
+            Ok(Some(Job::Settled(o, r)))
+        },
+        |r, _, _| decode_one(&r, src, dest, partials, None),
+        &mut None,
+        on_outcome,
+    )
+}
+
+/// Decodes one stream of a batch tree; with `decoder`, on the pool, else on this thread.
+fn decode_one(
+    r: &Record,
+    src: &Path,
+    dest: &Path,
+    partials: &Partials,
+    decoder: Option<&Decoder>,
+) -> Settled {
+    let started = Instant::now();
+    let result = (|| {
+        let input = output_path_readonly(src, &r.path, ".sigma")?;
+        let out = output_path(dest, &r.path, "")?;
+        let stats = output::replace_atomically(&out, partials, |w| {
+            let s = decode_stream_file(&input, w, decoder)?;
+            let attrs = s.metadata.as_ref().map(Attrs::from_metadata);
+            Ok((s, attrs))
+        })?;
+        check_content(r, stats.raw_size, stats.content_crc)?;
+        Ok::<_, Error>(stats)
+    })();
+    let seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok(s) => {
+            let mut o = outcome(&r.path, Action::Decoded, None);
+            (o.bytes_in, o.bytes_out, o.seconds) = (s.encoded_size, s.raw_size, seconds);
+            (o, None)
+        }
+        Err(e) => {
+            let mut o = outcome(&r.path, Action::Failed, Some(e.to_string()));
+            o.seconds = seconds;
+            (o, None)
+        }
+    }
+}
+
+/// `root/rel + suffix` for reading (the path is checked, nothing is created).
+fn output_path_readonly(root: &Path, rel: &[u8], suffix: &str) -> Result<PathBuf> {
+    manifest::check_relative(rel).map_err(|detail| Error::InvalidSetting { detail })?;
+    let mut name = root.join(std::ffi::OsStr::from_bytes(rel)).into_os_string();
+    name.push(suffix);
+    Ok(PathBuf::from(name))
+}
+
+/// Decodes a stream file into `out`: with the parallel decoder, or in memory on this
+/// thread.
+fn decode_stream_file(
+    input: &Path,
+    out: &mut dyn Write,
+    decoder: Option<&Decoder>,
+) -> Result<stats::Stats> {
+    let f = File::open(input).map_err(|e| Error::io("opening input", e))?;
+    if let Some(d) = decoder {
+        return d.decode(f, out, &|_| {});
+    }
+    let mut stream = Vec::new();
+    f.take(2 * SMALL_FILE + 4096)
+        .read_to_end(&mut stream)
+        .map_err(|e| Error::io("reading input", e))?;
+    let decoded = memory::decode(&stream)?;
+    out.write_all(&decoded.data)
+        .map_err(|e| Error::io("writing output", e))?;
+    Ok(stats::Stats {
+        raw_size: decoded.data.len() as u64,
+        encoded_size: stream.len() as u64,
+        content_crc: crc32c::crc32c(&decoded.data),
+        metadata: decoded.metadata,
+        ..stats::Stats::default()
+    })
+}
+
+fn check_content(r: &Record, size: u64, crc: u32) -> Result<()> {
+    if size != r.size || crc != r.crc32c {
+        return Err(Error::InvalidSetting {
+            detail: format!(
+                "content is {size} bytes with CRC32C {crc:08x}, the manifest says {} bytes with {:08x}",
+                r.size, r.crc32c
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks every stream of the batch tree `dest` against its manifest record, and with
+/// `source`, that the source files still match.
+///
+/// # Errors
+/// The manifest cannot be read or the pool fails; a failing file is an outcome.
+pub fn verify_tree(
+    dest: &Path,
+    source: Option<&Path>,
+    threads: usize,
+    on_outcome: &mut dyn FnMut(&Outcome),
+) -> Result<Summary> {
+    let mut records = Merged::open_dir(dest)?;
+    let decoder = Decoder::new(threads)?;
+    let threads = decoder.threads();
+    run_jobs(
+        threads,
+        decoder.pool(),
+        || {
+            let Some(r) = records.next_record()? else {
+                return Ok(None);
+            };
+            if r.status == Status::Failed {
+                let why = r.error.clone().unwrap_or_default();
+                let o = outcome(
+                    &r.path,
+                    Action::Failed,
+                    Some(format!("failed in the last run: {why}")),
+                );
+                return Ok(Some(Job::Settled(o, None)));
+            }
+            if r.size <= SMALL_FILE {
+                return Ok(Some(Job::Small(r)));
+            }
+            let (o, r) = verify_one(&r, dest, source, Some(&decoder));
+            Ok(Some(Job::Settled(o, r)))
+        },
+        |r, _, _| verify_one(&r, dest, source, None),
+        &mut None,
+        on_outcome,
+    )
+}
+
+fn verify_one(
+    r: &Record,
+    dest: &Path,
+    source: Option<&Path>,
+    decoder: Option<&Decoder>,
+) -> Settled {
+    let started = Instant::now();
+    let result = (|| {
+        let input = output_path_readonly(dest, &r.path, ".sigma")?;
+        let s = decode_stream_file(&input, &mut io::sink(), decoder)?;
+        check_content(r, s.raw_size, s.content_crc)?;
+        if let Some(src) = source {
+            if r.status == Status::Missing {
+                return Err(Error::InvalidSetting {
+                    detail: "source is gone".into(),
+                });
+            }
+            check_source(r, &output_path_readonly(src, &r.path, "")?)?;
+        }
+        Ok::<_, Error>(s)
+    })();
+    let seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok(s) => {
+            let mut o = outcome(&r.path, Action::Verified, None);
+            (o.bytes_in, o.bytes_out, o.seconds) = (s.encoded_size, s.raw_size, seconds);
+            (o, None)
+        }
+        Err(e) => (outcome(&r.path, Action::Failed, Some(e.to_string())), None),
+    }
+}
+
+/// The source file still has the recorded size, mtime and content.
+fn check_source(r: &Record, path: &Path) -> Result<()> {
+    let m = fs::symlink_metadata(path).map_err(|e| Error::io("reading the source", e))?;
+    let changed = |what: &str| Error::InputChanged {
+        detail: format!("the source's {what} differs from the manifest's"),
+    };
+    if !m.is_file() || m.len() != r.size {
+        return Err(changed("size"));
+    }
+    if mtime_of(&m) != (r.mtime, r.mtime_nanos) {
+        return Err(changed("modification time"));
+    }
+    let mut f = File::open(path).map_err(|e| Error::io("reading the source", e))?;
+    let mut crc = 0u32;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| Error::io("reading the source", e))?;
+        if n == 0 {
+            break;
+        }
+        crc = crc32c::crc32c_append(crc, &buf[..n]);
+    }
+    if crc != r.crc32c {
+        return Err(changed("content"));
+    }
+    Ok(())
+}
+
+/// Displays a relative path for messages.
+pub fn display_path(rel: &[u8]) -> String {
+    rel_display(rel)
+}

@@ -1,0 +1,501 @@
+//! `sigma batch` over generated trees, driven as a nightly job would drive it.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("sigma")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn is_root() -> bool {
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
+}
+
+/// Runs sigma with `args`; as root, as the user `nobody` (so permissions apply).
+fn sigma_as_user(args: &[&OsStr]) -> Output {
+    let mut cmd = if is_root() {
+        let mut c = StdCommand::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(bin());
+        c
+    } else {
+        StdCommand::new(bin())
+    };
+    cmd.args(args).output().unwrap()
+}
+
+fn sigma(args: &[&OsStr]) -> Output {
+    StdCommand::new(bin()).args(args).output().unwrap()
+}
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+/// The regular files under `root` (relative path -> content, mode, mtime), skipping
+/// `skip`.
+fn snapshot(root: &Path, skip: Option<&Path>) -> BTreeMap<Vec<u8>, (Vec<u8>, u32, i64, i64)> {
+    let mut map = BTreeMap::new();
+    for e in walkdir::WalkDir::new(root).follow_links(false) {
+        let e = e.unwrap();
+        if skip.is_some_and(|s| e.path().starts_with(s)) || !e.file_type().is_file() {
+            continue;
+        }
+        let m = e.metadata().unwrap();
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .unwrap()
+            .as_os_str()
+            .as_bytes()
+            .to_vec();
+        let content = fs::read(e.path()).unwrap_or_default();
+        map.insert(rel, (content, m.mode() & 0o7777, m.mtime(), m.mtime_nsec()));
+    }
+    map
+}
+
+/// A tree with nested folders, empty files, a large file, a symlink loop, a dangling
+/// symlink, a fifo, a non-UTF-8 name and a name starting with `-`.
+fn make_tree(root: &Path) -> PathBuf {
+    let src = root.join("src");
+    for d in ["a/b/c", "d", "e/empty-dir"] {
+        fs::create_dir_all(src.join(d)).unwrap();
+    }
+    for i in 0..40u64 {
+        let dir = ["a", "a/b", "a/b/c", "d"][i as usize % 4];
+        let data = match i % 3 {
+            0 => text_bytes(1000 + i as usize * 500, i),
+            1 => mixed_bytes(3000 + i as usize * 100, i),
+            _ => random_bytes(200 + i as usize, i),
+        };
+        fs::write(src.join(dir).join(format!("f{i:02}.dat")), data).unwrap();
+    }
+    fs::write(src.join("empty"), b"").unwrap();
+    fs::write(src.join("a/empty2"), b"").unwrap();
+    fs::write(src.join("large.bin"), mixed_bytes(9 << 20, 99)).unwrap();
+    fs::write(src.join("-dash.txt"), b"dash").unwrap();
+    fs::write(src.join(OsStr::from_bytes(b"d/bad\xffname")), b"latin-1").unwrap();
+    std::os::unix::fs::symlink("../..", src.join("a/b/loop")).unwrap();
+    std::os::unix::fs::symlink("nowhere", src.join("dangling")).unwrap();
+    assert!(StdCommand::new("mkfifo")
+        .arg(src.join("d/fifo"))
+        .status()
+        .unwrap()
+        .success());
+    fs::set_permissions(src.join("a/f00.dat"), fs::Permissions::from_mode(0o600)).unwrap();
+    let t = filetime(src.join("d/f03.dat"));
+    assert!(t > 0);
+    src
+}
+
+fn filetime(p: PathBuf) -> i64 {
+    fs::metadata(p).unwrap().mtime()
+}
+
+fn manifest_records(dest: &Path) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
+    for e in fs::read_dir(dest).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(".sigma-manifest.") && name.ends_with(".jsonl") {
+            for line in fs::read_to_string(&p).unwrap().lines() {
+                all.push(serde_json::from_str(line).unwrap());
+            }
+        }
+    }
+    all
+}
+
+fn actions(out: &Output) -> BTreeMap<String, String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("summary").is_none())
+        .map(|v| {
+            (
+                v["path"].as_str().unwrap().to_string(),
+                v["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn trees_round_trip_incrementally_with_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = make_tree(dir.path());
+    let dest = dir.path().join("dest");
+    let back = dir.path().join("back");
+    let before = snapshot(&src, None);
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("--json"),
+        os("-T2"),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let first = actions(&r);
+    assert_eq!(first["a/b/loop"], "skipped");
+    assert_eq!(first["dangling"], "skipped");
+    assert_eq!(first["d/fifo"], "skipped");
+    assert_eq!(
+        first.values().filter(|a| *a == "encoded").count(),
+        before.len()
+    );
+    // The source is untouched.
+    assert_eq!(snapshot(&src, None), before);
+    // Round trip, bit for bit, with mode and mtime.
+    let r = sigma(&[
+        os("batch"),
+        os("decode"),
+        dest.as_os_str(),
+        os("-o"),
+        back.as_os_str(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(snapshot(&back, None), before);
+    let r = sigma(&[
+        os("batch"),
+        os("verify"),
+        dest.as_os_str(),
+        os("--source"),
+        src.as_os_str(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    // A second run encodes nothing.
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("--json"),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let second = actions(&r);
+    assert!(
+        second.values().all(|a| a == "unchanged" || a == "skipped"),
+        "{second:?}"
+    );
+    // Touching one file re-encodes only that one; a deleted one is reported, then pruned.
+    let touched = src.join("a/b/f01.dat");
+    fs::write(&touched, b"changed content").unwrap();
+    fs::remove_file(src.join("d/f03.dat")).unwrap();
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("--json"),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let third = actions(&r);
+    let encoded: Vec<_> = third
+        .iter()
+        .filter(|(_, a)| *a == "encoded")
+        .map(|(p, _)| p.as_str())
+        .collect();
+    assert_eq!(encoded, ["a/b/f01.dat"]);
+    assert_eq!(third["d/f03.dat"], "gone");
+    assert!(dest.join("d/f03.dat.sigma").exists());
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("--json"),
+        os("--prune"),
+    ]);
+    assert_eq!(actions(&r)["d/f03.dat"], "pruned");
+    assert!(!dest.join("d/f03.dat.sigma").exists());
+    // A damaged stream fails verification, naming the file.
+    let victim = dest.join("a/f04.dat.sigma");
+    let mut s = fs::read(&victim).unwrap();
+    let mid = s.len() / 2;
+    s[mid] ^= 0x20;
+    fs::write(&victim, s).unwrap();
+    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("a/f04.dat"), "{}", stderr(&r));
+}
+
+#[test]
+fn dest_inside_src_is_never_walked_and_bad_roots_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = make_tree(dir.path());
+    let dest = src.join("out");
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("--json"),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(actions(&r).keys().all(|p| !p.starts_with("out")));
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("--json"),
+    ]);
+    assert!(actions(&r)
+        .values()
+        .all(|a| a == "unchanged" || a == "skipped"));
+    for (s, d) in [(&src, &src), (&dest, &src)] {
+        let r = sigma(&[
+            os("batch"),
+            os("encode"),
+            s.as_os_str(),
+            os("-o"),
+            d.as_os_str(),
+        ]);
+        assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    }
+}
+
+#[test]
+fn an_unreadable_file_fails_alone_and_nothing_is_written_outside_dest() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let src = make_tree(dir.path());
+    for e in walkdir::WalkDir::new(&src).follow_links(false) {
+        let e = e.unwrap();
+        if e.file_type().is_dir() {
+            fs::set_permissions(e.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        } else if e.file_type().is_file() {
+            fs::set_permissions(e.path(), fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let secret = src.join("a/b/secret.txt");
+    fs::write(&secret, b"nobody may read this").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
+    // A symlink planted in DEST may not lead a write outside it.
+    let outside = dir.path().join("outside");
+    fs::create_dir(&outside).unwrap();
+    fs::set_permissions(&outside, fs::Permissions::from_mode(0o777)).unwrap();
+    let dest = dir.path().join("dest");
+    fs::create_dir(&dest).unwrap();
+    fs::set_permissions(&dest, fs::Permissions::from_mode(0o777)).unwrap();
+    std::os::unix::fs::symlink(&outside, dest.join("d")).unwrap();
+    let before = snapshot(dir.path(), Some(&dest));
+    let r = sigma_as_user(&[
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("--json"),
+    ]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    let acts = actions(&r);
+    assert_eq!(acts["a/b/secret.txt"], "failed");
+    let failed: Vec<_> = acts
+        .iter()
+        .filter(|(_, a)| *a == "failed")
+        .map(|(p, _)| p.clone())
+        .collect();
+    // The files under the planted symlink fail too; everything else succeeds.
+    assert!(
+        failed
+            .iter()
+            .all(|p| p == "a/b/secret.txt" || p.starts_with("d/")),
+        "{failed:?}"
+    );
+    assert!(stderr(&r).contains("a/b/secret.txt"), "{}", stderr(&r));
+    assert!(acts.values().filter(|a| *a == "encoded").count() > 20);
+    assert_eq!(
+        snapshot(dir.path(), Some(&dest)),
+        before,
+        "something outside DEST changed"
+    );
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+}
+
+#[test]
+fn shards_side_by_side_cover_every_file_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = make_tree(dir.path());
+    let dest = dir.path().join("dest");
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            StdCommand::new(bin())
+                .args([
+                    os("batch"),
+                    os("encode"),
+                    src.as_os_str(),
+                    os("-o"),
+                    dest.as_os_str(),
+                    os("-q"),
+                ])
+                .arg(format!("--shard={i}/3"))
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let records = manifest_records(&dest);
+    let mut paths: Vec<String> = records
+        .iter()
+        .map(|r| {
+            r["path"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| r["path_hex"].to_string())
+        })
+        .collect();
+    let n = paths.len();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), n, "a file is in two shards");
+    assert_eq!(n, snapshot(&src, None).len());
+    // The shard comes from the scheduler's index when only N is given.
+    let r = StdCommand::new(bin())
+        .args([
+            os("batch"),
+            os("encode"),
+            src.as_os_str(),
+            os("-o"),
+            dest.as_os_str(),
+            os("--shard"),
+            os("3"),
+            os("--json"),
+        ])
+        .env("JOB_COMPLETION_INDEX", "1")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(actions(&r)
+        .values()
+        .all(|a| a == "unchanged" || a == "skipped"));
+    let back = dir.path().join("back");
+    let r = sigma(&[
+        os("batch"),
+        os("decode"),
+        dest.as_os_str(),
+        os("-o"),
+        back.as_os_str(),
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(snapshot(&back, None), snapshot(&src, None));
+    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    assert!(r.status.success(), "{}", stderr(&r));
+}
+
+#[test]
+fn a_run_killed_midway_and_rerun_ends_like_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    for i in 0..60u64 {
+        let sub = src.join(format!("d{}", i % 5));
+        fs::create_dir_all(&sub).unwrap();
+        fs::write(sub.join(format!("f{i:02}")), text_bytes(400_000, i)).unwrap();
+    }
+    let whole = dir.path().join("whole");
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        os("-9"),
+        os("-T1"),
+        src.as_os_str(),
+        os("-o"),
+        whole.as_os_str(),
+        os("-q"),
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let dest = dir.path().join("dest");
+    let mut child = StdCommand::new(bin())
+        .args([
+            os("batch"),
+            os("encode"),
+            os("-9"),
+            os("-T1"),
+            src.as_os_str(),
+            os("-o"),
+            dest.as_os_str(),
+            os("-q"),
+        ])
+        .spawn()
+        .unwrap();
+    let journal = dest.join(".sigma-manifest.0-of-1.jsonl.journal");
+    let started = Instant::now();
+    while fs::read_to_string(&journal)
+        .map(|j| j.lines().count())
+        .unwrap_or(0)
+        < 10
+    {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before = fs::read_to_string(&journal).unwrap().lines().count();
+    assert!(done_before < 60, "the run finished before it was killed");
+    // Nothing under a final name is partial: every stream present decodes.
+    for (rel, (content, ..)) in snapshot(&dest, None) {
+        if rel.ends_with(b".sigma") {
+            sigmalang::memory::decode(&content).unwrap();
+        }
+    }
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        os("-9"),
+        os("-T1"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("--json"),
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let redone = actions(&r).values().filter(|a| *a == "encoded").count();
+    assert!(
+        redone <= 60 - done_before + 1,
+        "{redone} re-encoded after {done_before} were done"
+    );
+    let strip = |m: BTreeMap<Vec<u8>, (Vec<u8>, u32, i64, i64)>| -> BTreeMap<Vec<u8>, Vec<u8>> {
+        m.into_iter()
+            .filter(|(k, _)| k.ends_with(b".sigma"))
+            .map(|(k, v)| (k, v.0))
+            .collect()
+    };
+    assert_eq!(strip(snapshot(&dest, None)), strip(snapshot(&whole, None)));
+    let fields = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = manifest_records(d)
+            .into_iter()
+            .map(|mut r| {
+                r.as_object_mut().unwrap().remove("seconds");
+                r.to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(fields(&dest), fields(&whole));
+}
