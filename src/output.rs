@@ -184,6 +184,41 @@ pub fn write_atomically<F>(
 where
     F: FnOnce(&mut dyn Write) -> Result<Stats, Error>,
 {
+    write_to_sink(dest, source, force, partials, |sink| match sink {
+        Sink::File(file) => {
+            let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, file);
+            let stats = produce(&mut w)?;
+            w.flush().map_err(|e| Error::io("writing output", e))?;
+            Ok(stats)
+        }
+        Sink::Stream(w) => produce(w),
+    })
+}
+
+/// Where [`write_to_sink`]'s producer writes: the temporary file itself (seekable), or a
+/// device or fifo written in place.
+pub enum Sink<'a> {
+    /// The temporary output file.
+    File(&'a File),
+    /// A stream (an existing device or fifo).
+    Stream(&'a mut dyn Write),
+}
+
+/// Like [`write_atomically`], but the producer gets the temporary file itself when the
+/// destination is a regular file, so it can seek (and leave holes).
+///
+/// # Errors
+/// As for [`write_atomically`].
+pub fn write_to_sink<F>(
+    dest: &Path,
+    source: Option<&Path>,
+    force: bool,
+    partials: &Partials,
+    produce: F,
+) -> Result<Stats, Error>
+where
+    F: FnOnce(Sink<'_>) -> Result<Stats, Error>,
+{
     let source_meta = match source {
         Some(s) => Some(fs::metadata(s).map_err(|e| Error::io("opening input", e))?),
         None => None,
@@ -220,12 +255,7 @@ where
         }
     }
     let mut partial = create_partial(dest, partials)?;
-    let stats = {
-        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, &partial.file);
-        let stats = produce(&mut w)?;
-        w.flush().map_err(|e| Error::io("writing output", e))?;
-        stats
-    };
+    let stats = produce(Sink::File(&partial.file))?;
     // The stream's metadata glyph (when decoding one) wins over the input file's own.
     let (mode, mtime) = match &stats.metadata {
         Some(m) => (m.mode, metadata_mtime(m)),
@@ -280,14 +310,14 @@ fn metadata_mtime(m: &crate::format::Metadata) -> Option<std::time::SystemTime> 
 /// Writes to an existing device or fifo as it is.
 fn write_in_place<F>(dest: &Path, produce: F) -> Result<Stats, Error>
 where
-    F: FnOnce(&mut dyn Write) -> Result<Stats, Error>,
+    F: FnOnce(Sink<'_>) -> Result<Stats, Error>,
 {
     let file = OpenOptions::new()
         .write(true)
         .open(dest)
         .map_err(|e| Error::io("opening output", e))?;
     let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, file);
-    let stats = produce(&mut w)?;
+    let stats = produce(Sink::Stream(&mut w))?;
     w.flush().map_err(|e| Error::io("writing output", e))?;
     Ok(stats)
 }

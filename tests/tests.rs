@@ -2,6 +2,7 @@
 
 mod batch;
 mod cli;
+mod corpus;
 mod corrupt;
 mod large;
 mod pipeline;

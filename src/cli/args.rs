@@ -227,6 +227,10 @@ pub struct DecodeArgs {
     /// Memory budget (e.g. 64M, 1G); fewer frames are decoded at once to fit.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
+    /// Recover every intact frame of a damaged stream (at its original offset when that
+    /// can be known), report the lost byte ranges, and exit 1 if anything was lost.
+    #[arg(long, conflicts_with = "range")]
+    pub salvage: bool,
 }
 
 /// `sigma verify`.

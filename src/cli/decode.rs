@@ -35,6 +35,9 @@ pub fn run_decode(a: DecodeArgs, partials: &Partials) -> Result<Exit, String> {
     if range.is_some() && files.iter().any(|f| is_stdin(f)) {
         return Err("--range needs a file (it seeks to the frames it reads)".into());
     }
+    if a.salvage && (a.out.rm || files.iter().any(|f| is_stdin(f))) {
+        return Err("--salvage needs a file (it seeks through it) and keeps it (no --rm)".into());
+    }
     if range.is_some() && a.out.rm {
         return Err(
             "--rm cannot be used with --range: the stream is kept when only part of it is decoded"
@@ -45,9 +48,100 @@ pub fn run_decode(a: DecodeArgs, partials: &Partials) -> Result<Exit, String> {
     let decoder = Decoder::with_memory_limit(a.common.threads, limit).map_err(|e| e.to_string())?;
     let results = files
         .iter()
-        .map(|f| decode_one(&decoder, &a, f, range, partials))
+        .map(|f| {
+            if a.salvage {
+                salvage_one(&a, f, partials)
+            } else {
+                decode_one(&decoder, &a, f, range, partials)
+            }
+        })
         .collect();
     Ok(report(results))
+}
+
+/// `sigma decode --salvage`: every intact frame out, the lost ranges reported.
+fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<()> {
+    use sigmalang::decode::salvage::{self, Salvaged, Seekable, Sequential};
+    let name = display(input);
+    let mut result: Option<Salvaged> = None;
+    let mut run = |out: &mut dyn salvage::SalvageOutput| -> Result<Stats, Error> {
+        let mut f = File::open(input).map_err(|e| Error::io("opening input", e))?;
+        let r = salvage::salvage(&mut f, out)?;
+        let stats = Stats {
+            raw_size: r.bytes,
+            frames: r.frames,
+            ..Stats::default()
+        };
+        result = Some(r);
+        Ok(stats)
+    };
+    if a.out.stdout {
+        run(&mut Sequential::new(io::BufWriter::new(
+            io::stdout().lock(),
+        )))
+        .map_err(|e| fail(&name, e))?;
+    } else {
+        let dest = match &a.out.output {
+            Some(o) => o.clone(),
+            None => decoded_name(input).ok_or_else(|| {
+                fail(
+                    &name,
+                    Error::InvalidSetting {
+                        detail: "name does not end in .sigma; use -o OUT or -c".into(),
+                    },
+                )
+            })?,
+        };
+        output::write_to_sink(
+            &dest,
+            Some(input),
+            a.out.force,
+            partials,
+            |sink| match sink {
+                output::Sink::File(file) => run(&mut Seekable(file)),
+                output::Sink::Stream(w) => run(&mut Sequential::new(w)),
+            },
+        )
+        .map_err(|e| fail(&name, e))?;
+    }
+    let r = result.unwrap_or_default();
+    if a.common.json {
+        let v = serde_json::json!({"file": name, "salvage": r});
+        eprintln!("{v}");
+    }
+    if !a.common.quiet {
+        for l in &r.lost {
+            let end = l
+                .end
+                .map_or("unknown size".to_string(), |e| format!("up to byte {e}"));
+            let place = if l.exact {
+                "original byte"
+            } else {
+                "output byte"
+            };
+            eprintln!("sigma: {name}: lost data at {place} {} ({end})", l.start);
+        }
+    }
+    if r.lost.is_empty() {
+        return Ok(());
+    }
+    Err(fail(
+        &name,
+        Error::InvalidSetting {
+            detail: format!(
+                "damaged: recovered {} frames ({} bytes), lost {} range{}{}",
+                r.frames,
+                r.bytes,
+                r.lost.len(),
+                if r.lost.len() == 1 { "" } else { "s" },
+                if r.lost.iter().all(|l| l.exact) {
+                    ""
+                } else {
+                    " (offsets after the first loss of unknown size are shifted)"
+                }
+            ),
+        },
+    ))
 }
 
 /// `NAME` for `NAME.sigma`.

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod random;
+pub mod salvage;
 pub mod walk;
 
 use std::io::{BufReader, Read, Write};

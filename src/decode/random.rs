@@ -140,7 +140,7 @@ where
 /// Streams the index the trailer points to, with each frame's place in the stream and
 /// in the content (sums checked against overflow and the stream size). `each` also gets
 /// the input, to read frames with; it must leave the input's position as it found it.
-fn walk_index<F, E>(f: &mut F, info: &StreamInfo, mut each: E) -> Result<()>
+pub(crate) fn walk_index<F, E>(f: &mut F, info: &StreamInfo, mut each: E) -> Result<()>
 where
     F: Read + Seek,
     E: FnMut(&FrameInfo, &mut F) -> Result<bool>,

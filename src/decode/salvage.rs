@@ -1,0 +1,382 @@
+//! Salvage: the intact frames of a damaged stream. When the index and trailer still
+//! check out, every frame is read where the index puts it and written at its original
+//! offset, so only the damaged frames' bytes are lost. Otherwise the file is scanned for
+//! frame glyphs (every candidate proven by its frame CRC and raw CRC); frames keep their
+//! original offsets as long as everything before them was found, and the damaged
+//! stretches are reported. Memory stays at one frame whatever the damage.
+#![forbid(unsafe_code)]
+
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use super::random::{self, StreamInfo};
+use super::walk::read_payload;
+use crate::codec::DecodeScratch;
+use crate::error::{Error, Result};
+use crate::format::{self, StreamHeader, Trailer, MAX_CHUNK};
+use crate::frame::decode_frame;
+
+/// A range of the original content that could not be recovered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Lost {
+    /// First lost byte: its original offset when `exact`, else its offset in the output.
+    pub start: u64,
+    /// One past the last lost byte; `None` when the size is unknown.
+    pub end: Option<u64>,
+    /// True when `start` is the original offset (everything before it was found).
+    pub exact: bool,
+}
+
+/// What salvage recovered.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Salvaged {
+    /// Frames decoded and written.
+    pub frames: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Whether the index and trailer were intact (original offsets known for every frame).
+    pub index_intact: bool,
+    /// What was lost, in order.
+    pub lost: Vec<Lost>,
+}
+
+/// Where salvaged bytes go.
+pub trait SalvageOutput {
+    /// Writes `data` at `offset` (offsets only grow).
+    ///
+    /// # Errors
+    /// The write fails.
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()>;
+    /// Makes the output `len` bytes long (a lost range at the end).
+    ///
+    /// # Errors
+    /// The write fails.
+    fn finish(&mut self, len: u64) -> Result<()>;
+}
+
+/// A seekable output: lost ranges become holes.
+pub struct Seekable<W>(pub W);
+
+impl<W: Write + Seek> SalvageOutput for Seekable<W> {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        self.0
+            .seek(SeekFrom::Start(offset))
+            .and_then(|_| self.0.write_all(data))
+            .map_err(|e| Error::io("writing output", e))
+    }
+
+    fn finish(&mut self, len: u64) -> Result<()> {
+        let end = self
+            .0
+            .seek(SeekFrom::End(0))
+            .map_err(|e| Error::io("writing output", e))?;
+        if end < len {
+            // One zero byte at the end makes the file `len` long; the rest is a hole.
+            self.write_at(len - 1, &[0])?;
+        }
+        Ok(())
+    }
+}
+
+/// A sequential output: lost ranges are zero-filled.
+pub struct Sequential<W> {
+    out: W,
+    pos: u64,
+}
+
+impl<W: Write> Sequential<W> {
+    /// Wraps `out`.
+    pub fn new(out: W) -> Self {
+        Sequential { out, pos: 0 }
+    }
+}
+
+impl<W: Write> SalvageOutput for Sequential<W> {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        let io = |e| Error::io("writing output", e);
+        let zeros = [0u8; 4096];
+        while self.pos < offset {
+            let n = (offset - self.pos).min(zeros.len() as u64) as usize;
+            self.out.write_all(&zeros[..n]).map_err(io)?;
+            self.pos += n as u64;
+        }
+        self.out.write_all(data).map_err(io)?;
+        self.pos += data.len() as u64;
+        Ok(())
+    }
+
+    fn finish(&mut self, len: u64) -> Result<()> {
+        self.write_at(len, &[])?;
+        self.out.flush().map_err(|e| Error::io("writing output", e))
+    }
+}
+
+/// Recovers every intact frame of the (possibly damaged) stream `f` into `out`.
+///
+/// # Errors
+/// Only I/O errors; damage is reported in the result.
+pub fn salvage<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Salvaged> {
+    let result = match random::inspect(f) {
+        Ok(info) => by_index(f, &info, out)?,
+        Err(e @ Error::Io { .. }) => return Err(e),
+        Err(_) => by_scan(f, out)?,
+    };
+    Ok(result)
+}
+
+fn by_index<F: Read + Seek>(
+    f: &mut F,
+    info: &StreamInfo,
+    out: &mut dyn SalvageOutput,
+) -> Result<Salvaged> {
+    let mut result = Salvaged {
+        index_intact: true,
+        ..Salvaged::default()
+    };
+    let mut scratch = DecodeScratch::default();
+    let (mut glyph, mut raw) = (Vec::new(), Vec::new());
+    random::walk_index(f, info, |fr, input| {
+        let resume = input
+            .stream_position()
+            .map_err(|e| Error::io("seeking input", e))?;
+        let read = read_frame_at(input, fr.offset, fr.entry.encoded_len, &mut glyph);
+        input
+            .seek(SeekFrom::Start(resume))
+            .map_err(|e| Error::io("seeking input", e))?;
+        let size = read.ok().and_then(|()| {
+            decode_at(
+                &glyph,
+                fr.offset,
+                info.header.chunk_size,
+                fr.number,
+                &mut scratch,
+                &mut raw,
+            )
+        });
+        if size == Some(fr.entry.raw_size) {
+            out.write_at(fr.raw_start, &raw)?;
+            result.frames += 1;
+            result.bytes += fr.entry.raw_size;
+        } else {
+            push_lost(
+                &mut result.lost,
+                fr.raw_start,
+                Some(fr.raw_start + fr.entry.raw_size),
+                true,
+            );
+        }
+        Ok(true)
+    })?;
+    out.finish(info.trailer.raw_size)?;
+    Ok(result)
+}
+
+fn read_frame_at<F: Read + Seek>(f: &mut F, at: u64, len: u64, glyph: &mut Vec<u8>) -> Result<()> {
+    f.seek(SeekFrom::Start(at))
+        .map_err(|e| Error::io("seeking input", e))?;
+    glyph.clear();
+    read_payload(f, len, glyph, at)
+}
+
+/// Decodes the frame glyph in `glyph` (found at `at`) into `raw`; its raw size, or `None`
+/// when it is not an intact frame.
+fn decode_at(
+    glyph: &[u8],
+    at: u64,
+    chunk: u64,
+    number: u64,
+    scratch: &mut DecodeScratch,
+    raw: &mut Vec<u8>,
+) -> Option<u64> {
+    let head = format::read_head(glyph, at).ok()??;
+    if !head.is(format::FRAME) || head.payload_len? + head.head_len as u64 != glyph.len() as u64 {
+        return None;
+    }
+    raw.clear();
+    decode_frame(glyph, &head, chunk, number, at, scratch, raw)
+        .ok()
+        .map(|d| d.header.raw_size)
+}
+
+fn push_lost(lost: &mut Vec<Lost>, start: u64, end: Option<u64>, exact: bool) {
+    if let Some(last) = lost.last_mut() {
+        if last.exact == exact && last.end == Some(start) {
+            last.end = end;
+            return;
+        }
+    }
+    lost.push(Lost { start, end, exact });
+}
+
+/// The next offset at or after `from` holding the frame head byte.
+fn next_candidate<F: Read + Seek>(f: &mut F, from: u64, size: u64) -> Result<Option<u64>> {
+    let mut head = Vec::new();
+    format::write_head(&mut head, format::FRAME, 0);
+    let byte = head[0];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos = from;
+    f.seek(SeekFrom::Start(pos))
+        .map_err(|e| Error::io("seeking input", e))?;
+    while pos < size {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| Error::io("reading input", e))?;
+        if n == 0 {
+            break;
+        }
+        if let Some(i) = buf[..n].iter().position(|&b| b == byte) {
+            return Ok(Some(pos + i as u64));
+        }
+        pos += n as u64;
+    }
+    Ok(None)
+}
+
+/// The frame glyph that starts at `at`, if there is an intact one: its length and raw size.
+fn try_frame<F: Read + Seek>(
+    f: &mut F,
+    at: u64,
+    size: u64,
+    glyph: &mut Vec<u8>,
+    raw: &mut Vec<u8>,
+    scratch: &mut DecodeScratch,
+) -> Result<Option<(u64, u64)>> {
+    let mut head = [0u8; format::MAX_HEAD_LEN];
+    let n = (size - at).min(head.len() as u64) as usize;
+    f.seek(SeekFrom::Start(at))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut head[..n])
+        .map_err(|e| Error::io("reading input", e))?;
+    let len = match format::read_head(&head[..n], at) {
+        Ok(Some(h)) if h.is(format::FRAME) => h
+            .payload_len
+            .filter(|&l| l <= format::max_frame_payload(MAX_CHUNK))
+            .map(|l| l + h.head_len as u64),
+        _ => None,
+    };
+    let Some(len) = len.filter(|&l| at + l <= size) else {
+        return Ok(None);
+    };
+    read_frame_at(f, at, len, glyph)?;
+    Ok(decode_at(glyph, at, MAX_CHUNK, 0, scratch, raw).map(|r| (len, r)))
+}
+
+/// True when the bytes `[from, to)` are whole well-formed glyphs that are not frames
+/// (metadata, unknown glyphs, an index and trailer, another stream's header): nothing
+/// was lost there.
+fn only_other_glyphs<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<bool> {
+    let mut pos = from;
+    let mut head = [0u8; format::MAX_HEAD_LEN];
+    while pos < to {
+        let n = (to - pos).min(head.len() as u64) as usize;
+        f.seek(SeekFrom::Start(pos))
+            .map_err(|e| Error::io("seeking input", e))?;
+        f.read_exact(&mut head[..n])
+            .map_err(|e| Error::io("reading input", e))?;
+        match format::read_head(&head[..n], pos) {
+            Ok(Some(h)) if !h.is(format::FRAME) => {
+                pos += h.head_len as u64 + h.payload_len.unwrap_or(0);
+            }
+            _ => return Ok(false),
+        }
+    }
+    Ok(pos == to)
+}
+
+/// The raw size a damaged frame glyph filling exactly `[from, to)` declares, if its head
+/// and raw size field are readable and plausible.
+fn damaged_frame_size<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<Option<u64>> {
+    let mut head = [0u8; 2 * format::MAX_HEAD_LEN];
+    let n = (to - from).min(head.len() as u64) as usize;
+    f.seek(SeekFrom::Start(from))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut head[..n])
+        .map_err(|e| Error::io("reading input", e))?;
+    let Ok(Some(h)) = format::read_head(&head[..n], from) else {
+        return Ok(None);
+    };
+    if !h.is(format::FRAME) || h.payload_len.map(|l| l + h.head_len as u64) != Some(to - from) {
+        return Ok(None);
+    }
+    let mut pos = h.head_len;
+    Ok(format::varint::read(&head[..n], &mut pos)
+        .ok()
+        .filter(|&raw| raw > 0 && raw <= MAX_CHUNK))
+}
+
+/// The trailer at the end of the file, when it is intact.
+fn trailer_at_end<F: Read + Seek>(f: &mut F, size: u64) -> Option<Trailer> {
+    let mut last = [0u8; 1];
+    f.seek(SeekFrom::Start(size.checked_sub(1)?)).ok()?;
+    f.read_exact(&mut last).ok()?;
+    let len = Trailer::len_from_last_byte(last[0], 0).ok()? as u64;
+    let at = size.checked_sub(len)?;
+    let mut glyph = vec![0u8; len as usize];
+    f.seek(SeekFrom::Start(at)).ok()?;
+    f.read_exact(&mut glyph).ok()?;
+    Trailer::parse(&glyph, at).ok()
+}
+
+fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Salvaged> {
+    let size = f
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Error::io("seeking input", e))?;
+    let mut first = vec![0u8; size.min(32) as usize];
+    f.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut first)
+        .map_err(|e| Error::io("reading input", e))?;
+    let header_len = StreamHeader::parse(&first).map_or(0, |(_, n)| n as u64);
+    let mut result = Salvaged::default();
+    let mut scratch = DecodeScratch::default();
+    let (mut glyph, mut raw) = (Vec::new(), Vec::new());
+    // Raw offset of the next frame: exact while nothing before it was lost.
+    let (mut raw_at, mut exact) = (0u64, true);
+    // A damaged stream header loses no content: the first frame may start right after
+    // where the longest header would end.
+    let header_room = if header_len > 0 {
+        header_len
+    } else {
+        2 + format::MAX_HEADER_PAYLOAD + 1
+    };
+    // End of the last intact frame (or of the header).
+    let mut last_end = header_len;
+    let mut from = header_len;
+    while let Some(at) = next_candidate(f, from, size)? {
+        let Some((len, raw_size)) = try_frame(f, at, size, &mut glyph, &mut raw, &mut scratch)?
+        else {
+            from = at + 1;
+            continue;
+        };
+        let header_gap = result.frames == 0 && header_len == 0 && at <= header_room;
+        if at > last_end && !header_gap && !only_other_glyphs(f, last_end, at)? {
+            // One damaged frame whose head still spans the gap keeps offsets exact: its
+            // raw size field says how much was lost.
+            match damaged_frame_size(f, last_end, at)? {
+                Some(n) if exact => {
+                    push_lost(&mut result.lost, raw_at, Some(raw_at + n), true);
+                    raw_at += n;
+                }
+                _ => {
+                    push_lost(&mut result.lost, raw_at, None, exact);
+                    exact = false;
+                }
+            }
+        }
+        out.write_at(raw_at, &raw)?;
+        raw_at += raw_size;
+        result.frames += 1;
+        result.bytes += raw_size;
+        last_end = at + len;
+        from = last_end;
+    }
+    // After the last frame: only an intact trailer that agrees with what was found (and
+    // whole glyphs up to it) shows that nothing more was lost.
+    let complete = trailer_at_end(f, size)
+        .is_some_and(|t| exact && t.frames == result.frames && t.raw_size == raw_at)
+        && only_other_glyphs(f, last_end, size)?;
+    if !complete {
+        push_lost(&mut result.lost, raw_at, None, exact);
+    }
+    out.finish(raw_at)?;
+    Ok(result)
+}
