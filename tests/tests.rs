@@ -4,6 +4,7 @@ mod batch;
 mod cli;
 mod corpus;
 mod corrupt;
+mod faults;
 mod large;
 mod pipeline;
 mod props;

@@ -217,8 +217,15 @@ fn refuse_terminal(force: bool) -> Result<(), Error> {
 
 /// Removes every registered temporary output on SIGINT, SIGTERM or SIGHUP, then exits
 /// with 128 + the signal number, as a shell reports a killed process.
+/// SIGXFSZ (a file-size limit, `ulimit -f`) gets a handler that does nothing, so the
+/// write fails with "File too large" and the usual cleanup runs instead of the default
+/// action killing the process.
 fn remove_partials_on_signals(partials: &Partials) {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
+    let _ = signal_hook::flag::register(
+        SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
         return;
     };
