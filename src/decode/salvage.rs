@@ -284,7 +284,12 @@ fn only_other_glyphs<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<bo
 
 /// The raw size a damaged frame glyph filling exactly `[from, to)` declares, if its head
 /// and raw size field are readable and plausible.
-fn damaged_frame_size<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<Option<u64>> {
+fn damaged_frame_size<F: Read + Seek>(
+    f: &mut F,
+    from: u64,
+    to: u64,
+    chunk: u64,
+) -> Result<Option<u64>> {
     let mut head = [0u8; 2 * format::MAX_HEAD_LEN];
     let n = (to - from).min(head.len() as u64) as usize;
     f.seek(SeekFrom::Start(from))
@@ -300,7 +305,7 @@ fn damaged_frame_size<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<O
     let mut pos = h.head_len;
     Ok(format::varint::read(&head[..n], &mut pos)
         .ok()
-        .filter(|&raw| raw > 0 && raw <= MAX_CHUNK))
+        .filter(|&raw| raw > 0 && raw <= chunk))
 }
 
 /// The trailer at the end of the file, when it is intact.
@@ -325,7 +330,8 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
         .map_err(|e| Error::io("seeking input", e))?;
     f.read_exact(&mut first)
         .map_err(|e| Error::io("reading input", e))?;
-    let header_len = StreamHeader::parse(&first).map_or(0, |(_, n)| n as u64);
+    let (header_len, chunk) = StreamHeader::parse(&first)
+        .map_or((0, MAX_CHUNK), |(h, n)| (n as u64, h.chunk_size));
     let mut result = Salvaged::default();
     let mut scratch = DecodeScratch::default();
     let (mut glyph, mut raw) = (Vec::new(), Vec::new());
@@ -351,7 +357,7 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
         if at > last_end && !header_gap && !only_other_glyphs(f, last_end, at)? {
             // One damaged frame whose head still spans the gap keeps offsets exact: its
             // raw size field says how much was lost.
-            match damaged_frame_size(f, last_end, at)? {
+            match damaged_frame_size(f, last_end, at, chunk)? {
                 Some(n) if exact => {
                     push_lost(&mut result.lost, raw_at, Some(raw_at + n), true);
                     raw_at += n;

@@ -1,0 +1,18 @@
+//! Salvage on any bytes: never a panic, never more output than the format allows, and on
+//! a stream the decoder accepts, exactly the decoded content with nothing reported lost.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+use sigmalang::decode::salvage::{salvage, Sequential};
+use std::io::Cursor;
+
+fuzz_target!(|data: &[u8]| {
+    let mut out = Vec::new();
+    let r = salvage(&mut Cursor::new(data), &mut Sequential::new(&mut out))
+        .expect("salvage reports damage, it does not fail on it");
+    assert!(out.len() as u64 >= r.bytes);
+    if let Ok(d) = sigmalang::memory::decode(data) {
+        if r.lost.is_empty() {
+            assert_eq!(out, d.data, "salvage of an intact stream differs from decoding it");
+        }
+    }
+});
