@@ -3,6 +3,7 @@
 //!
 //! - [`base`]: shared atoms (level, glyph counts, varints, output writes).
 //! - [`batch`]: incremental, sharded jobs over directory trees.
+//! - [`bench`]: measuring settings on the user's own data.
 //! - [`codec`]: the glyph codec inside a frame (pure slice functions).
 //! - [`format`]: the container glyphs as bytes (FORMAT.md).
 //! - [`frame`]: one frame end to end, and stream assembly.
@@ -16,6 +17,7 @@
 
 pub mod base;
 pub mod batch;
+pub mod bench;
 pub mod codec;
 pub mod decode;
 pub mod demo;

@@ -74,6 +74,14 @@ pub fn peak_rss() -> Option<u64> {
     )
 }
 
+/// Current resident set size of this process (VmRSS), in bytes, if the OS reports it.
+pub fn current_rss() -> Option<u64> {
+    status_field(
+        &std::fs::read_to_string("/proc/self/status").ok()?,
+        "VmRSS:",
+    )
+}
+
 /// A `kB` field of a `/proc/PID/status` text, in bytes.
 fn status_field(status: &str, name: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(name))?;

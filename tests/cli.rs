@@ -513,3 +513,61 @@ fn demo_runs_small() {
         assert!(out.contains(word), "{word} missing:\n{out}");
     }
 }
+
+#[test]
+fn bench_prints_results_and_a_recommendation_as_json() {
+    let r = sigma()
+        .args([
+            "bench",
+            "--json",
+            "--min-time",
+            "0",
+            "--generated",
+            "1M",
+            "-T",
+            "1,2",
+            "--target-ratio",
+            "1.5",
+        ])
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    for m in results {
+        for key in [
+            "level",
+            "threads",
+            "ratio",
+            "encode_mb_s",
+            "decode_mb_s",
+            "estimate",
+            "measured_peak",
+            "runs",
+        ] {
+            assert!(!m[key].is_null(), "{key}");
+        }
+        assert!(m["ratio"].as_f64().unwrap() > 1.5);
+    }
+    assert!(v["recommended"]["level"].as_u64().is_some());
+    // Text mode marks the recommendation; an unreachable goal says so.
+    let r = sigma()
+        .args([
+            "bench",
+            "--min-time",
+            "0",
+            "--generated",
+            "256K",
+            "-T",
+            "1",
+            "-b",
+            "1",
+            "--target-ratio",
+            "1000",
+        ])
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    assert!(String::from_utf8_lossy(&r.stdout).contains("nothing measured meets the goal"));
+}

@@ -31,6 +31,55 @@ pub enum Command {
     Demo(DemoArgs),
     /// Jobs over directory trees: incremental, parallel, splittable into shards.
     Batch(BatchArgs),
+    /// Measure levels, threads and chunk sizes on your own data and recommend a setting.
+    Bench(BenchArgs),
+}
+
+/// `sigma bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Files to sample (none: a generated sample of logs, prose, CSV and binary records).
+    pub files: Vec<PathBuf>,
+    /// First level to measure (default: the fast and the default level, 1 and 3).
+    #[arg(short = 'b', long = "begin", value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(1..=9))]
+    pub begin: Option<u8>,
+    /// Last level to measure (with -b: every level from -b to -e).
+    #[arg(short = 'e', long = "end", value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(1..=9))]
+    pub end: Option<u8>,
+    /// Thread counts, e.g. 1,2,4 (default: 1 to all cores in powers of two).
+    #[arg(short = 'T', long = "threads", value_name = "N,N,...")]
+    pub threads: Option<String>,
+    /// Frame sizes, e.g. 1M,4M (default: the automatic rule).
+    #[arg(long, value_name = "SIZE,SIZE,...")]
+    pub chunk_size: Option<String>,
+    /// Bytes sampled from the input(s): 16 evenly spaced pieces of a larger file.
+    #[arg(long, default_value = "64M", value_name = "SIZE")]
+    pub sample: String,
+    /// Generated sample size when no file is given.
+    #[arg(long, default_value = "16M", value_name = "SIZE")]
+    pub generated: String,
+    /// Least time per measurement, seconds (each is repeated until then, at least 3 times).
+    #[arg(long, default_value_t = 0.5, value_name = "SECONDS")]
+    pub min_time: f64,
+    /// Recommend the fastest setting that reaches this ratio.
+    #[arg(long, value_name = "RATIO")]
+    pub target_ratio: Option<f64>,
+    /// Recommend the best ratio that encodes at least this fast (MB/s).
+    #[arg(long, value_name = "MB/S")]
+    pub min_speed: Option<f64>,
+    /// Only recommend settings whose memory estimate fits (e.g. 64M).
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Print one JSON object (results and recommendation) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Internal: measure the one case given, on the whole file, and print it as JSON
+    /// (each case runs in a fresh process so its memory is its own).
+    #[arg(long, hide = true)]
+    pub child: bool,
 }
 
 /// `sigma batch`.
@@ -292,6 +341,15 @@ const VALUE_FLAGS: &[&str] = &[
     "--size",
     "--shard",
     "--source",
+    "-b",
+    "--begin",
+    "-e",
+    "--end",
+    "--sample",
+    "--generated",
+    "--min-time",
+    "--target-ratio",
+    "--min-speed",
 ];
 
 /// Rewrites zstd-style shorthands into subcommands: a leading `-d`/`-t`/`-l`/`-z` (alone or
@@ -303,7 +361,7 @@ const VALUE_FLAGS: &[&str] = &[
 /// A numeric shorthand that is not a level (`-19`).
 pub fn normalize(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
     const COMMANDS: &[&str] = &[
-        "encode", "decode", "verify", "inspect", "demo", "batch", "help",
+        "encode", "decode", "verify", "inspect", "demo", "batch", "bench", "help",
     ];
     let mut iter = args.into_iter();
     let program = iter.next().unwrap_or_else(|| "sigma".into());

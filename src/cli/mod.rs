@@ -2,6 +2,7 @@
 
 mod args;
 mod batch;
+mod bench;
 mod decode;
 mod demo;
 mod encode;
@@ -85,6 +86,7 @@ pub fn run() -> Exit {
         Command::Inspect(a) => decode::run_inspect(a),
         Command::Demo(a) => demo::run(a),
         Command::Batch(a) => batch::run(a, &partials),
+        Command::Bench(a) => bench::run(a),
     };
     match outcome {
         Ok(code) => code,

@@ -330,8 +330,8 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
         .map_err(|e| Error::io("seeking input", e))?;
     f.read_exact(&mut first)
         .map_err(|e| Error::io("reading input", e))?;
-    let (header_len, chunk) = StreamHeader::parse(&first)
-        .map_or((0, MAX_CHUNK), |(h, n)| (n as u64, h.chunk_size));
+    let (header_len, chunk) =
+        StreamHeader::parse(&first).map_or((0, MAX_CHUNK), |(h, n)| (n as u64, h.chunk_size));
     let mut result = Salvaged::default();
     let mut scratch = DecodeScratch::default();
     let (mut glyph, mut raw) = (Vec::new(), Vec::new());
