@@ -25,7 +25,10 @@ trap 'rm -rf "$work"' EXIT
 echo "python/ci.sh: venv in $work with $("$python" --version)"
 "$python" -m venv "$work/venv"
 venv_python="$work/venv/bin/python"
-"$venv_python" -m pip install --disable-pip-version-check --progress-bar off "$here" "pytest>=7"
+"$venv_python" -m pip install --disable-pip-version-check --progress-bar off "$here" "pytest>=7" mypy
+
+# The annotations and the extension's stubs agree (strict type check of the package).
+"$venv_python" -m mypy --strict --no-incremental "$here/sigmalang"
 
 # Run from outside the source tree, so the tests import the installed package (with its
 # compiled extension), not the `sigmalang/` folder beside this script.

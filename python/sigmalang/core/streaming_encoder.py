@@ -210,15 +210,15 @@ def _int(value: Any, name: str, minimum: int = 0) -> int:
     return value
 
 
-def _level(level: Any) -> int:
-    level = _int(level, "level", 1)
+def _level(value: Any) -> int:
+    level = _int(value, "level", 1)
     if level > 9:
         raise InvalidSetting(f"level is {level}, should be 1-9")
     return level
 
 
-def _chunk(chunk_size: Any) -> int:
-    chunk_size = _int(chunk_size, "chunk_size", 1)
+def _chunk(value: Any) -> int:
+    chunk_size = _int(value, "chunk_size", 1)
     if not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
         raise InvalidSetting(
             f"chunk size is {chunk_size}, should be {MIN_CHUNK}..={MAX_CHUNK} bytes"
@@ -326,11 +326,11 @@ class StreamingEncoder:
         self.memory_limit = _memory_limit(memory_limit)
         if not self.adaptive_chunking:
             _chunk(self.chunk_size)
-        self._engines: Dict[int, Any] = {}
+        self._engines: Dict[int, _native.Encoder] = {}
         self._engine = self._engine_for(self.threads)
         self.stats = StreamStats()
 
-    def _engine_for(self, threads: int) -> Any:
+    def _engine_for(self, threads: int) -> _native.Encoder:
         engine = self._engines.get(threads)
         if engine is None:
             engine = _native.Encoder(
@@ -350,7 +350,7 @@ class StreamingEncoder:
 
     def _encode(
         self,
-        engine: Any,
+        engine: _native.Encoder,
         input_path: PathArg,
         output_path: PathArg,
         verbose: bool,
@@ -515,14 +515,16 @@ class StreamingDecoder:
 
 
 @functools.lru_cache(maxsize=8)
-def _encoder(level: int, chunk_size: Optional[int], threads: int, memory_limit: Optional[int]) -> Any:
+def _encoder(
+    level: int, chunk_size: Optional[int], threads: int, memory_limit: Optional[int]
+) -> _native.Encoder:
     return _native.Encoder(
         level=level, chunk_size=chunk_size, threads=threads, memory_limit=memory_limit
     )
 
 
 @functools.lru_cache(maxsize=4)
-def _decoder(threads: int) -> Any:
+def _decoder(threads: int) -> _native.Decoder:
     return _native.Decoder(threads=threads)
 
 
