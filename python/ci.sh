@@ -27,9 +27,6 @@ echo "python/ci.sh: venv in $work with $("$python" --version)"
 venv_python="$work/venv/bin/python"
 "$venv_python" -m pip install --disable-pip-version-check --progress-bar off "$here" "pytest>=7" mypy
 
-# The annotations and the extension's stubs agree (strict type check of the package).
-"$venv_python" -m mypy --strict --no-incremental "$here/sigmalang"
-
 # Run from outside the source tree, so the tests import the installed package (with its
 # compiled extension), not the `sigmalang/` folder beside this script.
 cd "$work"
@@ -38,4 +35,6 @@ import sigmalang, sys
 assert "site-packages" in sigmalang.__file__, sigmalang.__file__
 print("python/ci.sh: testing sigmalang", sigmalang.__version__, "from", sigmalang.__file__)
 '
+# The annotations and the extension's stubs agree (strict type check of the package).
+"$venv_python" -m mypy --strict --cache-dir "$work/mypy-cache" "$here/sigmalang"
 "$venv_python" -m pytest -p no:cacheprovider -q "$here/tests"
