@@ -2,11 +2,14 @@
 # Overhead of the Python package against the sigma command: the same encode of a large
 # file, timed as whole processes with GNU time (wall seconds and peak resident memory).
 #
-# Usage: python/bench_overhead.sh [--runs N] [--level L] [FILE]
+# Usage: python/bench_overhead.sh [--runs N] [--level L] [--instructions MIB] [FILE]
 #   FILE      input to encode (default: the first GiB of linux.tar from the corpora,
 #             $CORPORA or ./corpora, built by ../shared/corpora/build.sh when missing)
-#   --runs N  timed runs per side, interleaved (default 3; medians reported)
+#   --runs N  timed runs per side, interleaved (default 3; medians reported; 0: none)
 #   --level L compression level for both sides (default 3)
+#   --instructions MIB  also count the instructions of both sides (valgrind's callgrind,
+#             all threads) on the first MIB MiB of FILE, and of `import sigmalang` alone:
+#             counts do not depend on what else the machine is doing
 # Environment: PYTHON, an interpreter that already has sigmalang installed (default: a
 # fresh venv in the work folder with `pip install ./python`).
 #
@@ -19,12 +22,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-RUNS=3; LEVEL=3; INPUT=""
+RUNS=3; LEVEL=3; INPUT=""; INSTR_MIB=0
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) RUNS=$2; shift ;;
     --level) LEVEL=$2; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --instructions) INSTR_MIB=$2; shift ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) INPUT=$1 ;;
   esac
   shift
@@ -79,6 +83,29 @@ run() {
   after=$(busy)
   awk -v b="$before" -v a="$after" '{ o = a - b - $3 - $4; if (o < 0) o = 0; printf "%s %s %s %s %.2f\n", $1, $2, $3, $4, o }' "$WORK/time"
 }
+
+if [ "$INSTR_MIB" -gt 0 ]; then
+  command -v valgrind >/dev/null || { log "valgrind is needed (apt-get install valgrind)"; exit 1; }
+  SLICE=$WORK/slice
+  head -c $((INSTR_MIB << 20)) "$INPUT" > "$SLICE"
+  count() {  # instructions of a whole command, all threads
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+      awk '/Collected :/ { print $4 }'
+  }
+  log "counting instructions on the first $INSTR_MIB MiB (valgrind; takes minutes)"
+  cli_i=$(count "$SIGMA" encode -q -f -L "$LEVEL" -o "$OUT" "$SLICE")
+  py_i=$(count "$PY" -c "$ENCODE_PY" "$SLICE" "$OUT" "$LEVEL")
+  imp_i=$(count "$PY" -c 'import sigmalang')
+  echo "| $INSTR_MIB MiB slice | instructions |"
+  echo "|---|---:|"
+  echo "| sigma encode | $cli_i |"
+  echo "| Python encode_file | $py_i |"
+  echo "| python -c 'import sigmalang' alone | $imp_i |"
+  awk -v c="$cli_i" -v p="$py_i" -v i="$imp_i" 'BEGIN {
+    printf "\nPython - CLI: %+d instructions (%+.2f%%); interpreter start-up and import alone: %d\n\n",
+      p - c, (p - c) * 100 / c, i }'
+fi
+[ "$RUNS" -gt 0 ] || exit 0
 
 log "input $INPUT ($(stat -c %s "$INPUT") bytes), level $LEVEL, $RUNS runs per side"
 : > "$WORK/cli"; : > "$WORK/py"
