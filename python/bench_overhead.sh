@@ -112,10 +112,11 @@ log "input $INPUT ($(stat -c %s "$INPUT") bytes), level $LEVEL, $RUNS runs per s
 for i in $(seq "$RUNS"); do
   r=$(run "$SIGMA" encode -q -f -L "$LEVEL" -o "$OUT" "$INPUT"); echo "$r" >> "$WORK/cli"
   log "run $i cli    $r"
-  cli_size=$(stat -c %s "$OUT")
+  mv "$OUT" "$WORK/cli.sigma"
   r=$(run "$PY" -c "$ENCODE_PY" "$INPUT" "$OUT" "$LEVEL"); echo "$r" >> "$WORK/py"
   log "run $i python $r"
-  [ "$(stat -c %s "$OUT")" = "$cli_size" ] || { log "outputs differ in size"; exit 1; }
+  cmp -s "$OUT" "$WORK/cli.sigma" || { log "the two outputs differ"; exit 1; }
+  rm -f "$WORK/cli.sigma"
 done
 
 python3 - "$WORK/cli" "$WORK/py" "$(stat -c %s "$INPUT")" <<'EOF'
