@@ -81,6 +81,12 @@ def sigma_cli() -> str:
     pytest.skip("the sigma command is not built (cargo build --release at the repository root)")
 
 
+def frame_bounds(size: int, chunk: int) -> tuple[int, int]:
+    """Fewest and most frames `size` bytes can make in `chunk`-byte frames: text frames
+    end at a line or word boundary within the last 1/16 of the chunk."""
+    return -(-size // chunk), -(-size // (chunk - chunk // 16))
+
+
 def leftovers(directory: Path) -> list[str]:
     """Temporary outputs left in `directory` (there should never be any)."""
     return sorted(p.name for p in directory.iterdir() if p.name.endswith(".partial"))

@@ -4,6 +4,8 @@ threads encoding two files run in parallel."""
 from __future__ import annotations
 
 import os
+import resource
+import statistics
 import threading
 import time
 
@@ -57,31 +59,87 @@ def test_python_runs_while_encoding(heavy):
     assert ticks > 1000
 
 
+def others_cpu(run) -> tuple[float, float]:
+    """Runs `run()`; returns its wall time and the CPU seconds that other processes used
+    meanwhile (machine-wide busy time from /proc/stat less this process's own)."""
+
+    def busy() -> float:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / os.sysconf("SC_CLK_TCK")
+
+    def own() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    b0, o0, t0 = busy(), own(), time.perf_counter()
+    run()
+    wall = time.perf_counter() - t0
+    return wall, max(0.0, (busy() - b0) - (own() - o0))
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
 def test_two_threads_encode_in_parallel(heavy):
     """Serialised by the GIL, two encodes in two threads would take about twice one
-    encode; in parallel on two cores they take about as long as one. The machine may be
-    shared, so a few attempts are made and the best ratio counts: a held GIL never gets
-    below 2x, however often it is tried."""
+    encode; in parallel on two cores they take about as long as one. Timing means
+    something only on an otherwise idle machine: when other processes took more than a
+    third of a core meanwhile, the test is skipped (test_two_encodes_overlap below holds
+    whatever the load)."""
     tmp, (a, b) = heavy
 
-    def timed(*pairs) -> float:
-        threads = [threading.Thread(target=encode, args=pair) for pair in pairs]
-        t = time.perf_counter()
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join()
-        return time.perf_counter() - t
+    def timed(*pairs):
+        def run():
+            threads = [threading.Thread(target=encode, args=pair) for pair in pairs]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+
+        return others_cpu(run)
 
     timed((a, tmp / "warm.sigma"))
-    ratios = []
-    for _ in range(4):
-        one = timed((a, tmp / "solo.sigma"))
-        two = timed((a, tmp / "pa.sigma"), (b, tmp / "pb.sigma"))
+    ratios, busy = [], []
+    for _ in range(3):
+        one, o1 = timed((a, tmp / "solo.sigma"))
+        two, o2 = timed((a, tmp / "pa.sigma"), (b, tmp / "pb.sigma"))
         ratios.append(two / one)
-        if ratios[-1] < 1.5:
-            break
-    assert min(ratios) < 1.5, f"two encodes in parallel / one encode: {ratios}"
+        busy.append((o1 + o2) / (one + two))
     assert (tmp / "pa.sigma").read_bytes() == (tmp / "solo.sigma").read_bytes()
-    assert (tmp / "pb.sigma").stat().st_size > 0
+    if max(busy) > 0.33:
+        pytest.skip(f"other processes took {max(busy):.2f} cores meanwhile; ratios {ratios}")
+    assert statistics.median(ratios) < 1.5, f"two encodes in parallel / one encode: {ratios}"
+
+
+def test_two_encodes_overlap(heavy, tmp_path):
+    """Whatever the machine's load: watched from the main thread, the two temporary
+    outputs exist at the same time and both grow while they do. With the GIL held for a
+    whole call, the second encode could not start before the first returned (nor could
+    the main thread look)."""
+    _, (a, b) = heavy
+    out = tmp_path / "out"
+    out.mkdir()
+    threads = [
+        threading.Thread(target=encode, args=(a, out / "a.sigma")),
+        threading.Thread(target=encode, args=(b, out / "b.sigma")),
+    ]
+    samples: list[dict[str, int]] = []
+    for th in threads:
+        th.start()
+    while any(th.is_alive() for th in threads):
+        sizes = {}
+        for p in out.iterdir():
+            if p.name.endswith(".partial"):
+                try:
+                    sizes[p.name] = p.stat().st_size
+                except FileNotFoundError:  # renamed meanwhile
+                    pass
+        samples.append(sizes)
+        time.sleep(0.005)
+    for th in threads:
+        th.join()
+    both = [s for s in samples if len(s) == 2]
+    assert len(both) >= 2, f"the two encodes never ran at the same time ({len(samples)} samples)"
+    first, last = both[0], both[-1]
+    assert first.keys() == last.keys()
+    grown = [name for name in first if last[name] > first[name]]
+    assert len(grown) == 2, (first, last)
