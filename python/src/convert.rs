@@ -3,7 +3,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sigmalang::decode::StreamInfo;
+use sigmalang::decode::{FrameInfo, StreamInfo};
 use sigmalang::stats::Stats;
 use sigmalang::GlyphCounts;
 
@@ -53,7 +53,7 @@ pub fn stats<'py>(
 pub fn stream_info<'py>(
     py: Python<'py>,
     info: &StreamInfo,
-    frames: bool,
+    frames: Option<&[FrameInfo]>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let raw = info.trailer.raw_size;
     let d = PyDict::new(py);
@@ -68,20 +68,20 @@ pub fn stream_info<'py>(
         raw as f64 / info.encoded_size as f64
     };
     d.set_item("ratio", ratio)?;
-    d.set_item("frames", info.entries.len())?;
-    let sizes = info.entries.iter().map(|e| e.raw_size);
-    d.set_item("frame_raw_min", sizes.clone().min().unwrap_or(0))?;
-    d.set_item("frame_raw_max", sizes.max().unwrap_or(0))?;
+    d.set_item("frames", info.trailer.frames)?;
+    d.set_item("frame_raw_min", info.frame_raw_min)?;
+    d.set_item("frame_raw_max", info.frame_raw_max)?;
     d.set_item(
         "content_crc32c",
         format!("{:08x}", info.trailer.content_crc),
     )?;
-    d.set_item("glyphs", glyphs(py, &info.glyphs())?)?;
-    if frames {
-        let mut list = Vec::with_capacity(info.entries.len());
-        for (e, off) in info.entries.iter().zip(&info.offsets) {
+    d.set_item("glyphs", glyphs(py, &info.glyphs)?)?;
+    if let Some(frames) = frames {
+        let mut list = Vec::with_capacity(frames.len());
+        for fr in frames {
+            let e = &fr.entry;
             let f = PyDict::new(py);
-            f.set_item("offset", *off)?;
+            f.set_item("offset", fr.offset)?;
             f.set_item("encoded_len", e.encoded_len)?;
             f.set_item("raw_size", e.raw_size)?;
             f.set_item("glyphs", glyphs(py, &e.glyphs)?)?;

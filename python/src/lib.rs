@@ -36,7 +36,7 @@ fn chunk_setting(py: Python<'_>, chunk_size: Option<u64>) -> PyResult<ChunkSize>
     match chunk_size {
         None => Ok(ChunkSize::Auto),
         Some(n) => {
-            sigmalang::memory::check_chunk_size(n).map_err(|e| errors::to_py(py, &e))?;
+            sigmalang::format::check_chunk_size(n).map_err(|e| errors::to_py(py, &e))?;
             Ok(ChunkSize::Fixed(n))
         }
     }
@@ -317,10 +317,21 @@ fn decode_range<'py>(
 #[pyfunction]
 #[pyo3(signature = (path, frames=false))]
 fn inspect<'py>(py: Python<'py>, path: PathBuf, frames: bool) -> PyResult<Bound<'py, PyDict>> {
-    let info = py
-        .detach(|| open(&path).and_then(|mut f| decode::inspect(&mut f)))
+    let (info, list) = py
+        .detach(|| {
+            let mut f = open(&path)?;
+            let info = decode::inspect(&mut f)?;
+            let mut list = Vec::new();
+            if frames {
+                decode::frames(&mut f, &info, |fr| {
+                    list.push(*fr);
+                    Ok(true)
+                })?;
+            }
+            Ok::<_, Error>((info, list))
+        })
         .map_err(|e| errors::to_py(py, &e))?;
-    let d = convert::stream_info(py, &info, frames)?;
+    let d = convert::stream_info(py, &info, frames.then_some(&list[..]))?;
     d.set_item("file", path.to_string_lossy())?;
     Ok(d)
 }
