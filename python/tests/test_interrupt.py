@@ -69,7 +69,9 @@ def test_sigint_stops_encode_cleanly(tmp_path, big_input, existing):
     assert "KeyboardInterrupt" in stderr, stderr
     assert "interrupted after" in stdout and "finished" not in stdout, stdout
     assert proc.returncode != 0
-    assert stopped_in < 5, f"took {stopped_in:.1f} s to stop"
+    # Signals are seen between frames (up to 4 MiB each), so stopping takes at most a
+    # few frames' time; a loaded machine makes that slow, not wrong.
+    assert stopped_in < 20, f"took {stopped_in:.1f} s to stop"
     assert leftovers(out_dir) == []
     if existing:
         assert dst.read_bytes() == b"the previous output"

@@ -79,9 +79,11 @@ def test_chunk_size_is_used_without_adaptive_chunking(tmp_path):
     assert stats.chunk_size == 16 * KIB
     low, high = frame_bounds(len(data), 16 * KIB)
     assert low <= stats.total_chunks <= high
-    # Adaptive (the default) follows the size rule instead: 64 KiB under 10 MiB.
+    # Adaptive (the default) follows the engine's size rule instead: an input of up to
+    # 4 MiB is one frame.
     stats = roundtrip(tmp_path, data, StreamingEncoder(chunk_size=16 * KIB))
-    assert stats.chunk_size == 64 * KIB
+    assert stats.chunk_size == get_optimal_chunk_size(len(data)) == len(data)
+    assert stats.total_chunks == 1
 
 
 @pytest.mark.parametrize(
@@ -168,9 +170,10 @@ def test_verbose_prints_like_sigmalang(tmp_path, make_file, capsys):
 
 
 def test_sigmalang_sizing_functions():
-    assert get_optimal_chunk_size(5 * MIB) == 64 * KIB
-    assert get_optimal_chunk_size(50 * MIB) == 256 * KIB
-    assert get_optimal_chunk_size(500 * MIB) == MIB
+    # The engine's rule: one frame up to 4 MiB, else equal frames of at most 4 MiB.
+    assert get_optimal_chunk_size(3 * MIB) == 3 * MIB
+    assert get_optimal_chunk_size(5 * MIB) == 5 * MIB // 2
+    assert get_optimal_chunk_size(50 * MIB) == -(-50 * MIB // 13)
     assert get_optimal_chunk_size(2 * 1024 * MIB) == 4 * MIB
     breakdown = estimate_memory_usage(1024 * MIB, MIB)
     assert set(breakdown) == {"chunk_buffer", "encoder_state", "output_buffer", "overhead"}

@@ -10,7 +10,7 @@ import pytest
 from conftest import KIB, MIB, frame_bounds, log_text
 
 import sigmalang
-from sigmalang import StreamingDecoder, StreamingEncoder, StreamStats
+from sigmalang import StreamingDecoder, StreamingEncoder, StreamStats, get_optimal_chunk_size
 from sigmalang.core.streaming_encoder import estimate_memory_usage, get_streaming_vs_full_memory
 
 
@@ -130,7 +130,11 @@ def test_memory_estimates_come_from_the_engine():
 def test_plan_reports_what_encode_uses(tmp_path):
     enc = StreamingEncoder(threads=3)
     plan = enc.plan(50 * MIB)
-    assert (plan["chunk_size"], plan["threads"], plan["slots"]) == (256 * KIB, 3, 6)
+    assert (plan["chunk_size"], plan["threads"], plan["slots"]) == (
+        get_optimal_chunk_size(50 * MIB),
+        3,
+        6,
+    )
     src = tmp_path / "p.txt"
     src.write_bytes(log_text(20 * KIB))
     s = enc.encode_file(src, tmp_path / "p.sigma")

@@ -291,9 +291,10 @@ class StreamingEncoder:
 
     * ``chunk_size``: bytes per frame, used when ``adaptive_chunking`` is false
       (4 KiB to 64 MiB).
-    * ``adaptive_chunking``: when true (the default) the chunk size follows SigmaLang's own
-      rule from the input size (< 10 MiB: 64 KiB, < 100 MiB: 256 KiB, < 1 GiB: 1 MiB,
-      else 4 MiB; see :func:`get_optimal_chunk_size`) and ``chunk_size`` is not used.
+    * ``adaptive_chunking``: when true (the default) the chunk size follows the engine's
+      rule from the input size (an input of up to 4 MiB is one frame, a larger one is cut
+      into equal frames of at most 4 MiB; see :func:`get_optimal_chunk_size`) and
+      ``chunk_size`` is not used.
     * ``output_buffer_size`` and ``use_buffer_pool`` are accepted and kept as attributes
       but change nothing: the engine always works from a fixed pool of ``2 x threads``
       frame buffers (its bounded queue and buffer pool in one), sized by ``threads``.
@@ -529,8 +530,9 @@ def _decoder(threads: int) -> _native.Decoder:
 
 
 def get_optimal_chunk_size(file_size: int) -> int:
-    """SigmaLang's chunk rule, as the engine applies it (MB = 2^20 bytes): < 10 MB: 64 KiB;
-    < 100 MB: 256 KiB; < 1 GB: 1 MiB; else 4 MiB."""
+    """The engine's frame size for a file of ``file_size`` bytes: the whole file up to
+    4 MiB (at least 4 KiB), else equal frames of at most 4 MiB. (SigmaLang's own rule,
+    64 KiB frames below 10 MB and so on, cost small and mid-size files 5-14% of ratio.)"""
     return _native.auto_chunk_size(_int(file_size, "file_size"))
 
 
