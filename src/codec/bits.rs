@@ -189,6 +189,84 @@ impl<'a> BitReader<'a> {
     }
 }
 
+/// Reads bit fields of a [`BitWriter`] stream last written first: each read takes the
+/// `n` bits just below the current top, from a 64-bit window reloaded a word at a time.
+/// Reading below the start yields garbage bits but never panics, and is reported by
+/// [`RevReader::is_done`].
+pub struct RevReader<'a> {
+    data: &'a [u8],
+    /// Window: the 8 bytes of `data` from `at` on (zero past the end).
+    window: u64,
+    at: usize,
+    /// Unread bits in the window below the top; negative after reading below the start.
+    avail: i64,
+}
+
+impl<'a> RevReader<'a> {
+    /// Reads `data` downwards from bit `top` (at most `8 * data.len()`).
+    pub fn new(data: &'a [u8], top: usize) -> Self {
+        let mut r = Self {
+            data,
+            window: 0,
+            at: 0,
+            avail: 0,
+        };
+        r.load(top.min(data.len() * 8) as i64);
+        r
+    }
+
+    /// Points the window at the bytes just below absolute bit `top`.
+    #[inline(always)]
+    fn load(&mut self, top: i64) {
+        if top >= 64 {
+            let at = (top as usize >> 3) - 7;
+            self.window = match self.data.get(at..at + 8) {
+                Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
+                None => 0,
+            };
+            self.at = at;
+            self.avail = top - 8 * at as i64;
+        } else {
+            self.load_start(top);
+        }
+    }
+
+    #[cold]
+    fn load_start(&mut self, top: i64) {
+        let mut w = [0u8; 8];
+        let n = self.data.len().min(8);
+        w[..n].copy_from_slice(&self.data[..n]);
+        self.window = u64::from_le_bytes(w);
+        self.at = 0;
+        self.avail = top;
+    }
+
+    /// Makes at least 56 bits readable (fewer near the start of the stream).
+    #[inline(always)]
+    pub fn refill(&mut self) {
+        if self.avail < 56 {
+            let top = 8 * self.at as i64 + self.avail;
+            if top >= 0 {
+                self.load(top);
+            }
+        }
+    }
+
+    /// The `n` bits below the top, as written; the caller refills so that a stream that
+    /// has them holds them in the window (`n` <= 56 after a refill, 32 in all between
+    /// refills for the sequence decoder).
+    #[inline(always)]
+    pub fn read(&mut self, n: u32) -> u32 {
+        self.avail -= i64::from(n);
+        (self.window.wrapping_shr(self.avail as u32) & ((1u64 << n) - 1)) as u32
+    }
+
+    /// True when every bit was read, and no read went below the start.
+    pub fn is_done(&self) -> bool {
+        self.at == 0 && self.avail == 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

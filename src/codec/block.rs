@@ -10,6 +10,9 @@ use crate::base::varint;
 
 /// Raw bytes covered by one block written by the encoder.
 pub const BLOCK_SIZE: usize = 128 * 1024;
+// The sequence encoder flushes its bit writer once per sequence's extra bits, which
+// holds for lengths below 2^17 + 1.
+const _: () = assert!(BLOCK_SIZE <= 1 << 17);
 /// Largest raw block a decoder accepts.
 pub const MAX_BLOCK_SIZE: usize = 1 << 20;
 
@@ -78,6 +81,7 @@ pub fn encode_body(
         if !scratch.seqs.is_empty() {
             scratch.seq_enc.encode(&scratch.seqs, out);
         }
+
         if out.len() - block_start < end - start + 1 + varint::len((end - start) as u64) {
             counts.add(&block_counts(&scratch.seqs, reps_before, trailing));
         } else {

@@ -10,6 +10,7 @@
 
 mod bits;
 mod block;
+mod fse;
 mod huffman;
 mod literals;
 mod lz;

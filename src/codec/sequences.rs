@@ -1,10 +1,12 @@
 //! The sequence section of a coded block: per sequence a literal length, a match length
-//! and an offset, each sent as a Huffman-coded code plus extra bits, with per-alphabet
-//! table modes (predefined, single symbol, new, same as before); decoding is fused with
-//! executing the sequences into the frame (FORMAT.md 7.4).
+//! and an offset, each sent as a code plus extra bits; the three code streams are tANS
+//! coded (see `fse`) in one bit stream read backwards, with per-alphabet table modes
+//! (predefined, single symbol, new, same as before); decoding is fused with executing the
+//! sequences into the frame (FORMAT.md 7.4).
 
 use super::bits::{BitReader, BitWriter};
-use super::huffman::{self, take, Encoder, MAX_CODE_LEN};
+use super::fse::{self, Counts};
+use super::huffman::take;
 use super::{CodecError, GlyphCounts};
 use crate::base::varint;
 
@@ -111,6 +113,9 @@ const fn value_bases() -> [[(u32, u32); SEQ_SYMS]; 3] {
         t[1][code] = (base + MIN_MATCH as u32, n);
         t[2][code] = if code < 3 {
             (code as u32 + 1, 0)
+        } else if code == 3 {
+            // Distance 0: decodes to `off` 0, which no frame allows.
+            (0, 0)
         } else {
             (LEN_BASE[code - 3].0 + REP_CODES, LEN_BASE[code - 3].1)
         };
@@ -132,77 +137,74 @@ pub fn off_code(off: u32) -> (usize, u32, u32) {
     }
 }
 
-/// Predefined code lengths, used by table mode 0 (FORMAT.md 7.4). They are Huffman code
-/// lengths (limited to 11 bits, complete) of the level-3 sequence codes of 4 KiB, 64 KiB
-/// and 128 KiB blocks of prose, source code, a tab-separated table and shared libraries,
-/// weighted 45/35/20 by block size, with every code of a value a frame can hold given at
-/// least a small count (offset code 3, distance 0, has none).
+/// Predefined tables (mode 0), 512 states each: the level-3 sequence codes of 4 KiB,
+/// 64 KiB and 128 KiB blocks of prose, source code, a tab-separated table and shared
+/// libraries, weighted 45/35/20 by block size, normalized, with every code of a value a
+/// frame can hold given at least one state (offset code 3, distance 0, has none).
 #[rustfmt::skip]
-pub const DEFAULT_LL: [u8; SEQ_SYMS] = [2, 2, 3, 4, 4, 5, 5, 5, 6, 6, 6, 7, 7, 7, 7, 8, 5, 7, 7, 8, 7, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 10, 10, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+pub const DEFAULT_LL: [u16; SEQ_SYMS] = [155, 114, 58, 32, 22, 17, 14, 10, 8, 7, 5, 5, 4, 3, 3, 2, 11, 4, 4, 2, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 #[rustfmt::skip]
-pub const DEFAULT_ML: [u8; SEQ_SYMS] = [2, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 5, 6, 6, 7, 7, 4, 6, 7, 8, 8, 10, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 10, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+pub const DEFAULT_ML: [u16; SEQ_SYMS] = [117, 67, 47, 35, 33, 24, 23, 18, 12, 10, 10, 20, 9, 7, 5, 4, 28, 6, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 #[rustfmt::skip]
-pub const DEFAULT_OF: [u8; SEQ_SYMS] = [3, 6, 7, 0, 8, 11, 11, 11, 11, 11, 10, 10, 10, 10, 10, 10, 10, 9, 9, 6, 6, 5, 6, 5, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 5, 5, 5, 5, 5, 6, 5, 7, 8, 10, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11];
+pub const DEFAULT_OF: [u16; SEQ_SYMS] = [43, 11, 4, 0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 8, 13, 12, 18, 14, 30, 19, 27, 19, 30, 21, 31, 21, 26, 15, 17, 13, 18, 13, 17, 11, 12, 4, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0];
+
+/// Log2 of the sequence alphabets: bits of a symbol in a table description.
+const SYM_BITS: u32 = 6;
+/// Accuracy log of the predefined tables.
+const DEFAULT_LOG: u32 = 9;
+
+fn default_counts(k: usize) -> Counts {
+    let t = [&DEFAULT_LL, &DEFAULT_ML, &DEFAULT_OF][k];
+    Counts {
+        log: DEFAULT_LOG,
+        counts: t.to_vec(),
+    }
+}
 
 const MODE_DEFAULT: u8 = 0;
 const MODE_SINGLE: u8 = 1;
 const MODE_NEW: u8 = 2;
 const MODE_REPEAT: u8 = 3;
 
-/// What an alphabet's table will be in this block.
-struct Choice {
-    mode: u8,
-    lengths: Vec<u8>,
+/// Bits of the gamma code of a count (see [`Counts::write`]).
+fn description_bits(c: &Counts) -> f64 {
+    let used = c.counts.iter().rposition(|&x| x > 0).map_or(1, |p| p + 1);
+    let codes: u32 = c.counts[..used - 1]
+        .iter()
+        .map(|&x| 2 * (31 - (u32::from(x) + 1).leading_zeros()) + 1)
+        .sum();
+    f64::from(4 + SYM_BITS + codes)
 }
 
-/// Picks the cheapest table mode for `freqs` (at least one used symbol).
-fn choose(freqs: &[u32; SEQ_SYMS], prev: &[u8], default: &[u8], desc: &mut Vec<u8>) -> Choice {
-    let used: Vec<usize> = (0..SEQ_SYMS).filter(|&s| freqs[s] > 0).collect();
-    if let [only] = used[..] {
-        // One byte of symbol, no bits per sequence, unless the table in force costs less.
-        let mut lengths = vec![0u8; SEQ_SYMS];
-        lengths[only] = 1;
-        if prev == &lengths[..] {
-            return Choice {
-                mode: MODE_REPEAT,
-                lengths,
-            };
+/// Picks the cheapest table mode for `freqs` (at least one used symbol); returns the
+/// mode and the table.
+fn choose(freqs: &[u32; SEQ_SYMS], prev: Option<&Counts>, k: usize) -> (u8, Counts) {
+    let new = Counts::normalize(freqs);
+    if new.log == 0 {
+        // One symbol: six bits of description and none per sequence.
+        if prev == Some(&new) {
+            return (MODE_REPEAT, new);
         }
-        return Choice {
-            mode: MODE_SINGLE,
-            lengths,
-        };
+        return (MODE_SINGLE, new);
     }
-    let new = huffman::code_lengths(freqs, MAX_CODE_LEN);
-    desc.clear();
-    huffman::write_description(&new, desc);
-    let new_bits = huffman::coded_bits(freqs, &new).map_or(u64::MAX, |b| b + desc.len() as u64 * 8);
-    let default_bits = huffman::coded_bits(freqs, default).unwrap_or(u64::MAX);
-    let prev_bits = huffman::coded_bits(freqs, prev).unwrap_or(u64::MAX);
+    let default = default_counts(k);
+    let new_bits = new.cost(freqs).unwrap_or(f64::MAX) + description_bits(&new);
+    let default_bits = default.cost(freqs).unwrap_or(f64::MAX);
+    let prev_bits = prev.and_then(|p| p.cost(freqs)).unwrap_or(f64::MAX);
     if prev_bits <= default_bits && prev_bits <= new_bits {
-        Choice {
-            mode: MODE_REPEAT,
-            lengths: prev.to_vec(),
-        }
+        (MODE_REPEAT, prev.cloned().unwrap_or_default())
     } else if default_bits <= new_bits {
-        Choice {
-            mode: MODE_DEFAULT,
-            lengths: default.to_vec(),
-        }
+        (MODE_DEFAULT, default)
     } else {
-        Choice {
-            mode: MODE_NEW,
-            lengths: new,
-        }
+        (MODE_NEW, new)
     }
 }
 
 /// The encoder's memory across the blocks of a frame.
 #[derive(Default)]
 pub struct SequenceEncoder {
-    /// Code lengths in force per alphabet (LL, ML, OF); empty before the first block.
-    prev: [Vec<u8>; 3],
-    desc: Vec<u8>,
+    /// Tables in force per alphabet (LL, ML, OF); `None` before the first block.
+    prev: [Option<Counts>; 3],
     stream: Vec<u8>,
     codes: Vec<[u8; 3]>,
 }
@@ -210,18 +212,16 @@ pub struct SequenceEncoder {
 impl SequenceEncoder {
     /// Forgets the tables in force (a new frame).
     pub fn reset(&mut self) {
-        for p in &mut self.prev {
-            p.clear();
-        }
+        self.prev = Default::default();
     }
 
     /// The tables in force, to put back with [`SequenceEncoder::restore`].
-    pub fn save(&self) -> [Vec<u8>; 3] {
+    pub fn save(&self) -> [Option<Counts>; 3] {
         self.prev.clone()
     }
 
     /// Puts back tables saved by [`SequenceEncoder::save`].
-    pub fn restore(&mut self, saved: [Vec<u8>; 3]) {
+    pub fn restore(&mut self, saved: [Option<Counts>; 3]) {
         self.prev = saved;
     }
 
@@ -240,91 +240,117 @@ impl SequenceEncoder {
             }
             self.codes.push(c.map(|c| c as u8));
         }
-        let defaults: [&[u8]; 3] = [&DEFAULT_LL, &DEFAULT_ML, &DEFAULT_OF];
         let mode_at = out.len();
         out.push(0);
         let mut modes = 0u8;
-        let mut encoders: [Encoder; 3] = Default::default();
+        let mut encoders: [fse::Encoder; 3] = Default::default();
+        let mut w = BitWriter::new(out, 64);
+        let mut described = false;
         for k in 0..3 {
-            let choice = choose(&freqs[k], &self.prev[k], defaults[k], &mut self.desc);
-            modes |= choice.mode << (2 * k);
-            match choice.mode {
-                MODE_NEW => out.extend_from_slice(&self.desc),
+            let (mode, counts) = choose(&freqs[k], self.prev[k].as_ref(), k);
+            modes |= mode << (2 * k);
+            match mode {
+                MODE_NEW => {
+                    counts.write(SYM_BITS, &mut w);
+                    described = true;
+                }
                 MODE_SINGLE => {
-                    let sym = choice.lengths.iter().position(|&l| l > 0).unwrap_or(0);
-                    out.push(sym as u8);
+                    let sym = counts.counts.iter().position(|&c| c > 0).unwrap_or(0);
+                    w.write(sym as u64, SYM_BITS);
+                    described = true;
                 }
                 _ => {}
             }
-            encoders[k] = Encoder::new(&choice.lengths);
-            self.prev[k] = choice.lengths;
+            encoders[k] = fse::Encoder::new(&counts);
+            self.prev[k] = Some(counts);
+        }
+        w.finish();
+        if !described {
+            out.truncate(mode_at + 1);
         }
         out[mode_at] = modes;
         let [ll, ml, of] = &encoders;
         self.stream.clear();
-        let mut w = BitWriter::new(&mut self.stream, seqs.len() * 6);
-        for (q, c) in seqs.iter().zip(&self.codes) {
-            let values = [q.lit_len, q.match_len, q.off];
-            for ((enc, &code), (v, base)) in [ll, ml, of]
-                .into_iter()
-                .zip(c)
-                .zip(values.into_iter().zip(&VALUE_BASE))
-            {
-                let (bits, len) = enc.code(usize::from(code));
-                let (base, n) = base[usize::from(code)];
-                w.write(bits | u64::from(v - base) << len, len + n);
+        let mut w = BitWriter::new(&mut self.stream, seqs.len() * 8);
+        // Backwards: the decoder reads the stream from its end.
+        let n = seqs.len();
+        let last = self.codes[n - 1];
+        let mut states = [
+            ll.first_state(usize::from(last[0])),
+            ml.first_state(usize::from(last[1])),
+            of.first_state(usize::from(last[2])),
+        ];
+        for i in (0..n).rev() {
+            let c = self.codes[i];
+            if i + 1 < n {
+                let (v, nb) = of.step(&mut states[2], usize::from(c[2]));
+                w.put(v, nb);
+                let (v, nb) = ml.step(&mut states[1], usize::from(c[1]));
+                w.put(v, nb);
+                let (v, nb) = ll.step(&mut states[0], usize::from(c[0]));
+                w.put(v, nb);
+                w.flush();
             }
+            // Blocks of at most 128 KiB: literal and match lengths take at most 15 extra
+            // bits, offsets 25; with 7 bits pending, all three fit before one flush.
+            let q = seqs[i];
+            let (base, nb) = VALUE_BASE[0][usize::from(c[0])];
+            w.put(u64::from(q.lit_len - base), nb);
+            let (base, nb) = VALUE_BASE[1][usize::from(c[1])];
+            w.put(u64::from(q.match_len - base), nb);
+            let (base, nb) = VALUE_BASE[2][usize::from(c[2])];
+            w.put(u64::from(q.off - base), nb);
+            w.flush();
         }
-        w.finish();
+        for (enc, &st) in [of, ml, ll]
+            .into_iter()
+            .zip([&states[2], &states[1], &states[0]])
+        {
+            let (v, nb) = enc.final_bits(st);
+            w.write(v, nb);
+        }
+        fse::finish_stream(w);
         varint::write(out, self.stream.len() as u64);
         out.extend_from_slice(&self.stream);
     }
 }
 
-/// A decoding table: entry = `base << 16 | extra bits << 8 | code length`.
-#[derive(Default)]
+/// A decoding table: entry = `value base << 32 | extra bits << 24 | state bits << 16 |
+/// next state base`.
 struct SeqTable {
-    entries: Vec<u64>,
-    mask: u64,
-    /// Set when `entries` hold the predefined code (so mode 0 need not rebuild them).
+    /// Indexed by state (below `1 << log`; the rest is unused).
+    entries: Box<[u64; 1 << fse::MAX_LOG]>,
+    log: u32,
+    /// Set when `entries` hold the predefined table (so mode 0 need not rebuild them).
     is_default: bool,
     valid: bool,
+    scratch: Vec<fse::DecodeEntry>,
 }
 
-/// Base value of each alphabet's codes: lit_len, match_len, off.
-fn seq_entry(alphabet: usize, sym: usize, len: u32) -> u64 {
-    let (base, extra) = match alphabet {
-        0 => LEN_BASE[sym],
-        1 => (LEN_BASE[sym].0 + MIN_MATCH as u32, LEN_BASE[sym].1),
-        // Offset code 3 would be distance 0: it decodes to `off` 0, which no frame allows.
-        _ if sym < 3 => (sym as u32 + 1, 0),
-        _ if sym == 3 => (0, 0),
-        _ => (LEN_BASE[sym - 3].0 + REP_CODES, LEN_BASE[sym - 3].1),
-    };
-    u64::from(base) << 16 | u64::from(extra) << 8 | u64::from(len)
+impl Default for SeqTable {
+    fn default() -> Self {
+        Self {
+            entries: Box::new([0; 1 << fse::MAX_LOG]),
+            log: 0,
+            is_default: false,
+            valid: false,
+            scratch: Vec::new(),
+        }
+    }
 }
 
 impl SeqTable {
-    fn build(&mut self, alphabet: usize, lengths: &[u8], at: usize) -> Result<(), CodecError> {
-        let bits = huffman::check_lengths(lengths, MAX_CODE_LEN, at)?;
-        huffman::fill_table(lengths, bits, &mut self.entries, |s, l| {
-            seq_entry(alphabet, s, l)
-        });
-        self.mask = (1u64 << bits) - 1;
+    fn build(&mut self, alphabet: usize, counts: &Counts) {
+        fse::decode_table(counts, &mut self.scratch);
+        for (slot, e) in self.entries.iter_mut().zip(&self.scratch) {
+            let (base, extra) = VALUE_BASE[alphabet][usize::from(e.symbol)];
+            *slot = u64::from(base) << 32
+                | u64::from(extra) << 24
+                | u64::from(e.nb) << 16
+                | u64::from(e.base);
+        }
+        self.log = counts.log;
         self.valid = true;
-        Ok(())
-    }
-
-    /// Decodes one value: the reader holds at least 11 + 26 bits.
-    #[inline(always)]
-    fn value(&self, r: &mut BitReader<'_>) -> u32 {
-        let bits = r.bits();
-        let e = self.entries[(bits & self.mask) as usize];
-        let len = (e & 0xFF) as u32;
-        let extra = ((e >> 8) & 0xFF) as u32;
-        let v = ((bits >> len) & ((1u64 << extra) - 1)) as u32;
-        r.consume(len + extra);
-        (e >> 16) as u32 + v
     }
 }
 
@@ -332,7 +358,8 @@ impl SeqTable {
 #[derive(Default)]
 pub struct SequenceDecoder {
     tables: [SeqTable; 3],
-    lengths: Vec<u8>,
+    /// The block's sequences, decoded and checked: (literals, copy length, distance).
+    decoded: Vec<[u32; 3]>,
 }
 
 /// Where the sequences of a block go.
@@ -370,45 +397,49 @@ impl SequenceDecoder {
                 format!("sequence table modes are {modes:#04x}, bits 6-7 should be 0"),
             ));
         }
-        let defaults: [&[u8]; 3] = [&DEFAULT_LL, &DEFAULT_ML, &DEFAULT_OF];
-        for (k, default) in defaults.into_iter().enumerate() {
-            let table_at = *pos;
+        let mode = |k: usize| (modes >> (2 * k)) & 3;
+        let described = (0..3).any(|k| matches!(mode(k), MODE_NEW | MODE_SINGLE));
+        let desc_at = *pos;
+        let mut r = BitReader::new(body.get(desc_at..).unwrap_or(&[]));
+        for k in 0..3 {
             let t = &mut self.tables[k];
-            match (modes >> (2 * k)) & 3 {
+            match mode(k) {
                 MODE_DEFAULT => {
                     if !(t.valid && t.is_default) {
-                        t.build(k, default, table_at)?;
+                        t.build(k, &default_counts(k));
                         t.is_default = true;
                     }
                 }
                 MODE_SINGLE => {
-                    let sym = usize::from(take(body, pos, 1, "single sequence code")?[0]);
-                    if sym >= SEQ_SYMS {
-                        return Err(CodecError::new(
-                            table_at,
-                            format!("single sequence code is {sym}, should be below {SEQ_SYMS}"),
-                        ));
-                    }
-                    self.lengths.clear();
-                    self.lengths.resize(SEQ_SYMS, 0);
-                    self.lengths[sym] = 1;
-                    t.build(k, &self.lengths, table_at)?;
+                    let sym = r.read(SYM_BITS) as usize;
+                    let mut counts = vec![0u16; SEQ_SYMS];
+                    counts[sym] = 1;
+                    t.build(k, &Counts { log: 0, counts });
                     t.is_default = false;
                 }
                 MODE_NEW => {
-                    huffman::read_description(body, pos, SEQ_SYMS, &mut self.lengths)?;
-                    t.build(k, &self.lengths, table_at)?;
+                    let counts = Counts::read(&mut r, SEQ_SYMS, SYM_BITS, desc_at)?;
+                    t.build(k, &counts);
                     t.is_default = false;
                 }
                 _ => {
                     if !t.valid {
                         return Err(CodecError::new(
-                            table_at,
+                            at,
                             "sequence table repeats the previous one, but no earlier block of the frame has one".into(),
                         ));
                     }
                 }
             }
+        }
+        if described {
+            if r.overrun() {
+                return Err(CodecError::new(
+                    desc_at,
+                    "sequence table descriptions end early".into(),
+                ));
+            }
+            *pos = desc_at + r.bytes_consumed();
         }
         Ok(())
     }
@@ -430,45 +461,85 @@ impl SequenceDecoder {
         let len = usize::try_from(len).unwrap_or(usize::MAX);
         let stream_at = *pos;
         let stream = take(body, pos, len, "sequence stream")?;
+        let bad_stream = || {
+            CodecError::new(
+                stream_at,
+                "sequence stream: last byte is zero or missing".into(),
+            )
+        };
+        let mut r = fse::open_stream(stream).ok_or_else(bad_stream)?;
         let [ll, ml, of] = &self.tables;
-        let mut r = BitReader::new(stream);
-        let (mut op, mut lit_pos) = (t.op, t.lit_pos);
+        let (tl, tm, to) = (&*ll.entries, &*ml.entries, &*of.entries);
+        const MASK: usize = (1 << fse::MAX_LOG) - 1;
+        let mut sl = r.read(ll.log) as usize;
+        let mut sm = r.read(ml.log) as usize;
+        let mut so = r.read(of.log) as usize;
+        let (start_op, start_lit) = (t.op, t.lit_pos);
+        let (mut op, mut lit_pos) = (start_op, start_lit);
+        let (n_lits, block_end) = (t.n_lits, t.block_end);
         let (mut primitive, mut iteration, mut delta) = (0u64, 0u64, 0u64);
-        let frame = &mut *t.frame;
+        let mut rp = *reps;
+        // First decode and check every sequence, then execute them: the copies of the
+        // second loop are independent, so their cache misses overlap.
+        let seqs = &mut self.decoded;
+        seqs.clear();
+        seqs.reserve(n_seqs);
         for i in 0..n_seqs {
+            let (el, em, eo) = (tl[sl & MASK], tm[sm & MASK], to[so & MASK]);
+            // At most 25 + 26 bits, then 26 + 27: two refills of at least 56 bits.
             r.refill();
-            let lit_len = ll.value(&mut r) as usize;
-            r.ensure(37);
-            let match_len = ml.value(&mut r) as usize;
-            r.ensure(37);
-            let off = of.value(&mut r);
+            let off = (eo >> 32) as u32 + r.read((eo >> 24) as u32 & 0xFF);
+            let match_len = (em >> 32) as usize + r.read((em >> 24) as u32 & 0xFF) as usize;
+            r.refill();
+            let lit_len = (el >> 32) as usize + r.read((el >> 24) as u32 & 0xFF) as usize;
+            if i + 1 < n_seqs {
+                sl = (el & 0xFFFF) as usize + r.read((el >> 16) as u32 & 0xFF) as usize;
+                sm = (em & 0xFFFF) as usize + r.read((em >> 16) as u32 & 0xFF) as usize;
+                so = (eo & 0xFFFF) as usize + r.read((eo >> 16) as u32 & 0xFF) as usize;
+            }
             let lit_end = lit_pos + lit_len;
             let copy_at = op + lit_len;
             let end = copy_at + match_len;
-            let dist = reps.resolve(off) as usize;
-            if lit_end > t.n_lits || end > t.block_end || dist.wrapping_sub(1) >= copy_at {
-                return Err(CodecError::new(
+            let dist = rp.resolve(off) as usize;
+            if lit_end > n_lits || end > block_end || dist.wrapping_sub(1) >= copy_at {
+                return Err(bad_sequence(
                     stream_at,
-                    format!(
-                        "sequence {i}: {lit_len} literals ({} left) and a copy of {match_len} bytes at distance {dist} ({} bytes of history, {} left in block)",
-                        t.n_lits - lit_pos,
-                        copy_at,
-                        t.block_end.saturating_sub(copy_at)
-                    ),
+                    i,
+                    lit_len,
+                    n_lits - lit_pos,
+                    match_len,
+                    dist,
+                    copy_at,
+                    block_end,
                 ));
             }
-            copy_literals(frame, op, t.lits, lit_pos, lit_len);
-            copy_match(frame, copy_at, dist, match_len);
-            primitive += u64::from(lit_len > 0);
-            iteration += u64::from(dist == 1);
-            delta += u64::from(dist != 1 && off <= REP_CODES);
+            // Bit 31 marks a copy sent as a repeat code (distances are below 2^27).
+            seqs.push([
+                lit_len as u32,
+                match_len as u32,
+                dist as u32 | u32::from(off <= REP_CODES) << 31,
+            ]);
             lit_pos = lit_end;
             op = end;
         }
-        if r.overrun() || r.bytes_consumed() != stream.len() {
+        *reps = rp;
+        let (frame, lits) = (&mut *t.frame, t.lits);
+        let (mut o, mut l) = (start_op, start_lit);
+        for &[lit_len, match_len, d] in seqs.iter() {
+            let (lit_len, match_len) = (lit_len as usize, match_len as usize);
+            let dist = (d & 0x7FFF_FFFF) as usize;
+            copy_literals(frame, o, lits, l, lit_len);
+            copy_match(frame, o + lit_len, dist, match_len);
+            primitive += u64::from(lit_len > 0);
+            iteration += u64::from(dist == 1);
+            delta += u64::from(dist != 1 && d >> 31 != 0);
+            o += lit_len + match_len;
+            l += lit_len;
+        }
+        if !r.is_done() {
             return Err(CodecError::new(
                 stream_at,
-                "sequence stream ends early or has bytes left over".into(),
+                "sequence stream ends early or has bits left over".into(),
             ));
         }
         counts.primitive += primitive;
@@ -482,6 +553,27 @@ impl SequenceDecoder {
     }
 }
 
+#[cold]
+#[allow(clippy::too_many_arguments)]
+fn bad_sequence(
+    at: usize,
+    i: usize,
+    lit_len: usize,
+    lits_left: usize,
+    match_len: usize,
+    dist: usize,
+    history: usize,
+    block_end: usize,
+) -> CodecError {
+    CodecError::new(
+        at,
+        format!(
+            "sequence {i}: {lit_len} literals ({lits_left} left) and a copy of {match_len} bytes at distance {dist} ({history} bytes of history, {} left in block)",
+            block_end.saturating_sub(history)
+        ),
+    )
+}
+
 /// Copies `len` literals to `frame[op..]`; `frame` and `lits` have 32 spare bytes.
 #[inline(always)]
 fn copy_literals(frame: &mut [u8], op: usize, lits: &[u8], at: usize, len: usize) {
@@ -493,15 +585,14 @@ fn copy_literals(frame: &mut [u8], op: usize, lits: &[u8], at: usize, len: usize
 }
 
 /// Writes `len` bytes copied from `dist` (1..=op) bytes back at `frame[op..]`; overlapping
-/// copies repeat the pattern. May write up to 15 bytes past the copy, into the slack.
+/// copies repeat the pattern. May write up to 31 bytes past the copy, into the slack.
 #[inline(always)]
 fn copy_match(frame: &mut [u8], op: usize, dist: usize, len: usize) {
     let end = op + len;
     if dist >= 16 {
         let mut d = op;
         while d < end {
-            let (before, after) = frame.split_at_mut(d);
-            after[..16].copy_from_slice(&before[d - dist..d - dist + 16]);
+            frame.copy_within(d - dist..d - dist + 16, d);
             d += 16;
         }
     } else if dist == 1 {
@@ -517,8 +608,7 @@ fn copy_match(frame: &mut [u8], op: usize, dist: usize, len: usize) {
         }
         let mut d = op + head;
         while d < end {
-            let (before, after) = frame.split_at_mut(d);
-            after[..16].copy_from_slice(&before[d - period..d - period + 16]);
+            frame.copy_within(d - period..d - period + 16, d);
             d += 16;
         }
     }
@@ -539,12 +629,11 @@ mod tests {
     }
 
     #[test]
-    fn default_tables_are_complete_codes() {
-        for t in [&DEFAULT_LL, &DEFAULT_ML, &DEFAULT_OF] {
-            assert_eq!(
-                huffman::check_lengths(t, MAX_CODE_LEN, 0).unwrap(),
-                MAX_CODE_LEN
-            );
+    fn default_tables_fill_their_states() {
+        for k in 0..3 {
+            let c = default_counts(k);
+            assert_eq!(c.counts.iter().map(|&x| u32::from(x)).sum::<u32>(), 512);
+            assert!(c.counts.iter().take(50).all(|&x| x > 0) || k == 2);
         }
     }
 
