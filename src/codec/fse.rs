@@ -30,7 +30,10 @@ impl Counts {
             return Counts { log: 0, counts };
         }
         let want = 64 - (total.max(2) - 1).leading_zeros();
-        let log = want.clamp(5, MAX_LOG).max(32 - (used - 1).leading_zeros());
+        let log = want
+            .saturating_sub(2)
+            .clamp(5, MAX_LOG)
+            .max(32 - (used - 1).leading_zeros());
         let size = 1u64 << log;
         let mut counts: Vec<u16> = freqs
             .iter()

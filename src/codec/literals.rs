@@ -9,7 +9,7 @@ use crate::base::varint;
 
 pub const LIT_SYMS: usize = 256;
 /// Literal sections of at least this many bytes are coded as four streams.
-pub const FOUR_STREAMS_MIN: usize = 256;
+pub const FOUR_STREAMS_MIN: usize = 1024;
 
 const MODE_RAW: u8 = 0;
 const MODE_NEW: u8 = 1;
@@ -354,7 +354,7 @@ mod tests {
         let noise: Vec<u8> = (0..3000u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
-        for n in [1, 2, 3, 5, 255, 256, 257, 258, 259, 1000, 5000] {
+        for n in [1, 2, 3, 5, 255, 256, 257, 1023, 1024, 1025, 1026, 5000] {
             round_trip(&[text[..n].to_vec()]);
             round_trip(&[noise[..n.min(3000)].to_vec()]);
         }

@@ -1,10 +1,13 @@
 //! The double finder (level 3): two single-entry hash tables, one of 8-byte prefixes (long
 //! copies, far back) and one of `min_len`-byte prefixes (short copies); greedy, with one
-//! probe of the long table one byte ahead when only a short copy was found, the latest
+//! probe of both tables one byte ahead when only a short copy was found, the latest
 //! repeat distance tried one byte ahead, backward extension, and a step that grows with
 //! the literal run.
 
 use super::{common_len, hash8, hash_n, read_u32, read_u64, LitBuf, MatchFinder, Params, Seq};
+
+/// Copies shorter than this are checked against a copy starting one byte later.
+const LAZY_BELOW: usize = 16;
 
 impl MatchFinder {
     /// Parses `data[start..end]` (`end - start` > 16); returns the anchor (start of the
@@ -38,28 +41,35 @@ impl MatchFinder {
                 let len = 4 + common_len(data, next - r0 + 4, next + 4, end);
                 (next, len, r0)
             } else {
-                let (s, c, len) = if cl < ip && read_u64(data, cl) == v {
+                let (mut s, mut c, mut len) = if cl < ip && read_u64(data, cl) == v {
                     (ip, cl, 8 + common_len(data, cl + 8, ip + 8, end))
                 } else if cs < ip && read_u32(data, cs) == v as u32 {
-                    // A short copy: a long one starting at the next byte may beat it.
-                    let v1 = read_u64(data, next);
-                    let hl1 = hash8(v1, llog);
-                    let cl1 = self.long[hl1] as usize;
-                    self.long[hl1] = next as u32;
-                    if cl1 < next && read_u64(data, cl1) == v1 {
-                        (next, cl1, 8 + common_len(data, cl1 + 8, next + 8, end))
-                    } else {
-                        let len = 4 + common_len(data, cs + 4, ip + 4, end);
-                        if len < mls {
-                            ip += 1 + ((ip - anchor) >> p.step_log);
-                            continue;
-                        }
-                        (ip, cs, len)
-                    }
+                    (ip, cs, 4 + common_len(data, cs + 4, ip + 4, end))
                 } else {
                     ip += 1 + ((ip - anchor) >> p.step_log);
                     continue;
                 };
+                if len < LAZY_BELOW {
+                    // A short copy: one probe of both tables at the next byte, taken when
+                    // it is longer by more than the literal it costs.
+                    let v1 = read_u64(data, next);
+                    let (hl1, hs1) = (hash8(v1, llog), hash_n(v1, mls, slog));
+                    let (cl1, cs1) = (self.long[hl1] as usize, self.head[hs1] as usize);
+                    self.long[hl1] = next as u32;
+                    self.head[hs1] = next as u32;
+                    for cand in [cl1, cs1] {
+                        if cand < next && read_u32(data, cand) == v1 as u32 {
+                            let l1 = 4 + common_len(data, cand + 4, next + 4, end);
+                            if l1 > len + 1 {
+                                (s, c, len) = (next, cand, l1);
+                            }
+                        }
+                    }
+                }
+                if len < mls {
+                    ip += 1 + ((ip - anchor) >> p.step_log);
+                    continue;
+                }
                 // Extend backwards over literals that match too.
                 let (mut s, mut c, mut len) = (s, c, len);
                 while s > anchor && c > 0 && data[s - 1] == data[c - 1] {

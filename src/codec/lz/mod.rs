@@ -133,9 +133,26 @@ fn params(level: Level) -> Params {
     }
 }
 
-/// Bytes of hash and chain tables for frames of `chunk` bytes at `level`.
+/// Frames of at most this many bytes are parsed by the row finder at levels 2 and 3:
+/// tiny inputs take little time at any level, and their ratio counts the most.
+const SMALL_FRAME: usize = 16 * 1024;
+
+/// The settings for a frame of `frame_len` bytes at `level`.
+fn params_for(level: Level, frame_len: usize) -> Params {
+    match level.get() {
+        2 | 3 if frame_len <= SMALL_FRAME => params(Level::new(4).unwrap_or(level)),
+        _ => params(level),
+    }
+}
+
+/// Bytes of hash and chain tables for frames of up to `chunk` bytes at `level`.
 pub fn table_memory(level: Level, chunk: usize) -> usize {
-    let p = params(level);
+    let small = chunk.min(SMALL_FRAME);
+    strategy_memory(params_for(level, chunk), chunk)
+        .max(strategy_memory(params_for(level, small), small))
+}
+
+fn strategy_memory(p: Params, chunk: usize) -> usize {
     let entries = 1usize << table_log(p.hash_log, chunk);
     match p.strategy {
         Strategy::Row => entries * 5 + entries / ROW,
@@ -150,7 +167,7 @@ pub fn table_memory(level: Level, chunk: usize) -> usize {
 /// Bytes the parser itself needs per block of `block` bytes at `level` (the optimal
 /// parser's price, step and distance arrays).
 pub fn parse_memory(level: Level, block: usize) -> usize {
-    if params(level).strategy == Strategy::Optimal {
+    if params_for(level, block).strategy == Strategy::Optimal {
         optimal::BYTES_PER_POSITION * (block + 1)
     } else {
         0
@@ -294,7 +311,7 @@ fn dist_cost(dist: u32) -> i64 {
 impl MatchFinder {
     /// Prepares for a new frame of `frame_len` bytes.
     pub fn reset(&mut self, level: Level, frame_len: usize) {
-        let mut p = params(level);
+        let mut p = params_for(level, frame_len);
         p.hash_log = table_log(p.hash_log, frame_len);
         let entries = 1usize << p.hash_log;
         if p.strategy == Strategy::Row {
