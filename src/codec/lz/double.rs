@@ -26,6 +26,8 @@ impl MatchFinder {
         let limit = end - 9;
         let mut anchor = start;
         let mut ip = start;
+        // A literal run that began in earlier blocks keeps its step (capped).
+        let mut carry = self.run_carry.min(64 << p.step_log);
         while ip < limit {
             let v = read_u64(data, ip);
             let hl = hash8(v, llog);
@@ -46,7 +48,7 @@ impl MatchFinder {
                 } else if cs < ip && read_u32(data, cs) == v as u32 {
                     (ip, cs, 4 + common_len(data, cs + 4, ip + 4, end))
                 } else {
-                    ip += 1 + ((ip - anchor) >> p.step_log);
+                    ip += 1 + ((ip - anchor + carry) >> p.step_log);
                     continue;
                 };
                 if len < LAZY_BELOW {
@@ -67,7 +69,7 @@ impl MatchFinder {
                     }
                 }
                 if len < mls {
-                    ip += 1 + ((ip - anchor) >> p.step_log);
+                    ip += 1 + ((ip - anchor + carry) >> p.step_log);
                     continue;
                 }
                 // Extend backwards over literals that match too.
@@ -80,6 +82,7 @@ impl MatchFinder {
                 (s, len, s - c)
             };
             self.emit(data, anchor, at, len, dist as u32, seqs, lits);
+            carry = 0;
             ip = at + len;
             anchor = ip;
             if ip < limit {
@@ -106,6 +109,11 @@ impl MatchFinder {
                 }
             }
         }
+        self.run_carry = if anchor == start {
+            carry + (end - start)
+        } else {
+            end - anchor
+        };
         anchor
     }
 }

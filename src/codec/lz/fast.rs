@@ -22,6 +22,8 @@ impl MatchFinder {
         let limit = end - 8;
         let mut anchor = start;
         let mut ip = start;
+        // A literal run that began in earlier blocks keeps its step (capped).
+        let mut carry = self.run_carry.min(64 << p.step_log);
         while ip < limit {
             let v = read_u64(data, ip);
             let h = hash_n(v, mls, hlog);
@@ -36,7 +38,7 @@ impl MatchFinder {
             } else if cand < ip && read_u32(data, cand) == v as u32 {
                 let len = 4 + common_len(data, cand + 4, ip + 4, end);
                 if len < mls {
-                    ip += 1 + ((ip - anchor) >> p.step_log);
+                    ip += 1 + ((ip - anchor + carry) >> p.step_log);
                     continue;
                 }
                 // Extend backwards over literals that match too.
@@ -48,10 +50,11 @@ impl MatchFinder {
                 }
                 (s, len, s - c)
             } else {
-                ip += 1 + ((ip - anchor) >> p.step_log);
+                ip += 1 + ((ip - anchor + carry) >> p.step_log);
                 continue;
             };
             self.emit(data, anchor, at, len, dist as u32, seqs, lits);
+            carry = 0;
             ip = at + len;
             anchor = ip;
             if ip < limit {
@@ -73,6 +76,11 @@ impl MatchFinder {
                 }
             }
         }
+        self.run_carry = if anchor == start {
+            carry + (end - start)
+        } else {
+            end - anchor
+        };
         anchor
     }
 }

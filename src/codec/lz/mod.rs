@@ -231,6 +231,8 @@ pub struct MatchFinder {
     next_insert: usize,
     /// Sequence-producing history shared by all blocks of a frame.
     pub reps: Reps,
+    /// Literals at the end of the previous block (fast and double finders' step).
+    run_carry: usize,
     optimal: optimal::OptimalScratch,
 }
 
@@ -342,6 +344,7 @@ impl MatchFinder {
         }
         self.params = Some(p);
         self.next_insert = 0;
+        self.run_carry = 0;
         self.reps = Reps::default();
     }
 
