@@ -51,7 +51,7 @@ impl MatchFinder {
                     ip += 1 + ((ip - anchor + carry) >> p.step_log);
                     continue;
                 };
-                if len < LAZY_BELOW {
+                if p.lazy > 0 && len < LAZY_BELOW {
                     // A short copy: one probe of both tables at the next byte, taken when
                     // it is longer by more than the literal it costs.
                     let v1 = read_u64(data, next);

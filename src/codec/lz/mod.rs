@@ -42,7 +42,8 @@ struct Params {
     window_log: u32,
     /// Candidates examined per position (chain and row finders).
     depth: u32,
-    /// Positions looked ahead before committing to a match (0 = greedy).
+    /// Positions looked ahead before committing to a match (0 = greedy; the double finder
+    /// looks one byte ahead of short copies when it is not 0).
     lazy: u32,
     /// A match this long ends the search.
     nice: usize,
@@ -82,7 +83,9 @@ fn params(level: Level) -> Params {
     match level.get() {
         1 => Params { min_len: 6, ..base },
         2 => Params {
-            hash_log: 16,
+            strategy: Double,
+            hash_log: 15,
+            long_log: 16,
             min_len: 5,
             step_log: 7,
             ..base
@@ -91,6 +94,7 @@ fn params(level: Level) -> Params {
             strategy: Double,
             hash_log: 16,
             long_log: 17,
+            lazy: 1,
             min_len: 5,
             step_log: 8,
             ..base
