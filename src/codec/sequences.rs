@@ -628,6 +628,74 @@ mod tests {
         }
     }
 
+    /// Decodes one section of `n` sequences from `body` with a fresh decoder.
+    fn decode_one(body: &[u8], n: usize) -> Result<usize, CodecError> {
+        let mut frame = vec![0u8; 4096];
+        let lits = vec![b'a'; 4096];
+        let mut t = Target {
+            frame: &mut frame,
+            op: 0,
+            block_end: 4000,
+            lits: &lits,
+            n_lits: 1000,
+            lit_pos: 0,
+        };
+        let mut pos = 0;
+        SequenceDecoder::default().decode(
+            body,
+            &mut pos,
+            n,
+            &mut t,
+            &mut Reps::default(),
+            &mut GlyphCounts::default(),
+        )?;
+        Ok(pos)
+    }
+
+    #[test]
+    fn malformed_sections_are_rejected() {
+        // A valid section: one sequence (4 literals, a copy of 4 at distance 1).
+        let mut enc = SequenceEncoder::default();
+        let mut body = Vec::new();
+        let one = [Seq {
+            lit_len: 4,
+            match_len: 4,
+            off: 4,
+        }];
+        enc.encode(&one, &mut body);
+        assert_eq!(decode_one(&body, 1).unwrap(), body.len());
+        // Reserved mode bits.
+        let mut bad = body.clone();
+        bad[0] |= 0x40;
+        assert!(decode_one(&bad, 1).is_err());
+        // "Same table as before" in a frame's first section.
+        for k in 0..3 {
+            let mut bad = body.clone();
+            bad[0] |= MODE_REPEAT << (2 * k);
+            assert!(decode_one(&bad, 1).is_err(), "alphabet {k}");
+        }
+        // A stream whose last byte is zero (no end marker), or with a byte too many.
+        let mut bad = body.clone();
+        *bad.last_mut().unwrap() = 0;
+        assert!(decode_one(&bad, 1).is_err());
+        // More or fewer sequences claimed than the stream holds.
+        let three: Vec<Seq> = (0..3)
+            .map(|i| Seq {
+                lit_len: 1 + i,
+                match_len: 4 + 7 * i,
+                off: 4 + 2 * i,
+            })
+            .collect();
+        let mut body3 = Vec::new();
+        SequenceEncoder::default().encode(&three, &mut body3);
+        assert_eq!(decode_one(&body3, 3).unwrap(), body3.len());
+        assert!(decode_one(&body3, 2).is_err());
+        assert!(decode_one(&body3, 4).is_err());
+        // Offset code 3 (distance 0) in a single-symbol OF table.
+        let bad = [MODE_SINGLE << 4, 3, 1, 0x01];
+        assert!(decode_one(&bad, 1).is_err());
+    }
+
     #[test]
     fn default_tables_fill_their_states() {
         for k in 0..3 {
