@@ -1,41 +1,82 @@
-//! Little-endian bit I/O: bits are packed from the least significant bit of each byte up.
+//! Little-endian bit I/O: bits are packed from the least significant bit of each byte up,
+//! and a field's least significant bit is written first.
 
-/// Appends bit fields to a byte vector.
+/// Appends bit fields to a byte vector, flushing whole bytes a 64-bit word at a time.
 pub struct BitWriter<'a> {
     out: &'a mut Vec<u8>,
+    /// Next byte of `out` to be written (bytes at and after it are scratch).
+    pos: usize,
     acc: u64,
-    /// Number of valid bits in `acc`; always < 32 between calls.
+    /// Valid bits in `acc`; at most 7 after [`BitWriter::flush`].
     nbits: u32,
 }
 
 impl<'a> BitWriter<'a> {
-    /// Starts writing at the end of `out`.
-    pub fn new(out: &'a mut Vec<u8>) -> Self {
+    /// Starts writing at the end of `out`; `hint` is an estimate of the bytes to come.
+    pub fn new(out: &'a mut Vec<u8>, hint: usize) -> Self {
+        let pos = out.len();
+        out.resize(pos + hint + 16, 0);
         Self {
             out,
+            pos,
             acc: 0,
             nbits: 0,
         }
     }
 
-    /// Writes the low `n` bits of `value` (`n` <= 32).
+    /// Adds the low `n` bits of `value`; the caller keeps at most 64 bits pending between
+    /// flushes (a flush leaves at most 7).
     #[inline(always)]
-    pub fn write(&mut self, value: u32, n: u32) {
-        debug_assert!(n <= 32);
-        debug_assert!(n == 32 || u64::from(value) < (1u64 << n));
-        self.acc |= u64::from(value) << self.nbits;
+    pub fn put(&mut self, value: u64, n: u32) {
+        debug_assert!(self.nbits + n <= 64);
+        debug_assert!(n == 64 || value < (1u64 << n));
+        self.acc |= value << (self.nbits & 63);
         self.nbits += n;
-        if self.nbits >= 32 {
-            self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
-            self.acc >>= 32;
-            self.nbits -= 32;
-        }
     }
 
-    /// Flushes the last partial byte (padded with zero bits).
-    pub fn finish(self) {
-        let bytes = self.nbits.div_ceil(8) as usize;
-        self.out.extend_from_slice(&self.acc.to_le_bytes()[..bytes]);
+    /// Moves the whole bytes of the accumulator to the output.
+    #[inline(always)]
+    pub fn flush(&mut self) {
+        if self.pos + 8 > self.out.len() {
+            self.grow();
+        }
+        self.out[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_le_bytes());
+        let bytes = self.nbits >> 3;
+        self.pos += bytes as usize;
+        self.acc = if bytes == 8 {
+            0
+        } else {
+            self.acc >> (bytes * 8)
+        };
+        self.nbits &= 7;
+    }
+
+    #[cold]
+    fn grow(&mut self) {
+        let len = self.out.len();
+        self.out.resize(len + len / 2 + 64, 0);
+    }
+
+    /// Writes `value` (`n` <= 57 bits) and flushes.
+    #[inline(always)]
+    pub fn write(&mut self, value: u64, n: u32) {
+        self.put(value, n);
+        self.flush();
+    }
+
+    /// Bits written so far (including pending ones).
+    #[cfg(test)]
+    pub fn bit_len(&self, start: usize) -> usize {
+        (self.pos - start) * 8 + self.nbits as usize
+    }
+
+    /// Flushes the last partial byte (padded with zero bits) and trims the scratch bytes.
+    pub fn finish(mut self) {
+        self.flush();
+        if self.nbits > 0 {
+            self.pos += 1;
+        }
+        self.out.truncate(self.pos);
     }
 }
 
@@ -66,7 +107,7 @@ impl<'a> BitReader<'a> {
         reader
     }
 
-    /// Tops `acc` up to at least 56 bits.
+    /// Tops `acc` up to at least 56 bits: one unaligned 8-byte load.
     #[inline(always)]
     pub fn refill(&mut self) {
         if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
@@ -107,34 +148,122 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    /// The next `n` bits without consuming them (`n` <= 32, after a refill).
+    /// The accumulator: the next bits, least significant first (at least `available`).
     #[inline(always)]
-    pub fn peek(&self, n: u32) -> u32 {
-        (self.acc & ((1u64 << n) - 1)) as u32
+    pub fn bits(&self) -> u64 {
+        self.acc
     }
 
-    /// Drops `n` bits (`n` <= available bits).
+    /// Drops `n` bits; the caller has made sure at least `n` are available.
     #[inline(always)]
     pub fn consume(&mut self, n: u32) {
-        let n = n.min(self.nbits);
-        self.acc >>= n;
+        debug_assert!(n <= self.nbits);
+        self.acc >>= n & 63;
         self.nbits -= n;
     }
 
-    /// Reads `n` bits (`n` <= 32); refills as needed.
+    /// Reads `n` bits (`n` <= 56); refills as needed.
     #[inline(always)]
     pub fn read(&mut self, n: u32) -> u32 {
-        if self.nbits < n {
-            self.refill();
-        }
-        let value = self.peek(n);
+        self.ensure(n);
+        let value = (self.acc & ((1u64 << n) - 1)) as u32;
         self.consume(n);
         value
+    }
+
+    /// Bytes of the stream.
+    pub fn data_len(&self) -> usize {
+        self.data.len()
     }
 
     /// True when more bits were consumed than the input holds.
     pub fn overrun(&self) -> bool {
         self.virtual_bits > self.nbits
+    }
+
+    /// Whole bytes of `data` that hold the bits consumed so far (the last one possibly
+    /// partly); meaningful only without an overrun.
+    pub fn bytes_consumed(&self) -> usize {
+        let bits = self.pos * 8 + self.virtual_bits as usize - self.nbits as usize;
+        bits.div_ceil(8)
+    }
+}
+
+/// Reads bit fields of a [`BitWriter`] stream last written first: each read takes the
+/// `n` bits just below the current top, from a 64-bit window reloaded a word at a time.
+/// Reading below the start yields garbage bits but never panics, and is reported by
+/// [`RevReader::is_done`].
+pub struct RevReader<'a> {
+    data: &'a [u8],
+    /// Window: the 8 bytes of `data` from `at` on (zero past the end).
+    window: u64,
+    at: usize,
+    /// Unread bits in the window below the top; negative after reading below the start.
+    avail: i64,
+}
+
+impl<'a> RevReader<'a> {
+    /// Reads `data` downwards from bit `top` (at most `8 * data.len()`).
+    pub fn new(data: &'a [u8], top: usize) -> Self {
+        let mut r = Self {
+            data,
+            window: 0,
+            at: 0,
+            avail: 0,
+        };
+        r.load(top.min(data.len() * 8) as i64);
+        r
+    }
+
+    /// Points the window at the bytes just below absolute bit `top`.
+    #[inline(always)]
+    fn load(&mut self, top: i64) {
+        if top >= 64 {
+            let at = (top as usize >> 3) - 7;
+            self.window = match self.data.get(at..at + 8) {
+                Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
+                None => 0,
+            };
+            self.at = at;
+            self.avail = top - 8 * at as i64;
+        } else {
+            self.load_start(top);
+        }
+    }
+
+    #[cold]
+    fn load_start(&mut self, top: i64) {
+        let mut w = [0u8; 8];
+        let n = self.data.len().min(8);
+        w[..n].copy_from_slice(&self.data[..n]);
+        self.window = u64::from_le_bytes(w);
+        self.at = 0;
+        self.avail = top;
+    }
+
+    /// Makes at least 56 bits readable (fewer near the start of the stream).
+    #[inline(always)]
+    pub fn refill(&mut self) {
+        if self.avail < 56 {
+            let top = 8 * self.at as i64 + self.avail;
+            if top >= 0 {
+                self.load(top);
+            }
+        }
+    }
+
+    /// The `n` bits below the top, as written; the caller refills so that a stream that
+    /// has them holds them in the window (`n` <= 56 after a refill, 32 in all between
+    /// refills for the sequence decoder).
+    #[inline(always)]
+    pub fn read(&mut self, n: u32) -> u32 {
+        self.avail -= i64::from(n);
+        (self.window.wrapping_shr(self.avail as u32) & ((1u64 << n) - 1)) as u32
+    }
+
+    /// True when every bit was read, and no read went below the start.
+    pub fn is_done(&self) -> bool {
+        self.at == 0 && self.avail == 0
     }
 }
 
@@ -150,17 +279,21 @@ mod tests {
                 (i.wrapping_mul(2_654_435_761) & ((1u32 << n) - 1), n)
             })
             .collect();
-        let mut out = Vec::new();
-        let mut w = BitWriter::new(&mut out);
+        let mut out = vec![7u8];
+        let mut w = BitWriter::new(&mut out, 0);
         for &(v, n) in &fields {
-            w.write(v, n);
+            w.write(u64::from(v), n);
         }
+        let bits: usize = fields.iter().map(|f| f.1 as usize).sum();
+        assert_eq!(w.bit_len(1), bits);
         w.finish();
-        let mut r = BitReader::new(&out);
+        assert_eq!(out.len(), 1 + bits.div_ceil(8));
+        let mut r = BitReader::new(&out[1..]);
         for &(v, n) in &fields {
             assert_eq!(r.read(n), v);
         }
         assert!(!r.overrun());
+        assert_eq!(r.bytes_consumed(), out.len() - 1);
     }
 
     #[test]

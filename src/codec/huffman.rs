@@ -1,20 +1,22 @@
-//! Length-limited canonical Huffman coding: code lengths from frequencies, the table
-//! description stored in a block, and single-lookup decoding tables.
+//! Length-limited canonical Huffman codes: code lengths from frequencies, the compact
+//! table description stored in a block, encoder codes and single-lookup decoding tables.
 
 use super::bits::{BitReader, BitWriter};
 use super::CodecError;
 
-/// Longest code; decoding uses one table of `1 << MAX_CODE_LEN` entries.
+/// Longest code of a literal or sequence table.
 pub const MAX_CODE_LEN: u32 = 11;
-const TABLE_SIZE: usize = 1 << MAX_CODE_LEN;
+/// Longest code of the pre-code that describes code lengths.
+const MAX_PRE_LEN: u32 = 7;
 
-/// Code lengths (0 = unused) for `freqs`, no longer than [`MAX_CODE_LEN`]. Needs at least
-/// two used symbols.
-pub fn code_lengths(freqs: &[u32]) -> Vec<u8> {
+/// Code lengths (0 = unused) for `freqs`, none longer than `max_len`. With two or more
+/// used symbols the code is complete (its Kraft sum is exactly 1); a single used symbol
+/// gets length 1.
+pub fn code_lengths(freqs: &[u32], max_len: u32) -> Vec<u8> {
     let mut freqs: Vec<u32> = freqs.to_vec();
     loop {
         let lengths = unlimited_lengths(&freqs);
-        if lengths.iter().all(|&l| u32::from(l) <= MAX_CODE_LEN) {
+        if lengths.iter().all(|&l| u32::from(l) <= max_len) {
             return lengths;
         }
         // Flatten the distribution and retry; converges in a few rounds.
@@ -73,16 +75,17 @@ fn unlimited_lengths(freqs: &[u32]) -> Vec<u8> {
     lengths
 }
 
-/// Canonical codes, bit-reversed for the LSB-first bit stream.
-fn canonical_codes(lengths: &[u8]) -> Vec<u16> {
-    let mut count = [0u32; MAX_CODE_LEN as usize + 1];
+/// Canonical codes, bit-reversed for the LSB-first bit stream: codes are assigned in
+/// order of (length, symbol), and each code's most significant bit is sent first.
+pub fn canonical_codes(lengths: &[u8]) -> Vec<u16> {
+    let mut count = [0u32; 16];
     for &l in lengths {
-        count[l as usize] += 1;
+        count[usize::from(l) & 15] += 1;
     }
     count[0] = 0;
-    let mut next = [0u32; MAX_CODE_LEN as usize + 2];
+    let mut next = [0u32; 17];
     let mut code = 0u32;
-    for len in 1..=MAX_CODE_LEN as usize {
+    for len in 1..16 {
         code = (code + count[len - 1]) << 1;
         next[len] = code;
     }
@@ -92,91 +95,89 @@ fn canonical_codes(lengths: &[u8]) -> Vec<u16> {
             if l == 0 {
                 return 0;
             }
-            let c = next[l as usize];
-            next[l as usize] += 1;
+            let c = next[usize::from(l)];
+            next[usize::from(l)] += 1;
             (c.reverse_bits() >> (32 - u32::from(l))) as u16
         })
         .collect()
 }
 
-/// How one alphabet of a block is coded.
-#[derive(Clone, Debug)]
-pub enum Table {
-    /// Every symbol is the same; no bits are spent per symbol.
-    Single(u16),
-    /// Canonical Huffman code with these lengths.
-    Huffman(Vec<u8>),
+/// Checks that `lengths` form a usable code: each at most `max_len`, and either exactly
+/// one used symbol or a complete code. Returns the longest length (0 for one symbol).
+pub fn check_lengths(lengths: &[u8], max_len: u32, offset: usize) -> Result<u32, CodecError> {
+    let mut kraft = 0u64;
+    let mut used = 0usize;
+    let mut longest = 0u32;
+    for &l in lengths.iter().filter(|&&l| l > 0) {
+        let l = u32::from(l);
+        if l > max_len {
+            return Err(CodecError::new(
+                offset,
+                format!("code length is {l}, should be at most {max_len}"),
+            ));
+        }
+        kraft += 1u64 << (max_len - l);
+        used += 1;
+        longest = longest.max(l);
+    }
+    match used {
+        0 => Err(CodecError::new(offset, "code has no symbols".into())),
+        1 => Ok(0),
+        _ if kraft != 1u64 << max_len => Err(CodecError::new(
+            offset,
+            format!(
+                "code is {} (Kraft sum {kraft}/{}), should be complete",
+                if kraft > 1u64 << max_len {
+                    "over-subscribed"
+                } else {
+                    "incomplete"
+                },
+                1u64 << max_len
+            ),
+        )),
+        _ => Ok(longest),
+    }
 }
 
-impl Table {
-    /// The best table for these symbol frequencies (at least one symbol used).
-    pub fn for_freqs(freqs: &[u32]) -> Table {
-        let used: Vec<usize> = (0..freqs.len()).filter(|&s| freqs[s] > 0).collect();
-        if used.len() == 1 {
-            Table::Single(used[0] as u16)
-        } else {
-            Table::Huffman(code_lengths(freqs))
-        }
+/// Fills a decoding table of `1 << bits` entries (`bits` from [`check_lengths`]): entry
+/// `i` is `entry(symbol, length)` of the code that is a prefix of `i`'s bits. A single
+/// used symbol fills one entry with length 0.
+pub fn fill_table<T: Copy>(
+    lengths: &[u8],
+    bits: u32,
+    table: &mut Vec<T>,
+    entry: impl Fn(usize, u32) -> T,
+) {
+    table.clear();
+    let size = 1usize << bits;
+    if bits == 0 {
+        let sym = lengths.iter().position(|&l| l > 0).unwrap_or(0);
+        table.push(entry(sym, 0));
+        return;
     }
-
-    /// Serializes the table: mode byte, then the symbol (single) or a count of lengths
-    /// and the lengths as 4-bit nibbles.
-    pub fn write(&self, out: &mut Vec<u8>) {
-        match self {
-            Table::Single(sym) => {
-                out.push(0);
-                out.extend_from_slice(&sym.to_le_bytes());
-            }
-            Table::Huffman(lengths) => {
-                let used = lengths.iter().rposition(|&l| l > 0).map_or(0, |p| p + 1);
-                out.push(1);
-                out.extend_from_slice(&(used as u16).to_le_bytes());
-                write_lengths(&lengths[..used], out);
-            }
+    let codes = canonical_codes(lengths);
+    table.resize(size, entry(0, 0));
+    for (sym, (&len, &code)) in lengths.iter().zip(&codes).enumerate() {
+        if len == 0 {
+            continue;
         }
-    }
-
-    /// Parses a table for an alphabet of `alphabet` symbols from `data[*pos..]`.
-    pub fn read(data: &[u8], pos: &mut usize, alphabet: usize) -> Result<Table, CodecError> {
-        let mode = take(data, pos, 1, "table mode")?[0];
-        match mode {
-            0 => {
-                let b = take(data, pos, 2, "table symbol")?;
-                let sym = u16::from_le_bytes([b[0], b[1]]);
-                if usize::from(sym) >= alphabet {
-                    return Err(CodecError::new(
-                        *pos,
-                        format!("single symbol is {sym}, should be below {alphabet}"),
-                    ));
-                }
-                Ok(Table::Single(sym))
-            }
-            1 => {
-                let b = take(data, pos, 2, "table size")?;
-                let used = usize::from(u16::from_le_bytes([b[0], b[1]]));
-                if used > alphabet || used < 2 {
-                    return Err(CodecError::new(
-                        *pos,
-                        format!("table size is {used}, should be 2..={alphabet}"),
-                    ));
-                }
-                let mut lengths = read_lengths(data, pos, used)?;
-                lengths.resize(alphabet, 0);
-                Ok(Table::Huffman(lengths))
-            }
-            m => Err(CodecError::new(
-                *pos,
-                format!("table mode is {m}, should be 0 or 1"),
-            )),
+        let e = entry(sym, u32::from(len));
+        let step = 1usize << len;
+        let mut i = usize::from(code);
+        while i < size {
+            table[i] = e;
+            i += step;
         }
     }
 }
 
-/// Code-length tokens: 0..=11 a length, then run tokens (deflate's idea).
+/// Code-length tokens: 0..=11 a length, then run tokens.
 const REPEAT_PREV: usize = 12;
 const ZEROS_SHORT: usize = 13;
 const ZEROS_LONG: usize = 14;
 const LENGTH_TOKENS: usize = 15;
+/// Order in which the pre-code's lengths are sent; trailing zeros are left out.
+const PRE_ORDER: [usize; LENGTH_TOKENS] = [0, 13, 12, 8, 7, 9, 6, 5, 10, 4, 14, 11, 3, 2, 1];
 
 /// (token, extra value, extra bits) for a list of code lengths.
 fn length_tokens(lengths: &[u8]) -> Vec<(usize, u32, u32)> {
@@ -190,8 +191,9 @@ fn length_tokens(lengths: &[u8]) -> Vec<(usize, u32, u32)> {
             tokens.push((ZEROS_LONG, (n - 11) as u32, 7));
             i += n;
         } else if l == 0 && run >= 3 {
-            tokens.push((ZEROS_SHORT, (run - 3) as u32, 3));
-            i += run;
+            let n = run.min(10);
+            tokens.push((ZEROS_SHORT, (n - 3) as u32, 3));
+            i += n;
         } else if i > 0 && lengths[i - 1] == l && l != 0 && run >= 3 {
             let n = run.min(6);
             tokens.push((REPEAT_PREV, (n - 3) as u32, 2));
@@ -204,48 +206,71 @@ fn length_tokens(lengths: &[u8]) -> Vec<(usize, u32, u32)> {
     tokens
 }
 
-/// Writes code lengths: the token code's 15 lengths as nibbles, the token stream's byte
-/// length (u16), then the token stream.
-fn write_lengths(lengths: &[u8], out: &mut Vec<u8>) {
-    let tokens = length_tokens(lengths);
+/// Bits of the symbol count field of a table description for an alphabet.
+fn count_bits(alphabet: usize) -> u32 {
+    alphabet.trailing_zeros()
+}
+
+/// Appends the description of `lengths` (an alphabet of a power-of-two size, at least one
+/// used symbol, each length at most [`MAX_CODE_LEN`]) to `out`; see FORMAT.md 7.5.
+pub fn write_description(lengths: &[u8], out: &mut Vec<u8>) {
+    let used = lengths.iter().rposition(|&l| l > 0).map_or(1, |p| p + 1);
+    let tokens = length_tokens(&lengths[..used]);
     let mut freqs = [0u32; LENGTH_TOKENS];
     for &(t, _, _) in &tokens {
         freqs[t] += 1;
     }
-    let pre = code_lengths(&freqs);
-    for pair in pre.chunks(2) {
-        out.push(pair[0] | (pair.get(1).copied().unwrap_or(0) << 4));
+    let pre = code_lengths(&freqs, MAX_PRE_LEN);
+    let sent = PRE_ORDER
+        .iter()
+        .rposition(|&t| pre[t] > 0)
+        .map_or(0, |p| p + 1);
+    let codes = canonical_codes(&pre);
+    let single = pre.iter().filter(|&&l| l > 0).count() == 1;
+    let mut w = BitWriter::new(out, 32 + tokens.len() * 2);
+    w.write((used - 1) as u64, count_bits(lengths.len()));
+    w.write(sent as u64, 4);
+    for &t in &PRE_ORDER[..sent] {
+        w.write(u64::from(pre[t]), 3);
     }
-    let enc = Encoder::new(&Table::Huffman(pre), LENGTH_TOKENS);
-    let mut bits = Vec::new();
-    let mut w = BitWriter::new(&mut bits);
     for &(t, extra, n) in &tokens {
-        enc.put(&mut w, t);
-        w.write(extra, n);
+        let len = if single { 0 } else { u32::from(pre[t]) };
+        w.put(u64::from(codes[t]), len);
+        w.write(u64::from(extra), n);
     }
     w.finish();
-    out.extend_from_slice(&(bits.len() as u16).to_le_bytes());
-    out.extend_from_slice(&bits);
 }
 
-/// Reads `used` code lengths written by [`write_lengths`].
-fn read_lengths(data: &[u8], pos: &mut usize, used: usize) -> Result<Vec<u8>, CodecError> {
+/// Reads a description written by [`write_description`] for an alphabet of `alphabet`
+/// symbols from `data[*pos..]` into `lengths`, advancing `pos` past its last byte.
+pub fn read_description(
+    data: &[u8],
+    pos: &mut usize,
+    alphabet: usize,
+    lengths: &mut Vec<u8>,
+) -> Result<(), CodecError> {
     let at = *pos;
-    let packed = take(data, pos, LENGTH_TOKENS.div_ceil(2), "length code")?;
-    let pre: Vec<u8> = (0..LENGTH_TOKENS)
-        .map(|i| (packed[i / 2] >> ((i % 2) * 4)) & 0x0F)
-        .collect();
-    let dec = Decoder::new(&Table::Huffman(pre), at)?;
-    let b = take(data, pos, 2, "code length stream size")?;
-    let n = usize::from(u16::from_le_bytes([b[0], b[1]]));
-    let stream = take(data, pos, n, "code length stream")?;
     let bad = |what: &str| CodecError::new(at, format!("code lengths: {what}"));
-    let mut r = BitReader::new(stream);
-    let mut lengths = Vec::with_capacity(used);
+    let rest = data.get(at..).unwrap_or(&[]);
+    let mut r = BitReader::new(rest);
+    let used = r.read(count_bits(alphabet)) as usize + 1;
+    let sent = r.read(4) as usize;
+    let mut pre = [0u8; LENGTH_TOKENS];
+    for &t in &PRE_ORDER[..sent] {
+        pre[t] = r.read(3) as u8;
+    }
+    let bits = check_lengths(&pre, MAX_PRE_LEN, at)?;
+    let mut table: Vec<u16> = Vec::new();
+    fill_table(&pre, bits, &mut table, |sym, len| {
+        (len << 8) as u16 | sym as u16
+    });
+    let mask = (1u64 << bits) - 1;
+    lengths.clear();
     while lengths.len() < used {
         r.refill();
-        let t = dec.get(&mut r).ok_or_else(|| bad("invalid token"))?;
-        let (value, count) = match t {
+        let e = table[(r.bits() & mask) as usize];
+        r.consume(u32::from(e >> 8));
+        let (value, count) = match usize::from(e & 0xFF) {
             REPEAT_PREV => {
                 let prev = *lengths
                     .last()
@@ -260,11 +285,16 @@ fn read_lengths(data: &[u8], pos: &mut usize, used: usize) -> Result<Vec<u8>, Co
             return Err(bad("more lengths than symbols"));
         }
         lengths.extend(std::iter::repeat_n(value, count));
+        if r.overrun() {
+            return Err(bad("description ends early"));
+        }
     }
     if r.overrun() {
-        return Err(bad("stream ends early"));
+        return Err(bad("description ends early"));
     }
-    Ok(lengths)
+    *pos = at + r.bytes_consumed();
+    lengths.resize(alphabet, 0);
+    Ok(())
 }
 
 /// Takes `n` bytes at `*pos`, advancing it, or fails naming `what`.
@@ -291,120 +321,74 @@ pub fn take<'a>(
     }
 }
 
-/// Encoder side of a [`Table`].
+/// Encoder side of a code: per symbol, its bit-reversed code and length.
+#[derive(Clone, Default)]
 pub struct Encoder {
-    codes: Vec<u16>,
-    lengths: Vec<u8>,
+    /// `code | length << 16` per symbol.
+    entries: Vec<u32>,
 }
 
 impl Encoder {
-    /// Builds the encoder for `table` over an alphabet of `alphabet` symbols.
-    pub fn new(table: &Table, alphabet: usize) -> Encoder {
-        match table {
-            Table::Single(_) => Encoder {
-                codes: vec![0; alphabet],
-                lengths: vec![0; alphabet],
-            },
-            Table::Huffman(lengths) => Encoder {
-                codes: canonical_codes(lengths),
-                lengths: lengths.clone(),
-            },
-        }
+    /// The encoder for code `lengths` (a single used symbol costs no bits).
+    pub fn new(lengths: &[u8]) -> Encoder {
+        let single = lengths.iter().filter(|&&l| l > 0).count() == 1;
+        let codes = canonical_codes(lengths);
+        let entries = lengths
+            .iter()
+            .zip(&codes)
+            .map(|(&l, &c)| {
+                if single {
+                    0
+                } else {
+                    u32::from(c) | u32::from(l) << 16
+                }
+            })
+            .collect();
+        Encoder { entries }
     }
 
-    /// Writes `sym`'s code.
+    /// (code, length) of `sym`.
+    #[inline(always)]
+    pub fn code(&self, sym: usize) -> (u64, u32) {
+        let e = self.entries[sym];
+        (u64::from(e & 0xFFFF), e >> 16)
+    }
+
+    /// Adds `sym`'s code to `w` (without flushing).
     #[inline(always)]
     pub fn put(&self, w: &mut BitWriter<'_>, sym: usize) {
-        w.write(u32::from(self.codes[sym]), u32::from(self.lengths[sym]));
-    }
-
-    /// Bits `sym` costs.
-    #[inline(always)]
-    pub fn cost(&self, sym: usize) -> u64 {
-        u64::from(self.lengths[sym])
+        let (c, l) = self.code(sym);
+        w.put(c, l);
     }
 }
 
-/// Decoder side of a [`Table`]: one lookup per symbol.
-pub struct Decoder {
-    /// Entry = symbol << 4 | code length; [`UNASSIGNED`] marks a code no symbol has. A
-    /// single-symbol table has length 0 everywhere (the symbol costs no bits).
-    table: Box<[u16; TABLE_SIZE]>,
-}
-
-/// Decoder table entry of a code that is not assigned (its length field is never valid).
-const UNASSIGNED: u16 = 0x0F;
-
-impl Decoder {
-    /// Builds the lookup table; fails on an over-subscribed code.
-    pub fn new(table: &Table, offset: usize) -> Result<Decoder, CodecError> {
-        match table {
-            Table::Single(sym) => Ok(Decoder {
-                table: Box::new([*sym << 4; TABLE_SIZE]),
-            }),
-            Table::Huffman(lengths) => {
-                let mut kraft = 0u32;
-                for &l in lengths.iter().filter(|&&l| l > 0) {
-                    if u32::from(l) > MAX_CODE_LEN {
-                        return Err(CodecError::new(
-                            offset,
-                            format!("code length is {l}, should be at most {MAX_CODE_LEN}"),
-                        ));
-                    }
-                    kraft += 1 << (MAX_CODE_LEN - u32::from(l));
-                }
-                if kraft > TABLE_SIZE as u32 {
-                    return Err(CodecError::new(
-                        offset,
-                        "over-subscribed Huffman code".into(),
-                    ));
-                }
-                let codes = canonical_codes(lengths);
-                let mut table = Box::new([UNASSIGNED; TABLE_SIZE]);
-                for (sym, (&len, &code)) in lengths.iter().zip(&codes).enumerate() {
-                    if len == 0 {
-                        continue;
-                    }
-                    let step = 1usize << len;
-                    let mut i = usize::from(code);
-                    while i < TABLE_SIZE {
-                        table[i] = ((sym as u16) << 4) | u16::from(len);
-                        i += step;
-                    }
-                }
-                Ok(Decoder { table })
+/// Bits that coding symbols with `freqs` takes with code `lengths`, or `None` when a
+/// used symbol has no code.
+pub fn coded_bits(freqs: &[u32], lengths: &[u8]) -> Option<u64> {
+    if lengths.len() < freqs.len() {
+        return None;
+    }
+    let single = lengths.iter().filter(|&&l| l > 0).count() == 1;
+    let mut bits = 0u64;
+    for (&f, &l) in freqs.iter().zip(lengths) {
+        if f > 0 {
+            if l == 0 {
+                return None;
+            }
+            if !single {
+                bits += u64::from(f) * u64::from(l);
             }
         }
     }
-
-    /// The only symbol of a single-symbol table.
-    pub fn single(&self) -> Option<usize> {
-        // Only a single-symbol table has valid entries of length 0.
-        let entry = self.table[0];
-        (entry & 0x0F == 0).then(|| usize::from(entry >> 4))
-    }
-
-    /// Decodes one symbol; the reader must hold at least [`MAX_CODE_LEN`] bits.
-    /// Returns `None` for an unassigned code.
-    #[inline(always)]
-    pub fn get(&self, r: &mut BitReader<'_>) -> Option<usize> {
-        let entry = self.table[r.peek(MAX_CODE_LEN) as usize & (TABLE_SIZE - 1)];
-        if entry == UNASSIGNED {
-            return None;
-        }
-        r.consume(u32::from(entry & 0x0F));
-        Some(usize::from(entry >> 4))
-    }
+    Some(bits)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn lengths_are_limited_and_complete() {
-        // Fibonacci frequencies force very deep plain Huffman trees.
-        let mut freqs = vec![0u32; 40];
+    fn fib_freqs() -> Vec<u32> {
+        let mut freqs = vec![0u32; 64];
         let (mut a, mut b) = (1u32, 1u32);
         for f in freqs.iter_mut().take(30) {
             *f = a;
@@ -412,48 +396,70 @@ mod tests {
             a = b;
             b = c;
         }
-        let lengths = code_lengths(&freqs);
-        assert!(lengths.iter().all(|&l| u32::from(l) <= MAX_CODE_LEN));
-        let kraft: u32 = lengths
-            .iter()
-            .filter(|&&l| l > 0)
-            .map(|&l| 1 << (MAX_CODE_LEN - u32::from(l)))
-            .sum();
-        assert_eq!(kraft, 1 << MAX_CODE_LEN);
+        freqs
     }
 
     #[test]
-    fn encode_decode_symbols() {
-        let syms: Vec<usize> = (0..5000usize).map(|i| (i * i + 3 * i) % 37 % 20).collect();
-        let mut freqs = vec![0u32; 64];
-        for &s in &syms {
-            freqs[s] += 1;
-        }
-        let table = Table::for_freqs(&freqs);
-        let mut desc = Vec::new();
-        table.write(&mut desc);
-        let mut pos = 0;
-        let parsed = Table::read(&desc, &mut pos, 64).unwrap();
-        assert_eq!(pos, desc.len());
-        let enc = Encoder::new(&table, 64);
-        let mut out = Vec::new();
-        let mut w = BitWriter::new(&mut out);
-        for &s in &syms {
-            enc.put(&mut w, s);
-        }
-        w.finish();
-        let dec = Decoder::new(&parsed, 0).unwrap();
-        let mut r = BitReader::new(&out);
-        for &s in &syms {
-            r.refill();
-            assert_eq!(dec.get(&mut r), Some(s));
-        }
-        assert!(!r.overrun());
+    fn lengths_are_limited_and_complete() {
+        // Fibonacci frequencies force very deep plain Huffman trees.
+        let lengths = code_lengths(&fib_freqs(), MAX_CODE_LEN);
+        assert_eq!(
+            check_lengths(&lengths, MAX_CODE_LEN, 0).unwrap(),
+            MAX_CODE_LEN
+        );
     }
 
     #[test]
-    fn oversubscribed_table_is_an_error() {
-        let table = Table::Huffman(vec![1, 1, 1]);
-        assert!(Decoder::new(&table, 0).is_err());
+    fn descriptions_round_trip_and_symbols_decode() {
+        for freqs in [
+            fib_freqs(),
+            (0..256u32).map(|i| (i * 7919) % 97 + (i % 3)).collect(),
+            (0..256u32)
+                .map(|i| u32::from(i == 65 || i == 200))
+                .collect(),
+        ] {
+            let lengths = code_lengths(&freqs, MAX_CODE_LEN);
+            let mut desc = vec![0xAB];
+            write_description(&lengths, &mut desc);
+            desc.push(0xCD);
+            let mut pos = 1;
+            let mut parsed = Vec::new();
+            read_description(&desc, &mut pos, lengths.len(), &mut parsed).unwrap();
+            assert_eq!(parsed, lengths);
+            assert_eq!(desc[pos], 0xCD);
+            let bits = check_lengths(&parsed, MAX_CODE_LEN, 0).unwrap();
+            let mut table: Vec<u16> = Vec::new();
+            fill_table(&parsed, bits, &mut table, |s, l| (l << 8) as u16 | s as u16);
+            let enc = Encoder::new(&lengths);
+            let syms: Vec<usize> = (0..5000usize)
+                .map(|i| (i * i + 3 * i) % freqs.len())
+                .filter(|&s| freqs[s] > 0)
+                .collect();
+            let mut out = Vec::new();
+            let mut w = BitWriter::new(&mut out, 0);
+            for &s in &syms {
+                enc.put(&mut w, s);
+                w.flush();
+            }
+            w.finish();
+            let mut r = BitReader::new(&out);
+            for &s in &syms {
+                r.refill();
+                let e = table[(r.bits() & ((1 << bits) - 1)) as usize];
+                r.consume(u32::from(e >> 8));
+                assert_eq!(usize::from(e & 0xFF), s);
+            }
+            assert!(!r.overrun());
+        }
+    }
+
+    #[test]
+    fn bad_codes_are_errors() {
+        assert!(check_lengths(&[1, 1, 1], MAX_CODE_LEN, 0).is_err());
+        assert!(check_lengths(&[1, 2], MAX_CODE_LEN, 0).is_err());
+        assert!(check_lengths(&[0, 0], MAX_CODE_LEN, 0).is_err());
+        assert!(check_lengths(&[12, 1], MAX_CODE_LEN, 0).is_err());
+        assert_eq!(check_lengths(&[0, 3], MAX_CODE_LEN, 0).unwrap(), 0);
+        assert_eq!(check_lengths(&[1, 2, 2], MAX_CODE_LEN, 0).unwrap(), 2);
     }
 }

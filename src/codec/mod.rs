@@ -10,8 +10,11 @@
 
 mod bits;
 mod block;
+mod fse;
 mod huffman;
+mod literals;
 mod lz;
+mod sequences;
 
 pub use block::{
     decode_body, decode_body_into, encode_body, DecodeScratch, EncodeScratch, SLACK as DECODE_SLACK,
@@ -48,5 +51,5 @@ impl std::error::Error for CodecError {}
 pub fn encoder_memory(level: Level, chunk: usize) -> usize {
     lz::table_memory(level, chunk)
         + lz::parse_memory(level, block::BLOCK_SIZE)
-        + block::BLOCK_SIZE * 2
+        + block::scratch_memory()
 }

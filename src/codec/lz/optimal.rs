@@ -1,7 +1,7 @@
 //! Price-based parsing for the strongest levels: every copy length found at every position
 //! is weighed by its estimated cost in bits, and the cheapest path through the block wins.
 
-use super::{common_len, read_u32, MatchFinder, Params, Seq, MIN_MATCH, SKIP_LOG};
+use super::{common_len, read_u32, LitBuf, MatchFinder, Params, Seq, MIN_MATCH, SKIP_LOG};
 
 /// Prices are in 1/16 bit.
 const SCALE: u32 = 16;
@@ -75,7 +75,7 @@ impl MatchFinder {
         start: usize,
         end: usize,
         seqs: &mut Vec<Seq>,
-        lits: &mut Vec<u8>,
+        lits: &mut LitBuf,
     ) -> usize {
         let mut o = std::mem::take(&mut self.optimal);
         let n = end - start;

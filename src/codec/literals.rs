@@ -1,0 +1,412 @@
+//! The literal section of a coded block: raw, one repeated byte, or Huffman coded in one
+//! stream (short sections) or four interleaved streams, with a new code or the code of the
+//! previous Huffman-coded literal section of the frame (FORMAT.md 7.3).
+
+use super::bits::{BitReader, BitWriter};
+use super::huffman::{self, take, Encoder, MAX_CODE_LEN};
+use super::CodecError;
+use crate::base::varint;
+
+pub const LIT_SYMS: usize = 256;
+/// Literal sections of at least this many bytes are coded as four streams.
+pub const FOUR_STREAMS_MIN: usize = 1024;
+
+const MODE_RAW: u8 = 0;
+const MODE_NEW: u8 = 1;
+const MODE_REPEAT: u8 = 2;
+const MODE_RLE: u8 = 3;
+
+/// Symbols of each of the four streams (the last takes the rest).
+#[inline]
+fn segment(n: usize) -> usize {
+    n.div_ceil(4)
+}
+
+/// The encoder's memory across the blocks of a frame.
+#[derive(Default)]
+pub struct LiteralEncoder {
+    /// Code lengths of the previous Huffman-coded section of this frame (empty if none).
+    prev: Vec<u8>,
+    prev_enc: Encoder,
+    stream: Vec<u8>,
+    desc: Vec<u8>,
+}
+
+impl LiteralEncoder {
+    /// Forgets the previous code (a new frame).
+    pub fn reset(&mut self) {
+        self.prev.clear();
+    }
+
+    /// The code in force, to put back with [`LiteralEncoder::restore`] when a block is
+    /// stored instead.
+    pub fn save(&self) -> (Vec<u8>, Encoder) {
+        (self.prev.clone(), self.prev_enc.clone())
+    }
+
+    /// Puts back a code saved by [`LiteralEncoder::save`].
+    pub fn restore(&mut self, saved: (Vec<u8>, Encoder)) {
+        (self.prev, self.prev_enc) = saved;
+    }
+
+    /// Appends the section for `lits` (non-empty) to `out`.
+    pub fn encode(&mut self, lits: &[u8], out: &mut Vec<u8>) {
+        let n = lits.len();
+        if n >= 1 << 14 && looks_random(lits) {
+            out.push(MODE_RAW);
+            out.extend_from_slice(lits);
+            return;
+        }
+        let mut freqs = [0u32; LIT_SYMS];
+        count(lits, &mut freqs);
+        let distinct = freqs.iter().filter(|&&f| f > 0).count();
+        if distinct == 1 {
+            out.push(MODE_RLE);
+            out.push(lits[0]);
+            return;
+        }
+        let lengths = huffman::code_lengths(&freqs, MAX_CODE_LEN);
+        self.desc.clear();
+        huffman::write_description(&lengths, &mut self.desc);
+        let streams_overhead = if n >= FOUR_STREAMS_MIN { 9 } else { 3 };
+        let new_bytes = huffman::coded_bits(&freqs, &lengths).unwrap_or(u64::MAX) / 8
+            + (self.desc.len() + streams_overhead) as u64;
+        let repeat_bytes = huffman::coded_bits(&freqs, &self.prev)
+            .map_or(u64::MAX, |b| b / 8 + streams_overhead as u64);
+        if new_bytes.min(repeat_bytes) + 2 >= n as u64 {
+            out.push(MODE_RAW);
+            out.extend_from_slice(lits);
+            return;
+        }
+        if repeat_bytes <= new_bytes {
+            out.push(MODE_REPEAT);
+        } else {
+            out.push(MODE_NEW);
+            out.extend_from_slice(&self.desc);
+            self.prev_enc = Encoder::new(&lengths);
+            self.prev = lengths;
+        }
+        let enc = &self.prev_enc;
+        self.stream.clear();
+        if n < FOUR_STREAMS_MIN {
+            write_stream(enc, lits, &mut self.stream);
+            varint::write(out, self.stream.len() as u64);
+        } else {
+            let seg = segment(n);
+            let mut sizes = [0usize; 4];
+            for (i, part) in lits.chunks(seg).enumerate() {
+                let before = self.stream.len();
+                write_stream(enc, part, &mut self.stream);
+                sizes[i] = self.stream.len() - before;
+            }
+            varint::write(out, self.stream.len() as u64);
+            for &s in &sizes[..3] {
+                varint::write(out, s as u64);
+            }
+        }
+        out.extend_from_slice(&self.stream);
+    }
+}
+
+/// True when a sample of every 16th byte has an order-0 entropy above 7.9 bits: coding
+/// would gain under 1.3%, so the section goes raw without a full count.
+fn looks_random(data: &[u8]) -> bool {
+    let mut freqs = [0u32; LIT_SYMS];
+    let mut n = 0u32;
+    for &b in data.iter().step_by(16) {
+        freqs[usize::from(b)] += 1;
+        n += 1;
+    }
+    let n = f64::from(n);
+    let bits: f64 = freqs
+        .iter()
+        .filter(|&&f| f > 0)
+        .map(|&f| {
+            let f = f64::from(f);
+            -f * (f / n).log2()
+        })
+        .sum();
+    bits / n > 7.9
+}
+
+/// Byte frequencies, counted in four interleaved tables to avoid store-to-load stalls.
+fn count(data: &[u8], freqs: &mut [u32; LIT_SYMS]) {
+    let mut t = [[0u32; LIT_SYMS]; 4];
+    let mut quads = data.chunks_exact(4);
+    for q in &mut quads {
+        t[0][usize::from(q[0])] += 1;
+        t[1][usize::from(q[1])] += 1;
+        t[2][usize::from(q[2])] += 1;
+        t[3][usize::from(q[3])] += 1;
+    }
+    for &b in quads.remainder() {
+        t[0][usize::from(b)] += 1;
+    }
+    for (s, f) in freqs.iter_mut().enumerate() {
+        *f = t[0][s] + t[1][s] + t[2][s] + t[3][s];
+    }
+}
+
+/// Appends the Huffman codes of `syms` as one bit stream.
+fn write_stream(enc: &Encoder, syms: &[u8], out: &mut Vec<u8>) {
+    let mut w = BitWriter::new(out, syms.len() * 11 / 8);
+    let mut quads = syms.chunks_exact(4);
+    for q in &mut quads {
+        // Four codes of at most 11 bits fit in the 57 bits a flush leaves room for.
+        enc.put(&mut w, usize::from(q[0]));
+        enc.put(&mut w, usize::from(q[1]));
+        enc.put(&mut w, usize::from(q[2]));
+        enc.put(&mut w, usize::from(q[3]));
+        w.flush();
+    }
+    for &b in quads.remainder() {
+        enc.put(&mut w, usize::from(b));
+        w.flush();
+    }
+    w.finish();
+}
+
+/// The decoder's memory across the blocks of a frame.
+#[derive(Default)]
+pub struct LiteralDecoder {
+    /// Decoding table of the current Huffman code: `length << 8 | symbol`.
+    table: Vec<u16>,
+    /// Its index width in bits; `None` before the frame's first Huffman-coded section.
+    bits: Option<u32>,
+    lengths: Vec<u8>,
+}
+
+impl LiteralDecoder {
+    /// Forgets the previous code (a new frame).
+    pub fn reset(&mut self) {
+        self.bits = None;
+    }
+
+    /// Reads a section of `n` (> 0) literals from `body[*pos..]` into `lits[..n]` (`lits`
+    /// is resized to at least `n + slack`).
+    pub fn decode(
+        &mut self,
+        body: &[u8],
+        pos: &mut usize,
+        n: usize,
+        lits: &mut Vec<u8>,
+        slack: usize,
+    ) -> Result<(), CodecError> {
+        if lits.len() < n + slack {
+            lits.resize(n + slack, 0);
+        }
+        let mode_at = *pos;
+        let mode = take(body, pos, 1, "literal mode")?[0];
+        match mode {
+            MODE_RAW => {
+                lits[..n].copy_from_slice(take(body, pos, n, "raw literals")?);
+                return Ok(());
+            }
+            MODE_RLE => {
+                let b = take(body, pos, 1, "repeated literal")?[0];
+                lits[..n].fill(b);
+                return Ok(());
+            }
+            MODE_NEW => {
+                huffman::read_description(body, pos, LIT_SYMS, &mut self.lengths)?;
+                let bits = huffman::check_lengths(&self.lengths, MAX_CODE_LEN, mode_at)?;
+                huffman::fill_table(&self.lengths, bits, &mut self.table, |s, l| {
+                    (l << 8) as u16 | s as u16
+                });
+                self.bits = Some(bits);
+            }
+            MODE_REPEAT => {
+                if self.bits.is_none() {
+                    return Err(CodecError::new(
+                        mode_at,
+                        "literals repeat a code, but no earlier block of the frame has one".into(),
+                    ));
+                }
+            }
+            m => {
+                return Err(CodecError::new(
+                    mode_at,
+                    format!("literal mode is {m}, should be 0-3"),
+                ))
+            }
+        }
+        let bits = self.bits.unwrap_or(0);
+        let total = read_size(body, pos, "literal streams size")?;
+        let sizes_at = *pos;
+        let mut sizes = [total, 0, 0, 0];
+        if n >= FOUR_STREAMS_MIN {
+            let mut sum = 0usize;
+            for s in &mut sizes[..3] {
+                *s = read_size(body, pos, "literal stream size")?;
+                sum = sum.saturating_add(*s);
+            }
+            if sum > total {
+                return Err(CodecError::new(
+                    sizes_at,
+                    format!("literal streams 1-3 take {sum} bytes of {total}"),
+                ));
+            }
+            sizes[3] = total - sum;
+        }
+        let stream_at = *pos;
+        let data = take(body, pos, total, "literal streams")?;
+        let ok = if n < FOUR_STREAMS_MIN {
+            decode_one(&self.table, bits, data, &mut lits[..n])
+        } else {
+            let (a, rest) = data.split_at(sizes[0]);
+            let (b, rest) = rest.split_at(sizes[1]);
+            let (c, d) = rest.split_at(sizes[2]);
+            decode_four(&self.table, bits, [a, b, c, d], &mut lits[..n])
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(CodecError::new(
+                stream_at,
+                "literal stream ends early".into(),
+            ))
+        }
+    }
+}
+
+fn read_size(body: &[u8], pos: &mut usize, what: &str) -> Result<usize, CodecError> {
+    let v = varint::read(body, pos).map_err(|e| CodecError::new(*pos, format!("{what}: {e}")))?;
+    usize::try_from(v)
+        .ok()
+        .filter(|&v| v <= body.len())
+        .ok_or_else(|| CodecError::new(*pos, format!("{what} is {v}, past the body's end")))
+}
+
+/// Decodes `out.len()` symbols from one stream; false on an overrun.
+fn decode_one(table: &[u16], bits: u32, data: &[u8], out: &mut [u8]) -> bool {
+    let mask = (1u64 << bits) - 1;
+    let mut r = BitReader::new(data);
+    let mut quads = out.chunks_exact_mut(4);
+    for q in &mut quads {
+        r.refill();
+        for b in q.iter_mut() {
+            let e = table[(r.bits() & mask) as usize];
+            r.consume(u32::from(e >> 8));
+            *b = e as u8;
+        }
+    }
+    for b in quads.into_remainder() {
+        r.refill();
+        let e = table[(r.bits() & mask) as usize];
+        r.consume(u32::from(e >> 8));
+        *b = e as u8;
+    }
+    !r.overrun() && r.bytes_consumed() == data.len()
+}
+
+/// Decodes four interleaved streams into the four segments of `out`; false on an overrun
+/// or a stream with bytes left over.
+fn decode_four(table: &[u16], bits: u32, data: [&[u8]; 4], out: &mut [u8]) -> bool {
+    let n = out.len();
+    let seg = segment(n);
+    let mask = (1u64 << bits) - 1;
+    let (o0, rest) = out.split_at_mut(seg);
+    let (o1, rest) = rest.split_at_mut(seg);
+    let (o2, o3) = rest.split_at_mut(seg);
+    let mut r = data.map(BitReader::new);
+    let last = o3.len();
+    let whole = last / 4 * 4;
+    let mut i = 0;
+    while i < whole {
+        let [r0, r1, r2, r3] = &mut r;
+        r0.refill();
+        r1.refill();
+        r2.refill();
+        r3.refill();
+        // Four codes of at most 11 bits per stream per refill of at least 56 bits.
+        for k in i..i + 4 {
+            let e0 = table[(r0.bits() & mask) as usize];
+            let e1 = table[(r1.bits() & mask) as usize];
+            let e2 = table[(r2.bits() & mask) as usize];
+            let e3 = table[(r3.bits() & mask) as usize];
+            r0.consume(u32::from(e0 >> 8));
+            r1.consume(u32::from(e1 >> 8));
+            r2.consume(u32::from(e2 >> 8));
+            r3.consume(u32::from(e3 >> 8));
+            o0[k] = e0 as u8;
+            o1[k] = e1 as u8;
+            o2[k] = e2 as u8;
+            o3[k] = e3 as u8;
+        }
+        i += 4;
+    }
+    let mut ok = true;
+    for (rd, o) in r.iter_mut().zip([o0, o1, o2, o3]) {
+        for b in &mut o[whole..] {
+            rd.refill();
+            let e = table[(rd.bits() & mask) as usize];
+            rd.consume(u32::from(e >> 8));
+            *b = e as u8;
+        }
+        ok &= !rd.overrun() && rd.bytes_consumed() == rd.data_len();
+    }
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(sections: &[Vec<u8>]) -> usize {
+        let mut enc = LiteralEncoder::default();
+        let mut body = Vec::new();
+        for s in sections {
+            enc.encode(s, &mut body);
+        }
+        let mut dec = LiteralDecoder::default();
+        let mut pos = 0;
+        let mut lits = Vec::new();
+        for s in sections {
+            dec.decode(&body, &mut pos, s.len(), &mut lits, 32).unwrap();
+            assert_eq!(&lits[..s.len()], &s[..]);
+        }
+        assert_eq!(pos, body.len());
+        body.len()
+    }
+
+    #[test]
+    fn sections_of_every_kind_round_trip() {
+        let text: Vec<u8> = b"the quick brown fox jumps over the lazy dog; "
+            .iter()
+            .cycle()
+            .take(5000)
+            .copied()
+            .collect();
+        let noise: Vec<u8> = (0..3000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for n in [1, 2, 3, 5, 255, 256, 257, 1023, 1024, 1025, 1026, 5000] {
+            round_trip(&[text[..n].to_vec()]);
+            round_trip(&[noise[..n.min(3000)].to_vec()]);
+        }
+        round_trip(&[vec![9; 700], vec![1, 2], text.clone()]);
+        // The second section reuses the first one's code; the third has a byte the code
+        // lacks, so it gets a new code.
+        let one = round_trip(&[text[..2000].to_vec()]);
+        let mut sections = vec![text[..2000].to_vec(), text[100..2100].to_vec()];
+        let two = round_trip(&sections);
+        let mut enc = LiteralEncoder::default();
+        let mut body = Vec::new();
+        enc.encode(&sections[0], &mut body);
+        assert_eq!(body.len(), one);
+        enc.encode(&sections[1], &mut body);
+        assert_eq!((body[one], body.len()), (MODE_REPEAT, two));
+        sections.push([&text[..1000], &b"%"[..]].concat());
+        round_trip(&sections);
+        enc.encode(&sections[2], &mut body);
+        assert_eq!(body[two], MODE_NEW);
+    }
+
+    #[test]
+    fn repeat_without_a_code_is_an_error() {
+        let body = [MODE_REPEAT, 1, 0];
+        let mut pos = 0;
+        let mut dec = LiteralDecoder::default();
+        assert!(dec.decode(&body, &mut pos, 3, &mut Vec::new(), 32).is_err());
+    }
+}

@@ -1,0 +1,119 @@
+//! The double finder (level 3): two single-entry hash tables, one of 8-byte prefixes (long
+//! copies, far back) and one of `min_len`-byte prefixes (short copies); greedy, with one
+//! probe of both tables one byte ahead when only a short copy was found, the latest
+//! repeat distance tried one byte ahead, backward extension, and a step that grows with
+//! the literal run.
+
+use super::{common_len, hash8, hash_n, read_u32, read_u64, LitBuf, MatchFinder, Params, Seq};
+
+/// Copies shorter than this are checked against a copy starting one byte later.
+const LAZY_BELOW: usize = 16;
+
+impl MatchFinder {
+    /// Parses `data[start..end]` (`end - start` > 16); returns the anchor (start of the
+    /// trailing literals).
+    pub(super) fn parse_double(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        start: usize,
+        end: usize,
+        seqs: &mut Vec<Seq>,
+        lits: &mut LitBuf,
+    ) -> usize {
+        let (mls, slog, llog) = (p.min_len, p.hash_log, p.long_log);
+        // Hashing reads 8 bytes at the position and the next.
+        let limit = end - 9;
+        let mut anchor = start;
+        let mut ip = start;
+        // A literal run that began in earlier blocks keeps its step (capped).
+        let mut carry = self.run_carry.min(64 << p.step_log);
+        while ip < limit {
+            let v = read_u64(data, ip);
+            let hl = hash8(v, llog);
+            let hs = hash_n(v, mls, slog);
+            let cl = self.long[hl] as usize;
+            let cs = self.head[hs] as usize;
+            self.long[hl] = ip as u32;
+            self.head[hs] = ip as u32;
+            let next = ip + 1;
+            let r0 = self.reps.0[0] as usize;
+            let (at, len, dist) = if r0 <= next && read_u32(data, next - r0) == read_u32(data, next)
+            {
+                let len = 4 + common_len(data, next - r0 + 4, next + 4, end);
+                (next, len, r0)
+            } else {
+                let (mut s, mut c, mut len) = if cl < ip && read_u64(data, cl) == v {
+                    (ip, cl, 8 + common_len(data, cl + 8, ip + 8, end))
+                } else if cs < ip && read_u32(data, cs) == v as u32 {
+                    (ip, cs, 4 + common_len(data, cs + 4, ip + 4, end))
+                } else {
+                    ip += 1 + ((ip - anchor + carry) >> p.step_log);
+                    continue;
+                };
+                if p.lazy > 0 && len < LAZY_BELOW {
+                    // A short copy: one probe of both tables at the next byte, taken when
+                    // it is longer by more than the literal it costs.
+                    let v1 = read_u64(data, next);
+                    let (hl1, hs1) = (hash8(v1, llog), hash_n(v1, mls, slog));
+                    let (cl1, cs1) = (self.long[hl1] as usize, self.head[hs1] as usize);
+                    self.long[hl1] = next as u32;
+                    self.head[hs1] = next as u32;
+                    for cand in [cl1, cs1] {
+                        if cand < next && read_u32(data, cand) == v1 as u32 {
+                            let l1 = 4 + common_len(data, cand + 4, next + 4, end);
+                            if l1 > len + 1 {
+                                (s, c, len) = (next, cand, l1);
+                            }
+                        }
+                    }
+                }
+                if len < mls {
+                    ip += 1 + ((ip - anchor + carry) >> p.step_log);
+                    continue;
+                }
+                // Extend backwards over literals that match too.
+                let (mut s, mut c, mut len) = (s, c, len);
+                while s > anchor && c > 0 && data[s - 1] == data[c - 1] {
+                    s -= 1;
+                    c -= 1;
+                    len += 1;
+                }
+                (s, len, s - c)
+            };
+            self.emit(data, anchor, at, len, dist as u32, seqs, lits);
+            carry = 0;
+            ip = at + len;
+            anchor = ip;
+            if ip < limit {
+                // Seed both tables inside the copy.
+                for x in [at + 2, ip - 2] {
+                    let v = read_u64(data, x);
+                    self.long[hash8(v, llog)] = x as u32;
+                    self.head[hash_n(v, mls, slog)] = x as u32;
+                }
+                self.head[hash_n(read_u64(data, ip - 1), mls, slog)] = (ip - 1) as u32;
+                // A copy at the previous distance right away (alternating patterns).
+                loop {
+                    let r1 = self.reps.0[1] as usize;
+                    if ip >= limit || r1 > ip || read_u32(data, ip - r1) != read_u32(data, ip) {
+                        break;
+                    }
+                    let len = 4 + common_len(data, ip - r1 + 4, ip + 4, end);
+                    let v = read_u64(data, ip);
+                    self.long[hash8(v, llog)] = ip as u32;
+                    self.head[hash_n(v, mls, slog)] = ip as u32;
+                    self.emit(data, anchor, ip, len, r1 as u32, seqs, lits);
+                    ip += len;
+                    anchor = ip;
+                }
+            }
+        }
+        self.run_carry = if anchor == start {
+            carry + (end - start)
+        } else {
+            end - anchor
+        };
+        anchor
+    }
+}

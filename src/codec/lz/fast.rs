@@ -1,0 +1,86 @@
+//! The fast finder (levels 1-2): one single-entry hash table of `min_len`-byte prefixes,
+//! greedy, the latest repeat distance tried one byte ahead, copies extended backwards into
+//! the literals, and a step that grows with the literal run, so incompressible stretches
+//! are crossed quickly.
+
+use super::{common_len, hash_n, read_u32, read_u64, LitBuf, MatchFinder, Params, Seq};
+
+impl MatchFinder {
+    /// Parses `data[start..end]` (`end - start` > 16); returns the anchor (start of the
+    /// trailing literals).
+    pub(super) fn parse_fast(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        start: usize,
+        end: usize,
+        seqs: &mut Vec<Seq>,
+        lits: &mut LitBuf,
+    ) -> usize {
+        let (mls, hlog) = (p.min_len, p.hash_log);
+        // Hashing reads 8 bytes.
+        let limit = end - 8;
+        let mut anchor = start;
+        let mut ip = start;
+        // A literal run that began in earlier blocks keeps its step (capped).
+        let mut carry = self.run_carry.min(64 << p.step_log);
+        while ip < limit {
+            let v = read_u64(data, ip);
+            let h = hash_n(v, mls, hlog);
+            let cand = self.head[h] as usize;
+            self.head[h] = ip as u32;
+            let next = ip + 1;
+            let r0 = self.reps.0[0] as usize;
+            let (at, len, dist) = if r0 <= next && read_u32(data, next - r0) == read_u32(data, next)
+            {
+                let len = 4 + common_len(data, next - r0 + 4, next + 4, end);
+                (next, len, r0)
+            } else if cand < ip && read_u32(data, cand) == v as u32 {
+                let len = 4 + common_len(data, cand + 4, ip + 4, end);
+                if len < mls {
+                    ip += 1 + ((ip - anchor + carry) >> p.step_log);
+                    continue;
+                }
+                // Extend backwards over literals that match too.
+                let (mut s, mut c, mut len) = (ip, cand, len);
+                while s > anchor && c > 0 && data[s - 1] == data[c - 1] {
+                    s -= 1;
+                    c -= 1;
+                    len += 1;
+                }
+                (s, len, s - c)
+            } else {
+                ip += 1 + ((ip - anchor + carry) >> p.step_log);
+                continue;
+            };
+            self.emit(data, anchor, at, len, dist as u32, seqs, lits);
+            carry = 0;
+            ip = at + len;
+            anchor = ip;
+            if ip < limit {
+                // Seed the table inside the copy so the next copy can start from there.
+                for x in [at + 2, ip - 2] {
+                    self.head[hash_n(read_u64(data, x), mls, hlog)] = x as u32;
+                }
+                // A copy at the previous distance right away (alternating patterns).
+                loop {
+                    let r1 = self.reps.0[1] as usize;
+                    if ip >= limit || r1 > ip || read_u32(data, ip - r1) != read_u32(data, ip) {
+                        break;
+                    }
+                    let len = 4 + common_len(data, ip - r1 + 4, ip + 4, end);
+                    self.head[hash_n(read_u64(data, ip), mls, hlog)] = ip as u32;
+                    self.emit(data, anchor, ip, len, r1 as u32, seqs, lits);
+                    ip += len;
+                    anchor = ip;
+                }
+            }
+        }
+        self.run_carry = if anchor == start {
+            carry + (end - start)
+        } else {
+            end - anchor
+        };
+        anchor
+    }
+}

@@ -1,0 +1,227 @@
+//! Lazy parsing over hash chains or tagged rows (levels 4-8): every position is inserted;
+//! a copy is taken only when the next one or two positions do not offer a better one.
+
+use super::{
+    dist_cost, hash4, longer_match, read_u32, LitBuf, MatchFinder, Params, Seq, Strategy,
+    GOOD_MATCH, LAZY_LIMIT, MIN_MATCH, NONE, ROW,
+};
+
+impl MatchFinder {
+    /// Inserts every position below `upto` into the hash chains.
+    #[inline(always)]
+    fn insert_upto(&mut self, data: &[u8], upto: usize, hash_log: u32, row: bool) {
+        let last = data.len().saturating_sub(MIN_MATCH);
+        let upto = upto.min(last + 1);
+        if row {
+            while self.next_insert < upto {
+                let i = self.next_insert;
+                self.row_insert(read_u32(data, i), i);
+                self.next_insert += 1;
+            }
+            return;
+        }
+        while self.next_insert < upto {
+            let i = self.next_insert;
+            let h = hash4(read_u32(data, i), hash_log);
+            self.chain[i & self.chain_mask] = self.head[h];
+            self.head[h] = i as u32;
+            self.next_insert += 1;
+        }
+    }
+
+    /// Row and tag of a 4-byte value.
+    #[inline(always)]
+    fn row_hash(&self, v: u32) -> (usize, u8) {
+        let h = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let row = (h >> (64 - self.row_bits)) as usize;
+        let tag = (h >> (56 - self.row_bits)) as u8;
+        (row, tag)
+    }
+
+    #[inline(always)]
+    fn row_insert(&mut self, v: u32, pos: usize) {
+        let (row, tag) = self.row_hash(v);
+        let slot = (self.row_head[row].wrapping_sub(1) as usize) & (ROW - 1);
+        self.row_head[row] = slot as u8;
+        self.row_pos[row * ROW + slot] = pos as u32;
+        self.row_tag[row * ROW + slot] = tag;
+    }
+
+    /// Best (length, distance) at `pos` from the row finder; inserts `pos`.
+    #[inline(always)]
+    fn find_row(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32) {
+        self.insert_upto(data, pos, p.hash_log, true);
+        let max_dist = 1usize << p.window_log;
+        let v = read_u32(data, pos);
+        let (row, tag) = self.row_hash(v);
+        let base = row * ROW;
+        let head = self.row_head[row] as usize;
+        let tags = &self.row_tag[base..base + ROW];
+        let positions = &self.row_pos[base..base + ROW];
+        let mut best_len = MIN_MATCH - 1;
+        let mut best_dist = 0u32;
+        let max = end - pos;
+        for k in 0..(p.depth as usize).min(ROW) {
+            let i = (head + k) & (ROW - 1);
+            if tags[i] != tag {
+                continue;
+            }
+            let cand = positions[i];
+            if cand == NONE {
+                break;
+            }
+            let c = cand as usize;
+            if c >= pos || pos - c > max_dist {
+                break;
+            }
+            if let Some(len) = longer_match(data, c, pos, end, v, best_len) {
+                best_len = len;
+                best_dist = (pos - c) as u32;
+                if len >= p.nice || len >= max {
+                    break;
+                }
+            }
+        }
+        self.row_insert(v, pos);
+        self.next_insert = pos + 1;
+        if best_len < MIN_MATCH {
+            (0, 0)
+        } else {
+            (best_len, best_dist)
+        }
+    }
+
+    /// Best (length, distance) at `pos` from the hash chain; inserts `pos`.
+    #[inline(always)]
+    fn find(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32) {
+        if p.strategy == Strategy::Row {
+            return self.find_row(data, p, pos, end);
+        }
+        self.find_chain(data, p, pos, end, |_, _| {})
+    }
+
+    /// Walks the hash chain at `pos`, calling `record(length, distance)` for each candidate
+    /// longer than all before it; returns the best (length, distance); inserts `pos`.
+    #[inline(always)]
+    pub(super) fn find_chain(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        pos: usize,
+        end: usize,
+        mut record: impl FnMut(usize, u32),
+    ) -> (usize, u32) {
+        self.insert_upto(data, pos, p.hash_log, false);
+        let window = self.chain_mask + 1;
+        let v = read_u32(data, pos);
+        let h = hash4(v, p.hash_log);
+        let mut cand = self.head[h];
+        let mut best_len = MIN_MATCH - 1;
+        let mut best_dist = 0u32;
+        let mut depth = p.depth;
+        let max = end - pos;
+        while cand != NONE && depth > 0 {
+            let c = cand as usize;
+            if c >= pos || pos - c >= window {
+                break;
+            }
+            if let Some(len) = longer_match(data, c, pos, end, v, best_len) {
+                best_len = len;
+                best_dist = (pos - c) as u32;
+                record(len, best_dist);
+                if len >= p.nice || len >= max {
+                    break;
+                }
+                // A good match: look only a little further for a better one.
+                if len >= GOOD_MATCH {
+                    depth = depth.min(2);
+                }
+            }
+            let next = self.chain[c & self.chain_mask];
+            if next >= cand {
+                break;
+            }
+            cand = next;
+            depth -= 1;
+        }
+        self.chain[pos & self.chain_mask] = self.head[h];
+        self.head[h] = pos as u32;
+        self.next_insert = pos + 1;
+        if best_len < MIN_MATCH {
+            (0, 0)
+        } else {
+            (best_len, best_dist)
+        }
+    }
+
+    /// Best candidate at `pos`, preferring the repeat distance when it is about as long.
+    #[inline(always)]
+    fn best_at(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32, i64) {
+        let (rep_len, rep_dist) = self.rep_match(data, pos, end);
+        let (len, dist) = self.find(data, p, pos, end);
+        let rep_gain = rep_len as i64 * 4 - 1;
+        let gain = if len > 0 {
+            len as i64 * 4 - dist_cost(dist)
+        } else {
+            i64::MIN
+        };
+        if rep_len >= MIN_MATCH && rep_gain >= gain {
+            (rep_len, rep_dist, rep_gain)
+        } else {
+            (len, dist, gain)
+        }
+    }
+
+    /// Parse with lazy evaluation over the chain or row finder; returns the anchor (start
+    /// of the trailing literals).
+    pub(super) fn parse_lazy(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        start: usize,
+        end: usize,
+        seqs: &mut Vec<Seq>,
+        lits: &mut LitBuf,
+    ) -> usize {
+        let limit = end - MIN_MATCH;
+        let (mut pos, mut anchor) = (start, start);
+        while pos <= limit {
+            let (mut len, mut dist, mut gain) = self.best_at(data, p, pos, end);
+            if len < MIN_MATCH {
+                // The chain and row finders insert every position, so they search all.
+                pos += 1;
+                continue;
+            }
+            let mut at = pos;
+            let mut steps = 0;
+            while steps < p.lazy && len < LAZY_LIMIT && at < limit {
+                let (l2, d2, g2) = self.best_at(data, p, at + 1, end);
+                if l2 >= MIN_MATCH && g2 > gain + 4 {
+                    at += 1;
+                    len = l2;
+                    dist = d2;
+                    gain = g2;
+                    steps = 0;
+                } else {
+                    steps += 1;
+                    if steps < p.lazy && at + 2 <= limit {
+                        let (l3, d3, g3) = self.best_at(data, p, at + 2, end);
+                        if l3 >= MIN_MATCH && g3 > gain + 8 {
+                            at += 2;
+                            len = l3;
+                            dist = d3;
+                            gain = g3;
+                            steps = 0;
+                            continue;
+                        }
+                    }
+                    break;
+                }
+            }
+            self.emit(data, anchor, at, len, dist, seqs, lits);
+            pos = at + len;
+            anchor = pos;
+        }
+        anchor
+    }
+}

@@ -1,0 +1,489 @@
+//! LZ77-family parsing: finds copies of earlier bytes of the frame (its Σ-bank) and turns a
+//! span of the frame into sequences (literal run, copy). One match finder per strategy:
+//! `fast` (levels 1-2), `double` (level 3), `lazy` (rows and chains, levels 4-8) and
+//! `optimal` (level 9); the level map is [`params`].
+
+use super::Level;
+
+mod double;
+mod fast;
+mod lazy;
+mod optimal;
+
+pub use super::sequences::{Reps, Seq, MIN_MATCH, REP_CODES};
+
+const NONE: u32 = u32::MAX;
+/// A match this long is taken without looking at the next positions.
+const LAZY_LIMIT: usize = 24;
+
+/// How candidates for a copy are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Strategy {
+    /// One single-entry hash table; greedy, with steps that grow through literal runs.
+    Fast,
+    /// Single-entry tables of 8-byte and short prefixes; greedy.
+    Double,
+    /// Hash chains through every earlier position with the same 4-byte hash.
+    Chain,
+    /// Rows of recent positions per hash bucket, with tags.
+    Row,
+    /// Hash chains, every candidate length priced, cheapest path through the block.
+    Optimal,
+}
+
+/// Match-finder settings derived from a level.
+#[derive(Clone, Copy, Debug)]
+struct Params {
+    strategy: Strategy,
+    /// log2 of the entries of the (short) hash table.
+    hash_log: u32,
+    /// log2 of the entries of the long table (double finder).
+    long_log: u32,
+    window_log: u32,
+    /// Candidates examined per position (chain and row finders).
+    depth: u32,
+    /// Positions looked ahead before committing to a match (0 = greedy; the double finder
+    /// looks one byte ahead of short copies when it is not 0).
+    lazy: u32,
+    /// A match this long ends the search.
+    nice: usize,
+    /// Bytes hashed by the fast and double finders' short table (their shortest copy).
+    min_len: usize,
+    /// The fast and double finders step 1 + (literals so far >> step_log) positions.
+    step_log: u32,
+}
+
+/// Once a chain search has a match this long, it looks at only two more candidates.
+const GOOD_MATCH: usize = 32;
+
+/// After 2^SKIP_LOG literals in a row, the lazy finders probe every other position, and
+/// so on.
+const SKIP_LOG: u32 = 8;
+
+/// A repeat-distance copy this long is taken without trying the other recent distances.
+const REP_ENOUGH: usize = 8;
+
+/// Entries per row of the row match finder.
+const ROW: usize = 16;
+
+/// The level map: what each level spends on finding copies.
+fn params(level: Level) -> Params {
+    use Strategy::{Chain, Double, Fast, Optimal, Row};
+    let base = Params {
+        strategy: Fast,
+        hash_log: 14,
+        long_log: 0,
+        window_log: 26,
+        depth: 0,
+        lazy: 0,
+        nice: 0,
+        min_len: MIN_MATCH,
+        step_log: 6,
+    };
+    match level.get() {
+        1 => Params { min_len: 6, ..base },
+        2 => Params {
+            strategy: Double,
+            hash_log: 15,
+            long_log: 16,
+            min_len: 5,
+            step_log: 7,
+            ..base
+        },
+        3 => Params {
+            strategy: Double,
+            hash_log: 16,
+            long_log: 17,
+            lazy: 1,
+            min_len: 5,
+            step_log: 8,
+            ..base
+        },
+        4 => Params {
+            strategy: Row,
+            hash_log: 18,
+            window_log: 22,
+            depth: 16,
+            lazy: 2,
+            nice: 96,
+            ..base
+        },
+        l @ 5..=8 => {
+            let (hash_log, window_log, depth, nice) = match l {
+                5 => (17, 21, 24, 96),
+                6 => (17, 21, 32, 96),
+                7 => (18, 22, 48, 128),
+                _ => (18, 22, 96, 192),
+            };
+            Params {
+                strategy: Chain,
+                hash_log,
+                window_log,
+                depth,
+                lazy: 2,
+                nice,
+                ..base
+            }
+        }
+        _ => Params {
+            strategy: Optimal,
+            hash_log: 18,
+            window_log: 22,
+            depth: 48,
+            lazy: 2,
+            nice: 258,
+            ..base
+        },
+    }
+}
+
+/// Frames of at most this many bytes are parsed by the row finder at levels 2 and 3:
+/// tiny inputs take little time at any level, and their ratio counts the most.
+const SMALL_FRAME: usize = 16 * 1024;
+
+/// The settings for a frame of `frame_len` bytes at `level`.
+fn params_for(level: Level, frame_len: usize) -> Params {
+    match level.get() {
+        2 | 3 if frame_len <= SMALL_FRAME => params(Level::new(4).unwrap_or(level)),
+        _ => params(level),
+    }
+}
+
+/// Bytes of hash and chain tables for frames of up to `chunk` bytes at `level`.
+pub fn table_memory(level: Level, chunk: usize) -> usize {
+    let small = chunk.min(SMALL_FRAME);
+    strategy_memory(params_for(level, chunk), chunk)
+        .max(strategy_memory(params_for(level, small), small))
+}
+
+fn strategy_memory(p: Params, chunk: usize) -> usize {
+    let entries = 1usize << table_log(p.hash_log, chunk);
+    match p.strategy {
+        Strategy::Row => entries * 5 + entries / ROW,
+        Strategy::Chain | Strategy::Optimal => {
+            4 * (entries + (1usize << p.window_log).min(chunk.next_power_of_two().max(64)))
+        }
+        Strategy::Double => 4 * (entries + (1usize << table_log(p.long_log, chunk))),
+        Strategy::Fast => 4 * entries,
+    }
+}
+
+/// Bytes the parser itself needs per block of `block` bytes at `level` (the optimal
+/// parser's price, step and distance arrays).
+pub fn parse_memory(level: Level, block: usize) -> usize {
+    if params_for(level, block).strategy == Strategy::Optimal {
+        optimal::BYTES_PER_POSITION * (block + 1)
+    } else {
+        0
+    }
+}
+
+/// Hash table size (log2 of entries) for a frame of `frame_len` bytes: no larger than
+/// the frame needs.
+fn table_log(hash_log: u32, frame_len: usize) -> u32 {
+    let need = usize::BITS - frame_len.max(1).leading_zeros() + 1;
+    hash_log.min(need).max(8)
+}
+
+/// The literals of a block, gathered with short fixed-size copies.
+#[derive(Default)]
+pub struct LitBuf {
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl LitBuf {
+    /// Empties the buffer and makes room for `cap` literals.
+    pub fn reset(&mut self, cap: usize) {
+        if self.buf.len() < cap + 16 {
+            self.buf.resize(cap + 16, 0);
+        }
+        self.len = 0;
+    }
+
+    /// The literals gathered so far.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Appends `data[from..to]`; at most `cap` bytes in all.
+    #[inline(always)]
+    fn push(&mut self, data: &[u8], from: usize, to: usize) {
+        let n = to - from;
+        if n <= 16 && from + 16 <= data.len() {
+            self.buf[self.len..self.len + 16].copy_from_slice(&data[from..from + 16]);
+        } else {
+            self.buf[self.len..self.len + n].copy_from_slice(&data[from..to]);
+        }
+        self.len += n;
+    }
+}
+
+/// Reusable match-finder memory; no allocation per frame once warmed up.
+#[derive(Default)]
+pub struct MatchFinder {
+    head: Vec<u32>,
+    /// Positions by 8-byte prefix (double finder).
+    long: Vec<u32>,
+    chain: Vec<u32>,
+    row_pos: Vec<u32>,
+    row_tag: Vec<u8>,
+    row_head: Vec<u8>,
+    row_bits: u32,
+    params: Option<Params>,
+    chain_mask: usize,
+    next_insert: usize,
+    /// Sequence-producing history shared by all blocks of a frame.
+    pub reps: Reps,
+    /// Literals at the end of the previous block (fast and double finders' step).
+    run_carry: usize,
+    optimal: optimal::OptimalScratch,
+}
+
+#[inline(always)]
+fn read_u32(data: &[u8], pos: usize) -> u32 {
+    let b = &data[pos..pos + 4];
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+#[inline(always)]
+fn read_u64(data: &[u8], pos: usize) -> u64 {
+    let b = &data[pos..pos + 8];
+    u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
+}
+
+#[inline(always)]
+fn hash8(v: u64, hash_log: u32) -> usize {
+    (v.wrapping_mul(0xCF1B_BCDC_B7A5_6463) >> (64 - hash_log)) as usize
+}
+
+/// Hash of the low `bytes` (4..=8) bytes of `v`.
+#[inline(always)]
+fn hash_n(v: u64, bytes: usize, hash_log: u32) -> usize {
+    ((v << (64 - 8 * bytes)).wrapping_mul(0x9FB2_1C65_1E98_DF25) >> (64 - hash_log)) as usize
+}
+
+#[inline(always)]
+fn hash4(v: u32, hash_log: u32) -> usize {
+    (v.wrapping_mul(2_654_435_761) >> (32 - hash_log)) as usize
+}
+
+/// Length of the common prefix of `data[a..]` and `data[b..limit]` (`a < b`).
+#[inline(always)]
+fn common_len(data: &[u8], a: usize, b: usize, limit: usize) -> usize {
+    let max = limit - b;
+    let (x, y) = (&data[a..a + max], &data[b..b + max]);
+    let mut n = 0;
+    for (cx, cy) in x.chunks_exact(8).zip(y.chunks_exact(8)) {
+        let wx = u64::from_le_bytes(cx.try_into().unwrap_or([0; 8]));
+        let wy = u64::from_le_bytes(cy.try_into().unwrap_or([0; 8]));
+        let diff = wx ^ wy;
+        if diff != 0 {
+            return n + (diff.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    while n < max && x[n] == y[n] {
+        n += 1;
+    }
+    n
+}
+
+/// Length of the match at candidate `c` for `pos` (whose first four bytes are `v`), if it
+/// beats `best_len`. Cheap reject first: the byte that would extend the best match must
+/// agree.
+#[inline(always)]
+fn longer_match(
+    data: &[u8],
+    c: usize,
+    pos: usize,
+    end: usize,
+    v: u32,
+    best_len: usize,
+) -> Option<usize> {
+    if data[c + best_len] != data[pos + best_len] || read_u32(data, c) != v {
+        return None;
+    }
+    let len = MIN_MATCH + common_len(data, c + MIN_MATCH, pos + MIN_MATCH, end);
+    (len > best_len).then_some(len)
+}
+
+/// Rough bit cost of a copy at distance `dist`, for comparing candidates.
+#[inline(always)]
+fn dist_cost(dist: u32) -> i64 {
+    i64::from(32 - dist.leading_zeros())
+}
+
+impl MatchFinder {
+    /// Prepares for a new frame of `frame_len` bytes.
+    pub fn reset(&mut self, level: Level, frame_len: usize) {
+        let mut p = params_for(level, frame_len);
+        p.hash_log = table_log(p.hash_log, frame_len);
+        let entries = 1usize << p.hash_log;
+        if p.strategy == Strategy::Row {
+            self.row_bits = p.hash_log - ROW.trailing_zeros();
+            self.row_pos.clear();
+            self.row_pos.resize(entries, NONE);
+            self.row_tag.clear();
+            self.row_tag.resize(entries, 0);
+            self.row_head.clear();
+            self.row_head.resize(entries / ROW, 0);
+        } else {
+            self.head.clear();
+            self.head.resize(entries, NONE);
+        }
+        if p.strategy == Strategy::Double {
+            p.long_log = table_log(p.long_log, frame_len);
+            self.long.clear();
+            self.long.resize(1 << p.long_log, NONE);
+        }
+        if matches!(p.strategy, Strategy::Chain | Strategy::Optimal) {
+            let window = (1usize << p.window_log).min(frame_len.next_power_of_two().max(64));
+            if self.chain.len() != window {
+                self.chain.clear();
+                self.chain.resize(window, NONE);
+                self.chain.shrink_to_fit();
+            }
+            self.chain_mask = window - 1;
+        }
+        self.params = Some(p);
+        self.next_insert = 0;
+        self.run_carry = 0;
+        self.reps = Reps::default();
+    }
+
+    /// Parses `data[start..end]` (history from `data[..start]`) into `seqs` and `lits`
+    /// (reset by the caller to hold the block). Returns the number of trailing literals
+    /// (already pushed to `lits`).
+    pub fn parse(
+        &mut self,
+        data: &[u8],
+        start: usize,
+        end: usize,
+        seqs: &mut Vec<Seq>,
+        lits: &mut LitBuf,
+    ) -> u32 {
+        let Some(p) = self.params else {
+            lits.push(data, start, end);
+            return (end - start) as u32;
+        };
+        let mut anchor = start;
+        if end - start > 16 {
+            anchor = match p.strategy {
+                Strategy::Fast => self.parse_fast(data, p, start, end, seqs, lits),
+                Strategy::Double => self.parse_double(data, p, start, end, seqs, lits),
+                Strategy::Optimal => self.parse_optimal(data, p, start, end, seqs, lits),
+                _ => self.parse_lazy(data, p, start, end, seqs, lits),
+            };
+        }
+        lits.push(data, anchor, end);
+        (end - anchor) as u32
+    }
+
+    /// Records the literals `data[anchor..pos]` and a copy of `len` bytes from `dist`
+    /// back, sent as a repeat code when `dist` is a recent distance.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn emit(
+        &mut self,
+        data: &[u8],
+        anchor: usize,
+        pos: usize,
+        len: usize,
+        dist: u32,
+        seqs: &mut Vec<Seq>,
+        lits: &mut LitBuf,
+    ) {
+        lits.push(data, anchor, pos);
+        let r = &mut self.reps.0;
+        let off = if dist == r[0] {
+            1
+        } else if dist == r[1] {
+            r.swap(0, 1);
+            2
+        } else if dist == r[2] {
+            r[2] = r[1];
+            r[1] = r[0];
+            r[0] = dist;
+            3
+        } else {
+            r[2] = r[1];
+            r[1] = r[0];
+            r[0] = dist;
+            dist + REP_CODES
+        };
+        seqs.push(Seq {
+            lit_len: (pos - anchor) as u32,
+            match_len: len as u32,
+            off,
+        });
+    }
+
+    /// Longest copy at `pos` from one of the recent distances: (length, distance).
+    #[inline(always)]
+    fn rep_match(&self, data: &[u8], pos: usize, end: usize) -> (usize, u32) {
+        let mut best = (0, 0);
+        if pos + MIN_MATCH > end {
+            return best;
+        }
+        let v = read_u32(data, pos);
+        for &d in &self.reps.0 {
+            let du = d as usize;
+            if du == 0 || du > pos || read_u32(data, pos - du) != v {
+                continue;
+            }
+            let len = MIN_MATCH + common_len(data, pos - du + MIN_MATCH, pos + MIN_MATCH, end);
+            if len > best.0 {
+                best = (len, d);
+            }
+            if len >= REP_ENOUGH {
+                break;
+            }
+        }
+        best
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Replays sequences the way the decoder does.
+    fn replay(seqs: &[Seq], lits: &[u8], trailing: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut reps = Reps::default();
+        let mut li = 0usize;
+        for s in seqs {
+            out.extend_from_slice(&lits[li..li + s.lit_len as usize]);
+            li += s.lit_len as usize;
+            let d = reps.resolve(s.off) as usize;
+            for _ in 0..s.match_len {
+                out.push(out[out.len() - d]);
+            }
+        }
+        assert_eq!(lits.len() - li, trailing as usize);
+        out.extend_from_slice(&lits[li..]);
+        out
+    }
+
+    #[test]
+    fn every_level_parses_back_to_input() {
+        let mut data = Vec::new();
+        for i in 0..20_000u32 {
+            data.extend_from_slice(format!("line {} of {}\n", i % 97, i % 13).as_bytes());
+        }
+        data.extend(std::iter::repeat_n(7u8, 5000));
+        for level in 1..=9 {
+            let mut mf = MatchFinder::default();
+            mf.reset(Level::new(level).unwrap(), data.len());
+            let (mut seqs, mut lits) = (Vec::new(), LitBuf::default());
+            lits.reset(data.len());
+            let trailing = mf.parse(&data, 0, data.len(), &mut seqs, &mut lits);
+            let lits = lits.as_slice();
+            assert_eq!(replay(&seqs, lits, trailing), data, "level {level}");
+            assert!(
+                lits.len() < data.len() / 10,
+                "level {level} found few copies"
+            );
+        }
+    }
+}

@@ -1,0 +1,782 @@
+//! The sequence section of a coded block: per sequence a literal length, a match length
+//! and an offset, each sent as a code plus extra bits; the three code streams are tANS
+//! coded (see `fse`) in one bit stream read backwards, with per-alphabet table modes
+//! (predefined, single symbol, new, same as before); decoding is fused with executing the
+//! sequences into the frame (FORMAT.md 7.4).
+
+use super::bits::{BitReader, BitWriter};
+use super::fse::{self, Counts};
+use super::huffman::take;
+use super::{CodecError, GlyphCounts};
+use crate::base::varint;
+
+/// Shortest copy a sequence can describe.
+pub const MIN_MATCH: usize = 4;
+/// `off` values 1..=REP_CODES name a recent distance; larger values are distance + REP_CODES.
+pub const REP_CODES: u32 = 3;
+/// Symbols in each of the three sequence alphabets.
+pub const SEQ_SYMS: usize = 64;
+
+/// One parsed sequence: `lit_len` literal bytes, then a copy of `match_len` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Seq {
+    /// Literal bytes before the copy.
+    pub lit_len: u32,
+    /// Copy length (>= MIN_MATCH).
+    pub match_len: u32,
+    /// 1..=3: the n-th most recent distance; otherwise distance + 3.
+    pub off: u32,
+}
+
+/// Repeat-distance history, most recent first. Starts as (1, 4, 8) at every frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reps(pub [u32; 3]);
+
+impl Default for Reps {
+    fn default() -> Self {
+        Reps([1, 4, 8])
+    }
+}
+
+impl Reps {
+    /// Resolves an `off` value to a distance and updates the history as the decoder does.
+    /// An `off` below 1 gives a distance no frame has (the decoder rejects it).
+    #[inline(always)]
+    pub fn resolve(&mut self, off: u32) -> u32 {
+        let r = &mut self.0;
+        match off {
+            1 => r[0],
+            2 => {
+                r.swap(0, 1);
+                r[0]
+            }
+            3 => {
+                let d = r[2];
+                r[2] = r[1];
+                r[1] = r[0];
+                r[0] = d;
+                d
+            }
+            _ => {
+                let d = off.wrapping_sub(REP_CODES);
+                r[2] = r[1];
+                r[1] = r[0];
+                r[0] = d;
+                d
+            }
+        }
+    }
+}
+
+/// Code of a length value: values below 16 are their own code; above, a code carries the
+/// top two bits and the rest follow as extra bits. Returns (code, extra bits, extra value).
+#[inline(always)]
+pub fn len_code(v: u32) -> (usize, u32, u32) {
+    if v < 16 {
+        (v as usize, 0, 0)
+    } else {
+        let n = 31 - v.leading_zeros();
+        let m = (v >> (n - 1)) & 1;
+        let code = 16 + (n as usize - 4) * 2 + m as usize;
+        (code, n - 1, v & ((1 << (n - 1)) - 1))
+    }
+}
+
+/// (base, extra bits) of each length code.
+const fn len_bases() -> [(u32, u32); SEQ_SYMS] {
+    let mut t = [(0u32, 0u32); SEQ_SYMS];
+    let mut code = 0;
+    while code < SEQ_SYMS {
+        if code < 16 {
+            t[code] = (code as u32, 0);
+        } else {
+            let k = (code - 16) as u32;
+            let n = k / 2 + 4;
+            let m = k & 1;
+            t[code] = ((1 << n) | (m << (n - 1)), n - 1);
+        }
+        code += 1;
+    }
+    t
+}
+
+pub const LEN_BASE: [(u32, u32); SEQ_SYMS] = len_bases();
+
+/// (smallest value, extra bits) of each code of the three alphabets, in the units of
+/// [`Seq`]: literal length, match length, `off`.
+const fn value_bases() -> [[(u32, u32); SEQ_SYMS]; 3] {
+    let mut t = [[(0u32, 0u32); SEQ_SYMS]; 3];
+    let mut code = 0;
+    while code < SEQ_SYMS {
+        let (base, n) = LEN_BASE[code];
+        t[0][code] = (base, n);
+        t[1][code] = (base + MIN_MATCH as u32, n);
+        t[2][code] = if code < 3 {
+            (code as u32 + 1, 0)
+        } else if code == 3 {
+            // Distance 0: decodes to `off` 0, which no frame allows.
+            (0, 0)
+        } else {
+            (LEN_BASE[code - 3].0 + REP_CODES, LEN_BASE[code - 3].1)
+        };
+        code += 1;
+    }
+    t
+}
+
+const VALUE_BASE: [[(u32, u32); SEQ_SYMS]; 3] = value_bases();
+
+/// Offset codes: 0..=2 name a repeat distance, 3.. are `len_code(distance)` + 3.
+#[inline(always)]
+pub fn off_code(off: u32) -> (usize, u32, u32) {
+    if off <= REP_CODES {
+        ((off - 1) as usize, 0, 0)
+    } else {
+        let (c, n, e) = len_code(off - REP_CODES);
+        (c + 3, n, e)
+    }
+}
+
+/// Predefined tables (mode 0), 512 states each: the level-3 sequence codes of 4 KiB,
+/// 64 KiB and 128 KiB blocks of prose, source code, a tab-separated table and shared
+/// libraries, weighted 45/35/20 by block size, normalized, with every code of a value a
+/// frame can hold given at least one state (offset code 3, distance 0, has none).
+#[rustfmt::skip]
+pub const DEFAULT_LL: [u16; SEQ_SYMS] = [155, 114, 58, 32, 22, 17, 14, 10, 8, 7, 5, 5, 4, 3, 3, 2, 11, 4, 4, 2, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+#[rustfmt::skip]
+pub const DEFAULT_ML: [u16; SEQ_SYMS] = [117, 67, 47, 35, 33, 24, 23, 18, 12, 10, 10, 20, 9, 7, 5, 4, 28, 6, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+#[rustfmt::skip]
+pub const DEFAULT_OF: [u16; SEQ_SYMS] = [43, 11, 4, 0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 8, 13, 12, 18, 14, 30, 19, 27, 19, 30, 21, 31, 21, 26, 15, 17, 13, 18, 13, 17, 11, 12, 4, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0];
+
+/// Log2 of the sequence alphabets: bits of a symbol in a table description.
+const SYM_BITS: u32 = 6;
+/// Accuracy log of the predefined tables.
+const DEFAULT_LOG: u32 = 9;
+
+fn default_counts(k: usize) -> Counts {
+    let t = [&DEFAULT_LL, &DEFAULT_ML, &DEFAULT_OF][k];
+    Counts {
+        log: DEFAULT_LOG,
+        counts: t.to_vec(),
+    }
+}
+
+const MODE_DEFAULT: u8 = 0;
+const MODE_SINGLE: u8 = 1;
+const MODE_NEW: u8 = 2;
+const MODE_REPEAT: u8 = 3;
+
+/// Bits of the gamma code of a count (see [`Counts::write`]).
+fn description_bits(c: &Counts) -> f64 {
+    let used = c.counts.iter().rposition(|&x| x > 0).map_or(1, |p| p + 1);
+    let codes: u32 = c.counts[..used - 1]
+        .iter()
+        .map(|&x| 2 * (31 - (u32::from(x) + 1).leading_zeros()) + 1)
+        .sum();
+    f64::from(4 + SYM_BITS + codes)
+}
+
+/// Picks the cheapest table mode for `freqs` (at least one used symbol); returns the
+/// mode and the table.
+fn choose(freqs: &[u32; SEQ_SYMS], prev: Option<&Counts>, k: usize) -> (u8, Counts) {
+    let new = Counts::normalize(freqs);
+    if new.log == 0 {
+        // One symbol: six bits of description and none per sequence.
+        if prev == Some(&new) {
+            return (MODE_REPEAT, new);
+        }
+        return (MODE_SINGLE, new);
+    }
+    let default = default_counts(k);
+    let new_bits = new.cost(freqs).unwrap_or(f64::MAX) + description_bits(&new);
+    let default_bits = default.cost(freqs).unwrap_or(f64::MAX);
+    let prev_bits = prev.and_then(|p| p.cost(freqs)).unwrap_or(f64::MAX);
+    if prev_bits <= default_bits && prev_bits <= new_bits {
+        (MODE_REPEAT, prev.cloned().unwrap_or_default())
+    } else if default_bits <= new_bits {
+        (MODE_DEFAULT, default)
+    } else {
+        (MODE_NEW, new)
+    }
+}
+
+/// The encoder's memory across the blocks of a frame.
+#[derive(Default)]
+pub struct SequenceEncoder {
+    /// Tables in force per alphabet (LL, ML, OF); `None` before the first block.
+    prev: [Option<Counts>; 3],
+    stream: Vec<u8>,
+    codes: Vec<[u8; 3]>,
+}
+
+impl SequenceEncoder {
+    /// Forgets the tables in force (a new frame).
+    pub fn reset(&mut self) {
+        self.prev = Default::default();
+    }
+
+    /// The tables in force, to put back with [`SequenceEncoder::restore`].
+    pub fn save(&self) -> [Option<Counts>; 3] {
+        self.prev.clone()
+    }
+
+    /// Puts back tables saved by [`SequenceEncoder::save`].
+    pub fn restore(&mut self, saved: [Option<Counts>; 3]) {
+        self.prev = saved;
+    }
+
+    /// Appends the section for `seqs` (non-empty) to `out`.
+    pub fn encode(&mut self, seqs: &[Seq], out: &mut Vec<u8>) {
+        let mut freqs = [[0u32; SEQ_SYMS]; 3];
+        self.codes.clear();
+        for q in seqs {
+            let c = [
+                len_code(q.lit_len).0,
+                len_code(q.match_len - MIN_MATCH as u32).0,
+                off_code(q.off).0,
+            ];
+            for (f, &c) in freqs.iter_mut().zip(&c) {
+                f[c] += 1;
+            }
+            self.codes.push(c.map(|c| c as u8));
+        }
+        let mode_at = out.len();
+        out.push(0);
+        let mut modes = 0u8;
+        let mut encoders: [fse::Encoder; 3] = Default::default();
+        let mut w = BitWriter::new(out, 64);
+        let mut described = false;
+        for k in 0..3 {
+            let (mode, counts) = choose(&freqs[k], self.prev[k].as_ref(), k);
+            modes |= mode << (2 * k);
+            match mode {
+                MODE_NEW => {
+                    counts.write(SYM_BITS, &mut w);
+                    described = true;
+                }
+                MODE_SINGLE => {
+                    let sym = counts.counts.iter().position(|&c| c > 0).unwrap_or(0);
+                    w.write(sym as u64, SYM_BITS);
+                    described = true;
+                }
+                _ => {}
+            }
+            encoders[k] = fse::Encoder::new(&counts);
+            self.prev[k] = Some(counts);
+        }
+        w.finish();
+        if !described {
+            out.truncate(mode_at + 1);
+        }
+        out[mode_at] = modes;
+        let [ll, ml, of] = &encoders;
+        self.stream.clear();
+        let mut w = BitWriter::new(&mut self.stream, seqs.len() * 8);
+        // Backwards: the decoder reads the stream from its end.
+        let n = seqs.len();
+        let last = self.codes[n - 1];
+        let mut states = [
+            ll.first_state(usize::from(last[0])),
+            ml.first_state(usize::from(last[1])),
+            of.first_state(usize::from(last[2])),
+        ];
+        for i in (0..n).rev() {
+            let c = self.codes[i];
+            if i + 1 < n {
+                let (v, nb) = of.step(&mut states[2], usize::from(c[2]));
+                w.put(v, nb);
+                let (v, nb) = ml.step(&mut states[1], usize::from(c[1]));
+                w.put(v, nb);
+                let (v, nb) = ll.step(&mut states[0], usize::from(c[0]));
+                w.put(v, nb);
+                w.flush();
+            }
+            // Blocks of at most 128 KiB: literal and match lengths take at most 15 extra
+            // bits, offsets 25; with 7 bits pending, all three fit before one flush.
+            let q = seqs[i];
+            let (base, nb) = VALUE_BASE[0][usize::from(c[0])];
+            w.put(u64::from(q.lit_len - base), nb);
+            let (base, nb) = VALUE_BASE[1][usize::from(c[1])];
+            w.put(u64::from(q.match_len - base), nb);
+            let (base, nb) = VALUE_BASE[2][usize::from(c[2])];
+            w.put(u64::from(q.off - base), nb);
+            w.flush();
+        }
+        for (enc, &st) in [of, ml, ll]
+            .into_iter()
+            .zip([&states[2], &states[1], &states[0]])
+        {
+            let (v, nb) = enc.final_bits(st);
+            w.write(v, nb);
+        }
+        fse::finish_stream(w);
+        varint::write(out, self.stream.len() as u64);
+        out.extend_from_slice(&self.stream);
+    }
+}
+
+/// A decoding table: entry = `value base << 32 | extra bits << 24 | state bits << 16 |
+/// next state base`.
+struct SeqTable {
+    /// Indexed by state (below `1 << log`; the rest is unused).
+    entries: Box<[u64; 1 << fse::MAX_LOG]>,
+    log: u32,
+    /// Set when `entries` hold the predefined table (so mode 0 need not rebuild them).
+    is_default: bool,
+    valid: bool,
+    scratch: Vec<fse::DecodeEntry>,
+}
+
+impl Default for SeqTable {
+    fn default() -> Self {
+        Self {
+            entries: Box::new([0; 1 << fse::MAX_LOG]),
+            log: 0,
+            is_default: false,
+            valid: false,
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl SeqTable {
+    fn build(&mut self, alphabet: usize, counts: &Counts) {
+        fse::decode_table(counts, &mut self.scratch);
+        for (slot, e) in self.entries.iter_mut().zip(&self.scratch) {
+            let (base, extra) = VALUE_BASE[alphabet][usize::from(e.symbol)];
+            *slot = u64::from(base) << 32
+                | u64::from(extra) << 24
+                | u64::from(e.nb) << 16
+                | u64::from(e.base);
+        }
+        self.log = counts.log;
+        self.valid = true;
+    }
+}
+
+/// The decoder's memory across the blocks of a frame.
+#[derive(Default)]
+pub struct SequenceDecoder {
+    tables: [SeqTable; 3],
+    /// The block's sequences, decoded and checked: (literals, copy length, distance).
+    decoded: Vec<[u32; 3]>,
+}
+
+/// Where the sequences of a block go.
+pub struct Target<'a> {
+    /// The frame (raw size plus slack).
+    pub frame: &'a mut [u8],
+    /// Next byte of the frame to write.
+    pub op: usize,
+    /// End of this block in the frame.
+    pub block_end: usize,
+    /// The block's literals (count plus slack).
+    pub lits: &'a [u8],
+    /// Literal count (without slack).
+    pub n_lits: usize,
+    /// Literals used so far.
+    pub lit_pos: usize,
+}
+
+impl SequenceDecoder {
+    /// Forgets the tables in force (a new frame).
+    pub fn reset(&mut self) {
+        for t in &mut self.tables {
+            t.valid = false;
+            t.is_default = false;
+        }
+    }
+
+    /// Reads the tables of a section from `body[*pos..]`.
+    fn read_tables(&mut self, body: &[u8], pos: &mut usize) -> Result<(), CodecError> {
+        let at = *pos;
+        let modes = take(body, pos, 1, "sequence table modes")?[0];
+        if modes >> 6 != 0 {
+            return Err(CodecError::new(
+                at,
+                format!("sequence table modes are {modes:#04x}, bits 6-7 should be 0"),
+            ));
+        }
+        let mode = |k: usize| (modes >> (2 * k)) & 3;
+        let described = (0..3).any(|k| matches!(mode(k), MODE_NEW | MODE_SINGLE));
+        let desc_at = *pos;
+        let mut r = BitReader::new(body.get(desc_at..).unwrap_or(&[]));
+        for k in 0..3 {
+            let t = &mut self.tables[k];
+            match mode(k) {
+                MODE_DEFAULT => {
+                    if !(t.valid && t.is_default) {
+                        t.build(k, &default_counts(k));
+                        t.is_default = true;
+                    }
+                }
+                MODE_SINGLE => {
+                    let sym = r.read(SYM_BITS) as usize;
+                    let mut counts = vec![0u16; SEQ_SYMS];
+                    counts[sym] = 1;
+                    t.build(k, &Counts { log: 0, counts });
+                    t.is_default = false;
+                }
+                MODE_NEW => {
+                    let counts = Counts::read(&mut r, SEQ_SYMS, SYM_BITS, desc_at)?;
+                    t.build(k, &counts);
+                    t.is_default = false;
+                }
+                _ => {
+                    if !t.valid {
+                        return Err(CodecError::new(
+                            at,
+                            "sequence table repeats the previous one, but no earlier block of the frame has one".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        if described {
+            if r.overrun() {
+                return Err(CodecError::new(
+                    desc_at,
+                    "sequence table descriptions end early".into(),
+                ));
+            }
+            *pos = desc_at + r.bytes_consumed();
+        }
+        Ok(())
+    }
+
+    /// Reads a section of `n_seqs` (> 0) sequences from `body[*pos..]` and executes them
+    /// into `t`, updating `reps` and `counts`.
+    pub fn decode(
+        &mut self,
+        body: &[u8],
+        pos: &mut usize,
+        n_seqs: usize,
+        t: &mut Target<'_>,
+        reps: &mut Reps,
+        counts: &mut GlyphCounts,
+    ) -> Result<(), CodecError> {
+        self.read_tables(body, pos)?;
+        let len = varint::read(body, pos)
+            .map_err(|e| CodecError::new(*pos, format!("sequence stream size: {e}")))?;
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        let stream_at = *pos;
+        let stream = take(body, pos, len, "sequence stream")?;
+        let bad_stream = || {
+            CodecError::new(
+                stream_at,
+                "sequence stream: last byte is zero or missing".into(),
+            )
+        };
+        let mut r = fse::open_stream(stream).ok_or_else(bad_stream)?;
+        let [ll, ml, of] = &self.tables;
+        let (tl, tm, to) = (&*ll.entries, &*ml.entries, &*of.entries);
+        const MASK: usize = (1 << fse::MAX_LOG) - 1;
+        let mut sl = r.read(ll.log) as usize;
+        let mut sm = r.read(ml.log) as usize;
+        let mut so = r.read(of.log) as usize;
+        let (start_op, start_lit) = (t.op, t.lit_pos);
+        let (mut op, mut lit_pos) = (start_op, start_lit);
+        let (n_lits, block_end) = (t.n_lits, t.block_end);
+        let (mut primitive, mut iteration, mut delta) = (0u64, 0u64, 0u64);
+        let mut rp = *reps;
+        // First decode and check every sequence, then execute them: the copies of the
+        // second loop are independent, so their cache misses overlap.
+        let seqs = &mut self.decoded;
+        seqs.clear();
+        seqs.reserve(n_seqs);
+        for i in 0..n_seqs {
+            let (el, em, eo) = (tl[sl & MASK], tm[sm & MASK], to[so & MASK]);
+            // At most 25 + 26 bits, then 26 + 27: two refills of at least 56 bits.
+            r.refill();
+            let off = (eo >> 32) as u32 + r.read((eo >> 24) as u32 & 0xFF);
+            let match_len = (em >> 32) as usize + r.read((em >> 24) as u32 & 0xFF) as usize;
+            r.refill();
+            let lit_len = (el >> 32) as usize + r.read((el >> 24) as u32 & 0xFF) as usize;
+            if i + 1 < n_seqs {
+                sl = (el & 0xFFFF) as usize + r.read((el >> 16) as u32 & 0xFF) as usize;
+                sm = (em & 0xFFFF) as usize + r.read((em >> 16) as u32 & 0xFF) as usize;
+                so = (eo & 0xFFFF) as usize + r.read((eo >> 16) as u32 & 0xFF) as usize;
+            }
+            let lit_end = lit_pos + lit_len;
+            let copy_at = op + lit_len;
+            let end = copy_at + match_len;
+            let dist = rp.resolve(off) as usize;
+            if lit_end > n_lits || end > block_end || dist.wrapping_sub(1) >= copy_at {
+                return Err(bad_sequence(
+                    stream_at,
+                    i,
+                    lit_len,
+                    n_lits - lit_pos,
+                    match_len,
+                    dist,
+                    copy_at,
+                    block_end,
+                ));
+            }
+            // Bit 31 marks a copy sent as a repeat code (distances are below 2^27).
+            seqs.push([
+                lit_len as u32,
+                match_len as u32,
+                dist as u32 | u32::from(off <= REP_CODES) << 31,
+            ]);
+            lit_pos = lit_end;
+            op = end;
+        }
+        *reps = rp;
+        let (frame, lits) = (&mut *t.frame, t.lits);
+        let (mut o, mut l) = (start_op, start_lit);
+        for &[lit_len, match_len, d] in seqs.iter() {
+            let (lit_len, match_len) = (lit_len as usize, match_len as usize);
+            let dist = (d & 0x7FFF_FFFF) as usize;
+            copy_literals(frame, o, lits, l, lit_len);
+            copy_match(frame, o + lit_len, dist, match_len);
+            primitive += u64::from(lit_len > 0);
+            iteration += u64::from(dist == 1);
+            delta += u64::from(dist != 1 && d >> 31 != 0);
+            o += lit_len + match_len;
+            l += lit_len;
+        }
+        if !r.is_done() {
+            return Err(CodecError::new(
+                stream_at,
+                "sequence stream ends early or has bits left over".into(),
+            ));
+        }
+        counts.primitive += primitive;
+        counts.iteration += iteration;
+        counts.delta += delta;
+        counts.reference += n_seqs as u64 - iteration - delta;
+        counts.copied_bytes += (op - t.op - (lit_pos - t.lit_pos)) as u64;
+        t.op = op;
+        t.lit_pos = lit_pos;
+        Ok(())
+    }
+}
+
+#[cold]
+#[allow(clippy::too_many_arguments)]
+fn bad_sequence(
+    at: usize,
+    i: usize,
+    lit_len: usize,
+    lits_left: usize,
+    match_len: usize,
+    dist: usize,
+    history: usize,
+    block_end: usize,
+) -> CodecError {
+    CodecError::new(
+        at,
+        format!(
+            "sequence {i}: {lit_len} literals ({lits_left} left) and a copy of {match_len} bytes at distance {dist} ({history} bytes of history, {} left in block)",
+            block_end.saturating_sub(history)
+        ),
+    )
+}
+
+/// Copies `len` literals to `frame[op..]`; `frame` and `lits` have 32 spare bytes.
+#[inline(always)]
+fn copy_literals(frame: &mut [u8], op: usize, lits: &[u8], at: usize, len: usize) {
+    if len <= 32 {
+        frame[op..op + 32].copy_from_slice(&lits[at..at + 32]);
+    } else {
+        frame[op..op + len].copy_from_slice(&lits[at..at + len]);
+    }
+}
+
+/// Writes `len` bytes copied from `dist` (1..=op) bytes back at `frame[op..]`; overlapping
+/// copies repeat the pattern. May write up to 31 bytes past the copy, into the slack.
+#[inline(always)]
+fn copy_match(frame: &mut [u8], op: usize, dist: usize, len: usize) {
+    let end = op + len;
+    if dist >= 16 {
+        let mut d = op;
+        while d < end {
+            frame.copy_within(d - dist..d - dist + 16, d);
+            d += 16;
+        }
+    } else if dist == 1 {
+        let b = frame[op - 1];
+        frame[op..end].fill(b);
+    } else {
+        // The copy repeats with period `dist`, so any multiple of it works as a distance
+        // once that many bytes exist: after `period - dist` single bytes, 16-byte chunks.
+        let period = dist * 16usize.div_ceil(dist);
+        let head = (period - dist).min(len);
+        for i in op..op + head {
+            frame[i] = frame[i - dist];
+        }
+        let mut d = op + head;
+        while d < end {
+            frame.copy_within(d - period..d - period + 16, d);
+            d += 16;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_codes_round_trip() {
+        for v in (0..5000u32).chain([1 << 20, (1 << 26) - 1, 123_456_789]) {
+            let (c, n, e) = len_code(v);
+            let (base, bits) = LEN_BASE[c];
+            assert_eq!(bits, n);
+            assert_eq!(base + e, v);
+        }
+    }
+
+    /// Decodes one section of `n` sequences from `body` with a fresh decoder.
+    fn decode_one(body: &[u8], n: usize) -> Result<usize, CodecError> {
+        let mut frame = vec![0u8; 4096];
+        let lits = vec![b'a'; 4096];
+        let mut t = Target {
+            frame: &mut frame,
+            op: 0,
+            block_end: 4000,
+            lits: &lits,
+            n_lits: 1000,
+            lit_pos: 0,
+        };
+        let mut pos = 0;
+        SequenceDecoder::default().decode(
+            body,
+            &mut pos,
+            n,
+            &mut t,
+            &mut Reps::default(),
+            &mut GlyphCounts::default(),
+        )?;
+        Ok(pos)
+    }
+
+    #[test]
+    fn malformed_sections_are_rejected() {
+        // A valid section: one sequence (4 literals, a copy of 4 at distance 1).
+        let mut enc = SequenceEncoder::default();
+        let mut body = Vec::new();
+        let one = [Seq {
+            lit_len: 4,
+            match_len: 4,
+            off: 4,
+        }];
+        enc.encode(&one, &mut body);
+        assert_eq!(decode_one(&body, 1).unwrap(), body.len());
+        // Reserved mode bits.
+        let mut bad = body.clone();
+        bad[0] |= 0x40;
+        assert!(decode_one(&bad, 1).is_err());
+        // "Same table as before" in a frame's first section.
+        for k in 0..3 {
+            let mut bad = body.clone();
+            bad[0] |= MODE_REPEAT << (2 * k);
+            assert!(decode_one(&bad, 1).is_err(), "alphabet {k}");
+        }
+        // A stream whose last byte is zero (no end marker), or with a byte too many.
+        let mut bad = body.clone();
+        *bad.last_mut().unwrap() = 0;
+        assert!(decode_one(&bad, 1).is_err());
+        // More or fewer sequences claimed than the stream holds.
+        let three: Vec<Seq> = (0..3)
+            .map(|i| Seq {
+                lit_len: 1 + i,
+                match_len: 4 + 7 * i,
+                off: 4 + 2 * i,
+            })
+            .collect();
+        let mut body3 = Vec::new();
+        SequenceEncoder::default().encode(&three, &mut body3);
+        assert_eq!(decode_one(&body3, 3).unwrap(), body3.len());
+        assert!(decode_one(&body3, 2).is_err());
+        assert!(decode_one(&body3, 4).is_err());
+        // Offset code 3 (distance 0) in a single-symbol OF table.
+        let bad = [MODE_SINGLE << 4, 3, 1, 0x01];
+        assert!(decode_one(&bad, 1).is_err());
+    }
+
+    #[test]
+    fn default_tables_fill_their_states() {
+        for k in 0..3 {
+            let c = default_counts(k);
+            assert_eq!(c.counts.iter().map(|&x| u32::from(x)).sum::<u32>(), 512);
+            assert!(c.counts.iter().take(50).all(|&x| x > 0) || k == 2);
+        }
+    }
+
+    #[test]
+    fn overlapping_copies_repeat_their_pattern() {
+        for dist in 1..40 {
+            for len in [4, 5, 15, 16, 17, 31, 33, 100] {
+                let mut frame: Vec<u8> = (0..dist as u8).map(|b| b + 1).collect();
+                let mut expect = frame.clone();
+                for i in 0..len {
+                    expect.push(expect[expect.len() - dist]);
+                    let _ = i;
+                }
+                frame.resize(dist + len + 32, 0);
+                copy_match(&mut frame, dist, dist, len);
+                assert_eq!(&frame[..dist + len], &expect[..], "dist {dist} len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn sections_round_trip_with_every_table_mode() {
+        // Three blocks: varied codes (new tables), the same again (repeat), one short.
+        let mut x = 7u32;
+        let mut blocks = Vec::new();
+        for n in [3000usize, 3000, 3] {
+            let seqs: Vec<Seq> = (0..n)
+                .map(|i| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    Seq {
+                        lit_len: (x >> 20) % 9,
+                        match_len: 4 + (x >> 8) % 30,
+                        off: if i % 3 == 0 { 1 } else { 4 + (x >> 5) % 900 },
+                    }
+                })
+                .collect();
+            blocks.push(seqs);
+        }
+        blocks.push(vec![
+            Seq {
+                lit_len: 2,
+                match_len: 4,
+                off: 1,
+            };
+            5
+        ]);
+        let mut enc = SequenceEncoder::default();
+        let mut body = Vec::new();
+        for b in &blocks {
+            enc.encode(b, &mut body);
+        }
+        let mut dec = SequenceDecoder::default();
+        let mut pos = 0;
+        let mut reps = Reps::default();
+        let mut counts = GlyphCounts::default();
+        let mut frame = vec![0u8; 1 << 20];
+        let lits = vec![b'x'; 1 << 16];
+        let mut op = 1000;
+        for b in &blocks {
+            let n_lits: usize = b.iter().map(|q| q.lit_len as usize).sum();
+            let raw: usize = n_lits + b.iter().map(|q| q.match_len as usize).sum::<usize>();
+            let mut t = Target {
+                frame: &mut frame,
+                op,
+                block_end: op + raw,
+                lits: &lits,
+                n_lits,
+                lit_pos: 0,
+            };
+            dec.decode(&body, &mut pos, b.len(), &mut t, &mut reps, &mut counts)
+                .unwrap();
+            assert_eq!((t.op, t.lit_pos), (op + raw, n_lits));
+            op += raw;
+        }
+        assert_eq!(pos, body.len());
+        assert_eq!(counts.total() - counts.primitive, 6008);
+    }
+}
