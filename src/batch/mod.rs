@@ -696,19 +696,27 @@ fn decode_one(
         check_content(r, stats.raw_size, stats.content_crc)?;
         Ok::<_, Error>(stats)
     })();
+    stream_outcome(&r.path, Action::Decoded, result, started)
+}
+
+/// The outcome of reading one stream (decoding or verifying it): `done`, or failed.
+fn stream_outcome(
+    path: &[u8],
+    done: Action,
+    result: Result<stats::Stats>,
+    started: Instant,
+) -> Settled {
     let seconds = started.elapsed().as_secs_f64();
-    match result {
+    let mut o = match result {
         Ok(s) => {
-            let mut o = outcome(&r.path, Action::Decoded, None);
-            (o.bytes_in, o.bytes_out, o.seconds) = (s.encoded_size, s.raw_size, seconds);
-            (o, None)
+            let mut o = outcome(path, done, None);
+            (o.bytes_in, o.bytes_out) = (s.encoded_size, s.raw_size);
+            o
         }
-        Err(e) => {
-            let mut o = outcome(&r.path, Action::Failed, Some(e.to_string()));
-            o.seconds = seconds;
-            (o, None)
-        }
-    }
+        Err(e) => outcome(path, Action::Failed, Some(e.to_string())),
+    };
+    o.seconds = seconds;
+    (o, None)
 }
 
 /// `root/rel + suffix` for reading (the path is checked, nothing is created).
@@ -821,15 +829,7 @@ fn verify_one(
         }
         Ok::<_, Error>(s)
     })();
-    let seconds = started.elapsed().as_secs_f64();
-    match result {
-        Ok(s) => {
-            let mut o = outcome(&r.path, Action::Verified, None);
-            (o.bytes_in, o.bytes_out, o.seconds) = (s.encoded_size, s.raw_size, seconds);
-            (o, None)
-        }
-        Err(e) => (outcome(&r.path, Action::Failed, Some(e.to_string())), None),
-    }
+    stream_outcome(&r.path, Action::Verified, result, started)
 }
 
 /// The source file still has the recorded size, mtime and content.
