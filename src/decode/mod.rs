@@ -9,13 +9,13 @@ pub mod random;
 pub mod salvage;
 pub mod walk;
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Instant;
 
 use crate::base::{write_all, GlyphCounts, Progress};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
-use crate::format::{GlyphHead, IndexEntry, Trailer, INDEX_ENTRY_FIELDS};
+use crate::format::{GlyphHead, IndexEntry, Metadata, Trailer, INDEX_ENTRY_FIELDS};
 use crate::frame::decode_frame_reuse;
 use crate::parallel::{self, resolve_threads, Slot};
 use crate::pipeline::sizing;
@@ -162,125 +162,166 @@ impl Decoder {
         let started = Instant::now();
         let walker = Walker::begin(BufReader::with_capacity(64 * 1024, input), 0)?;
         let header = *walker.header();
-        let metadata = std::sync::Mutex::new(None);
-        let metadata_ref = &metadata;
         let plan = sizing::decode_plan(
             header.chunk_size,
             self.threads,
             self.memory_limit.or_else(sizing::default_memory_limit),
         )?;
-        let mut walker = Some(walker);
-        let produce = move |_seq: u64, slot: &mut Slot| -> Result<Option<Job>> {
-            let Some(w) = walker.as_mut() else {
-                return Ok(None);
-            };
-            let (at, glyph) = w.next(&mut slot.input)?;
-            if let (Some(m), Ok(mut first)) = (w.metadata(), metadata_ref.lock()) {
-                first.get_or_insert_with(|| m.clone());
-            }
-            let head = match glyph {
-                Glyph::Frame { frame, head, gap } => {
-                    return Ok(Some(Job::Frame {
-                        frame,
-                        at,
-                        head,
-                        gap,
-                        chunk_size: w.header().chunk_size,
-                    }))
-                }
-                Glyph::Index(head) => head,
-            };
-            let mut listed = FrameDigest::default();
-            let mut glyphs = GlyphCounts::default();
-            let (trailer, trailer_at) = w.index(&head, at, |_, e: IndexEntry| {
-                listed.add(&e);
-                glyphs.add(&e.glyphs);
-                Ok(())
-            })?;
-            let closing = Closing {
-                start: w.start(),
-                index_at: at,
-                listed,
-                glyphs,
-                trailer,
-                trailer_at,
-                end: w.pos(),
-            };
-            // Another stream may follow (concatenated streams decode as one).
-            let (more, next) = (w.more()?, w.pos());
-            walker = match walker.take() {
-                Some(w) if more => Some(Walker::begin(w.into_inner(), next)?),
-                _ => None,
-            };
-            Ok(Some(Job::Close(Box::new(closing))))
+        let mut reader = StreamReader {
+            walker: Some(walker),
+            metadata: None,
         };
-        let work = |job: Job, slot: &mut Slot, scratch: &mut DecodeScratch| -> Result<Done> {
-            match job {
-                Job::Frame {
-                    frame,
-                    at,
-                    head,
-                    gap,
-                    chunk_size,
-                } => {
-                    let d = decode_frame_reuse(
-                        &slot.input,
-                        &head,
-                        chunk_size,
-                        frame,
-                        at,
-                        scratch,
-                        &mut slot.output,
-                    )?;
-                    Ok(Done::Frame {
-                        entry: IndexEntry {
-                            gap,
-                            encoded_len: slot.input.len() as u64,
-                            raw_size: d.header.raw_size,
-                            glyphs: d.glyphs,
-                        },
-                        raw_crc: d.header.raw_crc,
-                    })
-                }
-                Job::Close(c) => Ok(Done::Close(c)),
-            }
+        let mut writer = OrderedWriter {
+            out,
+            progress,
+            seen: Seen::default(),
+            totals: Stats::default(),
         };
-        let mut seen = Seen::default();
-        let mut totals = Stats::default();
-        parallel::run(&self.pool, plan.slots, produce, work, |_, done, slot| {
-            match done {
-                Done::Frame { entry, raw_crc } => {
-                    let n = entry.raw_size;
-                    write_all(out, &slot.output[..n as usize])?;
-                    seen.digest.add(&entry);
-                    seen.raw += n;
-                    seen.crc = crc32c::crc32c_combine(seen.crc, raw_crc, n as usize);
-                    progress(totals.raw_size + seen.raw);
-                }
-                Done::Close(c) => {
-                    seen.check(&c)?;
-                    totals.content_crc =
-                        crc32c::crc32c_combine(totals.content_crc, seen.crc, seen.raw as usize);
-                    totals.raw_size += seen.raw;
-                    totals.frames += seen.digest.frames;
-                    totals.encoded_size = c.end;
-                    totals.glyphs.add(&c.glyphs);
-                    seen = Seen::default();
-                }
-            }
-            Ok(())
-        })?;
-        out.flush().map_err(|e| Error::io("writing output", e))?;
+        parallel::run(
+            &self.pool,
+            plan.slots,
+            |_, slot| reader.next_job(slot),
+            decode_job,
+            |_, done, slot| writer.consume(done, slot),
+        )?;
+        writer
+            .out
+            .flush()
+            .map_err(|e| Error::io("writing output", e))?;
         Ok(Stats {
-            bytes_in: totals.encoded_size,
-            bytes_out: totals.raw_size,
+            bytes_in: writer.totals.encoded_size,
+            bytes_out: writer.totals.raw_size,
             chunk_size: header.chunk_size,
             threads: plan.threads,
             level: header.level.get(),
             elapsed: started.elapsed(),
             peak_rss: stats::peak_rss().unwrap_or(0),
-            metadata: metadata.into_inner().ok().flatten(),
-            ..totals
+            metadata: reader.metadata,
+            ..writer.totals
         })
+    }
+}
+
+/// The input side: walks the container glyphs of every stream in the input and turns
+/// them into jobs, in order.
+struct StreamReader<R> {
+    walker: Option<Walker<R>>,
+    /// The first stream's metadata glyph.
+    metadata: Option<Metadata>,
+}
+
+impl<R: BufRead> StreamReader<R> {
+    /// The next frame to decode, or the closing checks of a stream; `None` at the end.
+    fn next_job(&mut self, slot: &mut Slot) -> Result<Option<Job>> {
+        let Some(w) = self.walker.as_mut() else {
+            return Ok(None);
+        };
+        let (at, glyph) = w.next(&mut slot.input)?;
+        if self.metadata.is_none() {
+            self.metadata = w.metadata().cloned();
+        }
+        let head = match glyph {
+            Glyph::Frame { frame, head, gap } => {
+                return Ok(Some(Job::Frame {
+                    frame,
+                    at,
+                    head,
+                    gap,
+                    chunk_size: w.header().chunk_size,
+                }))
+            }
+            Glyph::Index(head) => head,
+        };
+        let mut listed = FrameDigest::default();
+        let mut glyphs = GlyphCounts::default();
+        let (trailer, trailer_at) = w.index(&head, at, |_, e: IndexEntry| {
+            listed.add(&e);
+            glyphs.add(&e.glyphs);
+            Ok(())
+        })?;
+        let closing = Closing {
+            start: w.start(),
+            index_at: at,
+            listed,
+            glyphs,
+            trailer,
+            trailer_at,
+            end: w.pos(),
+        };
+        // Another stream may follow (concatenated streams decode as one).
+        let (more, next) = (w.more()?, w.pos());
+        self.walker = match self.walker.take() {
+            Some(w) if more => Some(Walker::begin(w.into_inner(), next)?),
+            _ => None,
+        };
+        Ok(Some(Job::Close(Box::new(closing))))
+    }
+}
+
+/// A worker's part: decodes one frame (checking it) into the slot.
+fn decode_job(job: Job, slot: &mut Slot, scratch: &mut DecodeScratch) -> Result<Done> {
+    let (frame, at, head, gap, chunk_size) = match job {
+        Job::Frame {
+            frame,
+            at,
+            head,
+            gap,
+            chunk_size,
+        } => (frame, at, head, gap, chunk_size),
+        Job::Close(c) => return Ok(Done::Close(c)),
+    };
+    let d = decode_frame_reuse(
+        &slot.input,
+        &head,
+        chunk_size,
+        frame,
+        at,
+        scratch,
+        &mut slot.output,
+    )?;
+    Ok(Done::Frame {
+        entry: IndexEntry {
+            gap,
+            encoded_len: slot.input.len() as u64,
+            raw_size: d.header.raw_size,
+            glyphs: d.glyphs,
+        },
+        raw_crc: d.header.raw_crc,
+    })
+}
+
+/// The output side: writes frames in order, and checks each stream's index and trailer
+/// against what was written.
+struct OrderedWriter<'a> {
+    out: &'a mut dyn Write,
+    progress: Progress<'a>,
+    seen: Seen,
+    totals: Stats,
+}
+
+impl OrderedWriter<'_> {
+    fn consume(&mut self, done: Done, slot: &mut Slot) -> Result<()> {
+        match done {
+            Done::Frame { entry, raw_crc } => {
+                let n = entry.raw_size;
+                write_all(self.out, &slot.output[..n as usize])?;
+                let seen = &mut self.seen;
+                seen.digest.add(&entry);
+                seen.raw += n;
+                seen.crc = crc32c::crc32c_combine(seen.crc, raw_crc, n as usize);
+                (self.progress)(self.totals.raw_size + seen.raw);
+            }
+            Done::Close(c) => {
+                let seen = std::mem::take(&mut self.seen);
+                seen.check(&c)?;
+                let t = &mut self.totals;
+                t.content_crc = crc32c::crc32c_combine(t.content_crc, seen.crc, seen.raw as usize);
+                t.raw_size += seen.raw;
+                t.frames += seen.digest.frames;
+                t.encoded_size = c.end;
+                t.glyphs.add(&c.glyphs);
+            }
+        }
+        Ok(())
     }
 }
