@@ -11,7 +11,11 @@ Usage:
     python3 tools/pysigma.py vectors tests/vectors   run the conformance vectors (EXPECTED)
 
 Exit status 0 on success; 1 with a one-line error naming the byte offset of the first
-problem (and the frame number inside a frame); 2 on a usage error.
+problem (and the frame number inside a frame); 2 on a usage error; 3 if pysigma itself
+failed (an exception other than a reject: a bug, reported as such).
+
+`python3 tools/pysigma.py verdicts FILE...` prints one tab-separated line per file
+(accept and the content's SHA-256 and size, or reject and the error) for test scripts.
 
 As a module: `decode_bytes(data) -> bytes` raises `SigmaError` (attributes `offset`,
 `frame`, `message`) for an invalid file.
@@ -67,14 +71,37 @@ def _make_tables():
 _T = _make_tables()
 
 
+_T16 = []
+
+
+def _tables16():
+    # Pairs of the slicing-by-8 tables merged into 16-bit tables: four lookups per 8 bytes.
+    if not _T16:
+        t = _T
+        for hi, lo in ((7, 6), (5, 4), (3, 2), (1, 0)):
+            a, b = t[hi], t[lo]
+            _T16.append([a[i & 0xFF] ^ b[i >> 8] for i in range(65536)])
+    return _T16
+
+
 def crc32c(data, crc=0):
     """CRC32C of `data`, continuing from the CRC `crc` of the bytes before it."""
-    t0, t1, t2, t3, t4, t5, t6, t7 = _T
+    t0 = _T[0]
     c = crc ^ 0xFFFFFFFF
     mv = memoryview(data)
     n = len(mv)
     n8 = n - (n % 8)
-    if n8:
+    if n8 >= 4096:
+        u3, u2, u1, u0 = _tables16()
+        w_all = mv[:n8].cast("Q") if n8 else ()
+        if sys.byteorder != "little":
+            w_all = [int.from_bytes(mv[i:i + 8], "little") for i in range(0, n8, 8)]
+        for w in w_all:
+            w ^= c
+            c = (u3[w & 0xFFFF] ^ u2[(w >> 16) & 0xFFFF] ^ u1[(w >> 32) & 0xFFFF]
+                 ^ u0[w >> 48])
+    elif n8:
+        t1, t2, t3, t4, t5, t6, t7 = _T[1:]
         frombytes = int.from_bytes
         for i in range(0, n8, 8):
             w = frombytes(mv[i:i + 8], "little") ^ c
@@ -462,6 +489,7 @@ def build_tans(counts, log):
         spread = [counts.index(1)]
     else:
         step = size // 2 + size // 8 + 3
+        assert step % size, "log 1 and 3 are rejected before the spread"
         spread = [None] * size
         pos = 0
         for s in range(64):
@@ -504,6 +532,9 @@ def read_normalized_counts(br):
     log = br.read(4)
     if log > 9:
         raise BodyError(start, "table accuracy log %d above 9" % log)
+    if log in (1, 3):
+        raise BodyError(start, "table accuracy log %d (the spread step is a multiple of the "
+                        "table size)" % log)
     used = br.read(6) + 1
     size = 1 << log
     counts = [0] * 64
@@ -732,8 +763,6 @@ def execute_sequences(body, sstart, slen, n_seqs, tables, st, lits, out, block_s
         ofc = of_sym[of_state]
         mlc = ml_sym[ml_state]
         llc = ll_sym[ll_state]
-        if ofc is None or mlc is None or llc is None:
-            raise BodyError(sstart, "sequence state with no symbol")
         ofx = OF_EXTRA[ofc]
         mlx = LEN_EXTRA[mlc]
         llx = LEN_EXTRA[llc]
@@ -911,7 +940,7 @@ def parse_metadata(buf, g):
     if nlen > crc_at - q:
         raise SigmaError(p, "metadata name runs past its field")
     name = buf[q:q + nlen]
-    if b"/" in name or b"\0" in name or name in (b".", b"..", b""):
+    if b"/" in name or b"\0" in name or name in (b".", b".."):
         raise SigmaError(q, "metadata name %r is not a plain file name" % name)
     q += nlen
     mpos = q
@@ -1102,21 +1131,44 @@ def _read(path):
         return f.read()
 
 
+def _verdict(data, keep=True):
+    """Returns ("accept", content or size, None) or ("reject", None, SigmaError); any other
+    exception is a bug in this decoder and propagates."""
+    sink = Sink(keep=keep)
+    try:
+        decode_bytes(data, sink)
+    except SigmaError as e:
+        return "reject", None, e
+    return "accept", (sink.getvalue() if keep else sink.size), None
+
+
+def _internal(path, exc):
+    print("pysigma: %s: internal error (a bug in pysigma): %s: %s"
+          % (path, type(exc).__name__, exc), file=sys.stderr)
+    return 3
+
+
 def cmd_decode(inp, outp):
     data = _read(inp)
     try:
-        content = decode_bytes(data)
-    except SigmaError as e:
-        print("pysigma: %s: %s" % (inp, e.describe()), file=sys.stderr)
+        verdict, content, err = _verdict(data)
+    except Exception as exc:  # noqa: BLE001 - a decoder must not crash: report it as a bug
+        return _internal(inp, exc)
+    if err:
+        print("pysigma: %s: %s" % (inp, err.describe()), file=sys.stderr)
         return 1
     if outp == "-":
         sys.stdout.buffer.write(content)
         sys.stdout.buffer.flush()
         return 0
     tmp = "%s.pysigma-tmp-%d" % (outp, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(content)
-    os.replace(tmp, outp)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(content)
+        os.replace(tmp, outp)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return 0
 
 
@@ -1124,16 +1176,35 @@ def cmd_check(paths, quiet=False):
     rc = 0
     for path in paths:
         data = _read(path)
-        sink = Sink(keep=False)
         try:
-            decode_bytes(data, sink)
-        except SigmaError as e:
-            print("pysigma: %s: %s" % (path, e.describe()), file=sys.stderr)
-            rc = 1
+            verdict, size, err = _verdict(data, keep=False)
+        except Exception as exc:  # noqa: BLE001
+            rc = max(rc, _internal(path, exc))
             continue
-        if not quiet:
-            print("%s: ok, %d bytes" % (path, sink.size))
+        if err:
+            print("pysigma: %s: %s" % (path, err.describe()), file=sys.stderr)
+            rc = max(rc, 1)
+        elif not quiet:
+            print("%s: ok, %d bytes" % (path, size))
     return rc
+
+
+def cmd_verdicts(paths):
+    """One line per file for scripts: PATH <TAB> accept <TAB> SHA256 SIZE, or
+    PATH <TAB> reject <TAB> message, or PATH <TAB> crash <TAB> exception."""
+    for path in paths:
+        data = _read(path)
+        try:
+            verdict, content, err = _verdict(data)
+        except Exception as exc:  # noqa: BLE001
+            print("%s\tcrash\t%s: %s" % (path, type(exc).__name__, exc))
+            continue
+        if err:
+            print("%s\treject\t%s" % (path, err.describe().replace("\t", " ")))
+        else:
+            print("%s\taccept\t%s %d" % (path, hashlib.sha256(content).hexdigest(),
+                                          len(content)))
+    return 0
 
 
 def run_vectors(directory, out=sys.stdout):
@@ -1150,12 +1221,14 @@ def run_vectors(directory, out=sys.stdout):
         name, outcome = parts[0], parts[1]
         total += 1
         data = _read(os.path.join(directory, name))
+        crashed = False
         try:
-            content = decode_bytes(data)
-            err = None
-        except SigmaError as e:
+            _, content, err = _verdict(data)
+        except Exception as exc:  # noqa: BLE001
             content = None
-            err = e
+            err = SigmaError(0, "internal error (a bug in pysigma): %s: %s"
+                             % (type(exc).__name__, exc))
+            crashed = True
         if outcome == "decodes":
             sha, size = parts[2].split()
             ok = (content is not None and hashlib.sha256(content).hexdigest() == sha
@@ -1163,7 +1236,7 @@ def run_vectors(directory, out=sys.stdout):
             got = ("decodes %s %d" % (hashlib.sha256(content).hexdigest(), len(content))
                    if content is not None else "reject: " + err.describe())
         elif outcome == "reject":
-            ok = content is None
+            ok = content is None and not crashed
             got = "reject: " + err.describe() if err else "decodes %d bytes" % len(content)
         else:
             ok = False
@@ -1187,6 +1260,8 @@ def main(argv):
     if cmd == "check" and len(argv) >= 3:
         quiet = "-q" in argv[2:]
         return cmd_check([a for a in argv[2:] if a != "-q"], quiet)
+    if cmd == "verdicts":
+        return cmd_verdicts(argv[2:])
     if cmd == "vectors" and len(argv) == 3:
         agree, total = run_vectors(argv[2])
         return 0 if agree == total else 1
