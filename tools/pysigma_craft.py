@@ -306,7 +306,7 @@ def encode_states(table, syms):
 
 
 def sequence_section(seqs, modes=(0, 0, 0), tables=(None, None, None), singles=(0, 0, 0),
-                     modes_byte=None, stream_mutator=None, desc_writer=None):
+                     modes_byte=None, stream_mutator=None, desc_writer=None, desc_pad=0):
     """`seqs` = [(lit_len, match_len, off)]; `tables` = (counts, log) for mode-2 alphabets,
     or a TansTable in force for mode 3."""
     codes = []
@@ -333,7 +333,7 @@ def sequence_section(seqs, modes=(0, 0, 0), tables=(None, None, None), singles=(
             built.append(P.build_tans(counts, log))
         else:
             built.append(tables[a])
-    desc = w.getvalue()
+    desc = w.getvalue(desc_pad)
     st = []
     tr = []
     for a in range(3):
@@ -557,6 +557,9 @@ def probes():
     desc = huffman_description(lengths).getvalue()
     yield "b-huff-pad-bits", simple([(coded_frame(ab, coded_block(
         len(ab), len(ab), 0, bytes([1]) + desc + varint(len(hs)) + hs)), ab)])
+    desc_padded = huffman_description(lengths).getvalue(0xFF)
+    yield "b-desc-pad-bits", simple([(coded_frame(ab, coded_block(
+        len(ab), len(ab), 0, bytes([1]) + desc_padded + literal_streams(ab, lengths))), ab)])
     hs2 = huffman_stream(ab, lengths) + b"\0"
     yield "b-huff-extra-byte", simple([(coded_frame(ab, coded_block(
         len(ab), len(ab), 0, bytes([1]) + desc + varint(len(hs2)) + hs2)), ab)])
@@ -659,6 +662,10 @@ def probes():
                                               modes=(2, 1, 1), singles=(0, 2, 17),
                                               tables=(([2] + [0] * 13 + [2] + [0] * 49, 2),
                                                       None, None))])
+    yield "s-desc-pad-bits", simple([seq_frame([(14, 6, 17), (0, 6, 17)], lits,
+                                               modes=(2, 1, 1), singles=(0, 2, 17), desc_pad=0xFF,
+                                               tables=(([2] + [0] * 13 + [2] + [0] * 49, 2),
+                                                       None, None))])
     sq1 = [(14, 28, 17), (0, 6, 1)]
     # repeat-mode tables in force from the previous block; and in the first block
     f1, o1 = seq_frame(sq1, lits, modes=(2, 2, 2), tables=(
