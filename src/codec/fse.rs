@@ -112,9 +112,11 @@ impl Counts {
     ) -> Result<Counts, CodecError> {
         let bad = |what: String| CodecError::new(at, format!("sequence table: {what}"));
         let log = r.read(4);
-        if log > MAX_LOG {
+        // Logs 1 and 3 would make the spread step a multiple of the table size, so the
+        // spread would not reach every state (FORMAT.md 7.5.2).
+        if log > MAX_LOG || log == 1 || log == 3 {
             return Err(bad(format!(
-                "accuracy log is {log}, should be at most {MAX_LOG}"
+                "accuracy log is {log}, should be 0, 2 or 4 to {MAX_LOG}"
             )));
         }
         let used = r.read(sym_bits) as usize + 1;

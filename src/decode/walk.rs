@@ -219,11 +219,12 @@ impl<R: BufRead> Walker<R> {
                 })?;
             format::check_payload(&head, self.header.chunk_size, self.frames, at)?;
             let name = container_name(&head);
+            // Container glyphs always have a payload, and only their own place.
             let misplaced = match name {
+                Some(_) if head.payload_len.is_none() => true,
                 Some("stream header" | "trailer") => true,
                 Some("metadata") => self.frames > 0 || self.metadata.is_some(),
-                Some(_) => head.payload_len.is_none(),
-                None => false,
+                _ => false,
             };
             if let (true, Some(name)) = (misplaced, name) {
                 return Err(Error::corrupt(
