@@ -47,7 +47,8 @@ struct Params {
     lazy: u32,
     /// A match this long ends the search.
     nice: usize,
-    /// Bytes hashed by the fast and double finders' short table (their shortest copy).
+    /// Bytes hashed by the fast and double finders' short table (their shortest copy);
+    /// the lazy finders take shorter copies only from close by.
     min_len: usize,
     /// The fast and double finders step 1 + (literals so far >> step_log) positions.
     step_log: u32,
@@ -106,6 +107,7 @@ fn params(level: Level) -> Params {
             depth: 16,
             lazy: 2,
             nice: 96,
+            min_len: 5,
             ..base
         },
         l @ 5..=8 => {
@@ -122,6 +124,7 @@ fn params(level: Level) -> Params {
                 depth,
                 lazy: 2,
                 nice,
+                min_len: 5,
                 ..base
             }
         }
