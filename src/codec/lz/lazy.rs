@@ -6,6 +6,9 @@ use super::{
     GOOD_MATCH, LAZY_LIMIT, MIN_MATCH, NONE, ROW,
 };
 
+/// Copies shorter than the level's `min_len` are taken only from this close.
+const SHORT_COPY_REACH: u32 = 1024;
+
 impl MatchFinder {
     /// Inserts every position below `upto` into the hash chains.
     #[inline(always)]
@@ -159,6 +162,13 @@ impl MatchFinder {
     fn best_at(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32, i64) {
         let (rep_len, rep_dist) = self.rep_match(data, pos, end);
         let (len, dist) = self.find(data, p, pos, end);
+        // A copy shorter than `min_len` costs about what its literals would unless it is
+        // close by.
+        let (len, dist) = if len >= p.min_len || dist < SHORT_COPY_REACH {
+            (len, dist)
+        } else {
+            (0, 0)
+        };
         let rep_gain = rep_len as i64 * 4 - 1;
         let gain = if len > 0 {
             len as i64 * 4 - dist_cost(dist)

@@ -47,7 +47,8 @@ struct Params {
     lazy: u32,
     /// A match this long ends the search.
     nice: usize,
-    /// Bytes hashed by the fast and double finders' short table (their shortest copy).
+    /// Bytes hashed by the fast and double finders' short table (their shortest copy);
+    /// the lazy finders take shorter copies only from close by.
     min_len: usize,
     /// The fast and double finders step 1 + (literals so far >> step_log) positions.
     step_log: u32,
@@ -106,14 +107,15 @@ fn params(level: Level) -> Params {
             depth: 16,
             lazy: 2,
             nice: 96,
+            min_len: 5,
             ..base
         },
         l @ 5..=8 => {
             let (hash_log, window_log, depth, nice) = match l {
-                5 => (17, 21, 24, 96),
-                6 => (17, 21, 32, 96),
-                7 => (18, 22, 48, 128),
-                _ => (18, 22, 96, 192),
+                5 => (17, 18, 20, 96),
+                6 => (17, 19, 24, 96),
+                7 => (18, 20, 32, 128),
+                _ => (18, 21, 64, 192),
             };
             Params {
                 strategy: Chain,
@@ -122,6 +124,7 @@ fn params(level: Level) -> Params {
                 depth,
                 lazy: 2,
                 nice,
+                min_len: 5,
                 ..base
             }
         }
