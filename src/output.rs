@@ -195,6 +195,12 @@ where
     })
 }
 
+/// True when writing to `dest` would go to a device or fifo in place (so nothing can be
+/// read back from it to verify).
+pub fn written_in_place(dest: &Path) -> bool {
+    fs::metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 /// Where [`write_to_sink`]'s producer writes: the temporary file itself (seekable), or a
 /// device or fifo written in place.
 pub enum Sink<'a> {
@@ -219,6 +225,25 @@ pub fn write_to_sink<F>(
 where
     F: FnOnce(Sink<'_>) -> Result<Stats, Error>,
 {
+    // A symlinked destination is written where it points (the link stays); one that
+    // points at no file path (a pipe behind /dev/stdout) is written in place.
+    let resolved;
+    let dest = match fs::symlink_metadata(dest) {
+        Ok(m) if m.file_type().is_symlink() => match fs::canonicalize(dest) {
+            Ok(target) => {
+                resolved = target;
+                resolved.as_path()
+            }
+            Err(_) if fs::metadata(dest).is_ok() => return write_in_place(dest, produce),
+            Err(_) => {
+                return Err(setting(format!(
+                    "output {} is a symlink to nothing",
+                    dest.display()
+                )))
+            }
+        },
+        _ => dest,
+    };
     let source_meta = match source {
         Some(s) => Some(fs::metadata(s).map_err(|e| Error::io("opening input", e))?),
         None => None,
@@ -257,6 +282,8 @@ where
     let mut partial = create_partial(dest, partials)?;
     let stats = produce(Sink::File(&partial.file))?;
     // The stream's metadata glyph (when decoding one) wins over the input file's own.
+    // Only permission bits are applied: setuid, setgid and sticky bits from a stream (or
+    // a source) are never given to an output.
     let (mode, mtime) = match &stats.metadata {
         Some(m) => (m.mode, metadata_mtime(m)),
         None => (
@@ -268,7 +295,7 @@ where
     };
     partial
         .file
-        .set_permissions(fs::Permissions::from_mode(mode))
+        .set_permissions(fs::Permissions::from_mode(mode & 0o777))
         .map_err(|e| Error::io("setting output permissions", e))?;
     if let Some(mtime) = mtime {
         partial
@@ -370,7 +397,7 @@ where
     });
     partial
         .file
-        .set_permissions(fs::Permissions::from_mode(attrs.mode))
+        .set_permissions(fs::Permissions::from_mode(attrs.mode & 0o777))
         .map_err(|e| Error::io("setting output permissions", e))?;
     if let Some(t) = attrs.mtime {
         partial

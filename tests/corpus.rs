@@ -123,23 +123,30 @@ fn cases() -> Vec<Case> {
     };
     let (a, b) = (frames[2].offset as usize, frames[3].offset as usize);
     let c = (frames[3].offset + frames[3].entry.encoded_len) as usize;
+    // The index survives these: salvage places every intact frame where it belongs.
     add(
         "frame 2 dropped".into(),
         [&s[..a], &s[b..]].concat(),
         (a as u64, b as u64),
-        false,
+        true,
     );
     add(
         "frame 2 doubled".into(),
         [&s[..b], &glyph(2), &s[b..]].concat(),
-        (b as u64, b as u64 + 1),
-        false,
+        (b as u64, b as u64),
+        true,
+    );
+    add(
+        "garbage between frames 2 and 3".into(),
+        [&s[..b], b"garbage!", &s[b..]].concat(),
+        (b as u64, b as u64),
+        true,
     );
     add(
         "frames 2 and 3 swapped".into(),
         [&s[..a], &glyph(3), &glyph(2), &s[c..]].concat(),
-        (a as u64, c as u64),
-        false,
+        (a as u64, a as u64),
+        true,
     );
     // Declared sizes that are absurd or disagree with the content.
     let mut t = s[..index_at as usize].to_vec();

@@ -505,3 +505,188 @@ fn demo_runtime_errors_exit_1() {
     assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
     assert!(stderr(&r).contains("demo"), "{}", stderr(&r));
 }
+
+// ---- the second outside review
+
+#[test]
+fn rm_with_a_device_or_fifo_output_is_refused_in_both_directions() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("r.txt");
+    fs::write(&input, text_bytes(30_000, 9)).unwrap();
+    sigma().arg(&input).assert().success();
+    let stream = dir.path().join("r.txt.sigma");
+    for args in [
+        &["decode", "--rm", "-o", "/dev/null"][..],
+        &["decode", "--rm", "-f", "-o", "/dev/null"],
+    ] {
+        let r = sigma().args(args).arg(&stream).output().unwrap();
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {}", stderr(&r));
+        assert!(stream.exists(), "{args:?} deleted the stream");
+    }
+    let r = sigma()
+        .args(["encode", "--rm", "-f", "-o", "/dev/null"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(input.exists());
+    assert!(fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+}
+
+#[test]
+fn a_symlinked_output_is_written_where_it_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("s.txt");
+    fs::write(&input, b"through the link\n").unwrap();
+    let target = dir.path().join("target.sigma");
+    fs::write(&target, b"old").unwrap();
+    let link = dir.path().join("link.sigma");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    sigma()
+        .args(["encode", "-f", "-o"])
+        .arg(&link)
+        .arg(&input)
+        .assert()
+        .success();
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        memory::decode(&fs::read(&target).unwrap()).unwrap().data,
+        b"through the link\n"
+    );
+    // A link to nothing is refused.
+    let dangling = dir.path().join("dangling.sigma");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let r = sigma()
+        .args(["encode", "-f", "-o"])
+        .arg(&dangling)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+}
+
+#[test]
+fn setuid_setgid_and_sticky_bits_are_never_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Vec::new();
+    StreamHeader {
+        version: format::VERSION,
+        level: Level::DEFAULT,
+        chunk_size: 4096,
+    }
+    .write(&mut s);
+    let (_, header_len) = StreamHeader::parse(&s).unwrap();
+    format::Metadata {
+        name: b"m".to_vec(),
+        mode: 0o6777,
+        mtime: 0,
+        mtime_nanos: 0,
+    }
+    .write(&mut s);
+    let meta_len = s.len() - header_len;
+    let body = memory::encode(b"payload", Level::DEFAULT, 4096).unwrap();
+    let (_, body_header_len) = StreamHeader::parse(&body).unwrap();
+    // Re-assemble: header, metadata, then the frames, index and trailer of `body`, with
+    // the index gap and trailer offset moved by the metadata's length.
+    let info = decode::inspect(&mut Cursor::new(&body)).unwrap();
+    let mut entries = Vec::new();
+    decode::frames(&mut Cursor::new(&body), &info, |f| {
+        entries.push(f.entry);
+        Ok(true)
+    })
+    .unwrap();
+    entries[0].gap = meta_len as u64;
+    s.extend_from_slice(&body[body_header_len..info.trailer.index_offset as usize]);
+    let index_at = s.len() as u64;
+    format::write_index(&mut s, &entries);
+    Trailer {
+        index_offset: index_at,
+        ..info.trailer
+    }
+    .write(&mut s);
+    let p = dir.path().join("m.sigma");
+    fs::write(&p, &s).unwrap();
+    sigma().arg("-d").arg(&p).assert().success();
+    let mode = fs::metadata(dir.path().join("m"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    assert_eq!(mode, 0o777);
+}
+
+#[test]
+fn batch_verify_and_decode_need_a_manifest_and_decode_checks_before_renaming() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    for args in [&["batch", "verify"][..], &["batch", "decode"]] {
+        let mut cmd = sigma();
+        cmd.args(args).arg(&empty);
+        if args[1] == "decode" {
+            cmd.arg("-o").arg(dir.path().join("out"));
+        }
+        let r = cmd.output().unwrap();
+        assert_eq!(r.status.code(), Some(1), "{args:?}: {}", stderr(&r));
+        assert!(stderr(&r).contains("no manifest"), "{}", stderr(&r));
+    }
+    // A record whose checksum is wrong: reported failed, and no output under its name.
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("a.txt"), b"aaaa").unwrap();
+    let dest = dir.path().join("dest");
+    sigma()
+        .args(["batch", "encode"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&dest)
+        .assert()
+        .success();
+    let part = dest.join(".sigma-manifest.0-of-1.jsonl");
+    let text = fs::read_to_string(&part).unwrap();
+    let crc = text.split("\"crc32c\":\"").nth(1).unwrap()[..8].to_string();
+    fs::write(&part, text.replace(&crc, "00000000")).unwrap();
+    let back = dir.path().join("back");
+    let r = sigma()
+        .args(["batch", "decode"])
+        .arg(&dest)
+        .arg("-o")
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(!back.join("a.txt").exists());
+}
+
+#[test]
+fn a_fifo_reader_that_goes_away_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("big.txt");
+    fs::write(&input, text_bytes(8 << 20, 10)).unwrap();
+    let fifo = dir.path().join("ff");
+    assert!(StdCommand::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = StdCommand::new("head")
+        .args(["-c", "100"])
+        .arg(&fifo)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let r = sigma()
+        .args(["encode", "-1", "-o"])
+        .arg(&fifo)
+        .arg(&input)
+        .output()
+        .unwrap();
+    let _ = reader.wait_with_output();
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+}

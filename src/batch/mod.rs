@@ -123,6 +123,20 @@ impl Summary {
     }
 }
 
+/// All manifest parts of a batch tree; a folder without any is an error (a wrong path in
+/// a nightly job must not pass as an empty archive).
+fn open_manifest(dir: &Path) -> Result<Merged> {
+    if manifest::parts(dir)?.is_empty() {
+        return Err(Error::InvalidSetting {
+            detail: format!(
+                "no manifest in {} (not a folder written by sigma batch encode)",
+                dir.display()
+            ),
+        });
+    }
+    Merged::open_dir(dir)
+}
+
 /// Checks that `src` is a folder and that `dest` is neither `src` nor a folder that holds
 /// it (the destination may lie inside the source: it is never walked).
 ///
@@ -134,6 +148,12 @@ pub fn check_roots(src: &Path, dest: &Path) -> Result<()> {
         fs::canonicalize(src).map_err(|e| setting(format!("source {}: {e}", src.display())))?;
     if !src_c.is_dir() {
         return Err(setting(format!("source {} is not a folder", src.display())));
+    }
+    if fs::metadata(dest).is_ok_and(|m| !m.is_dir()) {
+        return Err(setting(format!(
+            "destination {} exists and is not a folder",
+            dest.display()
+        )));
     }
     if let Ok(dest_c) = fs::canonicalize(dest) {
         if dest_c == src_c {
@@ -255,6 +275,27 @@ where
     summary.seconds = started.elapsed().as_secs_f64();
     summary.peak_rss = stats::peak_rss().unwrap_or(0);
     Ok(summary)
+}
+
+/// Refuses a shard count other than the one the destination's manifest parts were
+/// written with (the parts would overlap).
+fn check_shard_count(dest: &Path, shard: Shard) -> Result<()> {
+    let suffix = format!("-of-{}.jsonl", shard.count);
+    for p in manifest::parts(dest)? {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !name.ends_with(&suffix) {
+            return Err(Error::InvalidSetting {
+                detail: format!(
+                    "{} holds manifest parts of another shard count ({name}); use that count, or remove them",
+                    dest.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Folds the journal a killed run left into its manifest part, so the files it finished
@@ -593,6 +634,7 @@ pub fn encode_tree(
 ) -> Result<Summary> {
     check_roots(src, dest)?;
     fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
+    check_shard_count(dest, cfg.shard)?;
     fold_journal(dest, cfg.shard)?;
     let part = dest.join(manifest::part_name(cfg.shard.index, cfg.shard.count));
     let encoder = Encoder::new(cfg.encoder.clone())?;
@@ -645,8 +687,8 @@ pub fn decode_tree(
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<Summary> {
     check_roots(src, dest)?;
+    let mut records = open_manifest(src)?;
     fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
-    let mut records = Merged::open_dir(src)?;
     let decoder = Decoder::new(threads)?;
     let threads = decoder.threads();
     run_jobs(
@@ -688,12 +730,13 @@ fn decode_one(
     let result = (|| {
         let input = output_path_readonly(src, &r.path, ".sigma")?;
         let out = output_path(dest, &r.path, "")?;
+        // Checked before the output takes its final name.
         let stats = output::replace_atomically(&out, partials, |w| {
             let s = decode_stream_file(&input, w, decoder)?;
+            check_content(r, s.raw_size, s.content_crc)?;
             let attrs = s.metadata.as_ref().map(Attrs::from_metadata);
             Ok((s, attrs))
         })?;
-        check_content(r, stats.raw_size, stats.content_crc)?;
         Ok::<_, Error>(stats)
     })();
     stream_outcome(&r.path, Action::Decoded, result, started)
@@ -777,7 +820,7 @@ pub fn verify_tree(
     threads: usize,
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<Summary> {
-    let mut records = Merged::open_dir(dest)?;
+    let mut records = open_manifest(dest)?;
     let decoder = Decoder::new(threads)?;
     let threads = decoder.threads();
     run_jobs(

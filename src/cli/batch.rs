@@ -102,6 +102,12 @@ fn parse_shard(s: Option<&str>) -> Result<Shard, String> {
                 .trim()
                 .parse::<u64>()
                 .map_err(|_| format!("{var} is '{value}', not a shard number"))?;
+            if index >= count {
+                return Err(format!(
+                    "{var} is {index}, but --shard {s} makes shards 0 to {}",
+                    count.saturating_sub(1)
+                ));
+            }
             (index, count)
         }
     };

@@ -24,7 +24,11 @@ pub fn cases(a: &BenchArgs) -> Result<Vec<Case>, String> {
         Some(list) => list
             .split(',')
             .map(|t| match t.trim().parse::<usize>() {
-                Ok(n) if n > 0 => Ok(n),
+                Ok(n) if n > 0 && n == sigmalang::pipeline::sizing::cap_threads(n) => Ok(n),
+                Ok(n) if n > 0 => Err(format!(
+                    "{n} threads is more than sigma starts here (at most {})",
+                    sigmalang::pipeline::sizing::cap_threads(n)
+                )),
                 _ => Err(format!("invalid thread count '{t}' in '{list}'")),
             })
             .collect::<Result<_, _>>()?,
@@ -136,6 +140,17 @@ pub fn run(a: BenchArgs) -> Result<Exit, String> {
     };
     if !(a.min_time.is_finite() && a.min_time >= 0.0) {
         return Err("--min-time must be a number of seconds".into());
+    }
+    for (name, v) in [
+        ("--target-ratio", a.target_ratio),
+        ("--min-speed", a.min_speed),
+    ] {
+        if v.is_some_and(|v| !(v.is_finite() && v > 0.0)) {
+            return Err(format!("{name} must be a positive number"));
+        }
+    }
+    if !a.files.is_empty() && parse_size(&a.sample)? < 64 * 1024 {
+        return Err("--sample must be at least 64K".into());
     }
     let (data, what) = load(&a)?;
     if data.is_empty() {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, DecodeArgs, InspectArgs, VerifyArgs};
 use super::{
-    display, fail, input_list, is_stdin, json_line, memory_limit, progress_bar, report, summarize,
-    usage_fail, Exit, FileResult,
+    display, fail, fail_stdout, input_list, is_stdin, json_line, memory_limit, progress_bar,
+    report, summarize, usage_fail, Exit, FileResult,
 };
 use sigmalang::decode::{self, Decoder, StreamInfo};
 use sigmalang::output::{self, Partials, OUTPUT_BUFFER};
@@ -20,8 +20,8 @@ fn parse_range(s: &str) -> Result<(u64, u64), String> {
     let (a, b) = s
         .split_once(':')
         .ok_or_else(|| format!("invalid range '{s}': expected START:END"))?;
-    let start = args::parse_size(a)?;
-    let end = args::parse_size(b)?;
+    let start = args::parse_size(a).map_err(|e| format!("invalid range '{s}': {e}"))?;
+    let end = args::parse_size(b).map_err(|e| format!("invalid range '{s}': {e}"))?;
     if end < start {
         return Err(format!("invalid range '{s}': END is before START"));
     }
@@ -36,7 +36,11 @@ pub fn run_decode(a: DecodeArgs, partials: &Partials) -> Result<Exit, String> {
         return Err("--range needs a file (it seeks to the frames it reads)".into());
     }
     if a.salvage && (a.out.rm || files.iter().any(|f| is_stdin(f))) {
-        return Err("--salvage needs a file (it seeks through it) and keeps it (no --rm)".into());
+        return Err(if a.out.rm {
+            "--salvage keeps the damaged stream: --rm cannot be used with it".into()
+        } else {
+            "--salvage needs a file, not standard input (it seeks through the stream)".into()
+        });
     }
     if range.is_some() && a.out.rm {
         return Err(
@@ -123,7 +127,20 @@ fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<
         }
     }
     if r.lost.is_empty() {
-        return Ok(());
+        // Every byte came back; the stream may still be damaged where no content lives
+        // (header, index, trailer, glyphs between frames): say so, as decode would.
+        let check = File::open(input)
+            .map_err(|e| Error::io("opening input", e))
+            .and_then(|f| Decoder::new(1)?.decode(f, &mut io::sink(), &|_| {}));
+        return match check {
+            Ok(_) => Ok(()),
+            Err(e) => Err(fail(
+                &name,
+                Error::InvalidSetting {
+                    detail: format!("damaged, but every frame was recovered: {e}"),
+                },
+            )),
+        };
     }
     Err(fail(
         &name,
@@ -207,9 +224,18 @@ fn decode_one(
     let stats = match dest {
         None => {
             let mut w = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
-            run(&mut w).map_err(|e| fail(&name, e))?
+            run(&mut w).map_err(|e| fail_stdout(&name, e))?
         }
         Some(dest) => {
+            if a.out.rm && output::written_in_place(&dest) {
+                return Err(usage_fail(
+                    &name,
+                    format!(
+                        "--rm needs a file output; {} is a device or fifo, so the stream is kept",
+                        dest.display()
+                    ),
+                ));
+            }
             let stats = output::write_atomically(&dest, Some(input), a.out.force, partials, run)
                 .map_err(|e| fail(&name, e))?;
             // Decoding checked every frame, the index and the content checksum.

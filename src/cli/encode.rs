@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, EncodeArgs};
 use super::{
-    display, fail, input_list, is_stdin, memory_limit, progress_bar, report, summarize, usage_fail,
-    Exit, FileResult,
+    display, fail, fail_stdout, input_list, is_stdin, memory_limit, progress_bar, report,
+    summarize, usage_fail, Exit, FileResult,
 };
 use sigmalang::decode::Decoder;
 use sigmalang::output::{self, Partials, OUTPUT_BUFFER};
@@ -101,13 +101,22 @@ fn encode_one(
     let stats = if to_stdout {
         super::refuse_terminal(a.out.force).map_err(|e| fail(&name, e))?;
         let mut w = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
-        encode(&mut w).map_err(|e| fail(&name, e))?
+        encode(&mut w).map_err(|e| fail_stdout(&name, e))?
     } else {
         let dest = a.out.output.clone().unwrap_or_else(|| {
             let mut s = input.as_os_str().to_owned();
             s.push(".sigma");
             PathBuf::from(s)
         });
+        if a.out.rm && output::written_in_place(&dest) {
+            return Err(usage_fail(
+                &name,
+                format!(
+                    "--rm needs a file output to verify; {} is a device or fifo",
+                    dest.display()
+                ),
+            ));
+        }
         let source = (!is_stdin(input)).then_some(input);
         let stats = output::write_atomically(&dest, source, a.out.force, partials, encode)
             .map_err(|e| fail(&name, e))?;

@@ -34,6 +34,8 @@ struct Failed {
     file: String,
     error: Error,
     usage: bool,
+    /// The output was standard output (a closed stdout ends quietly).
+    stdout: bool,
 }
 
 type FileResult<T> = Result<T, Failed>;
@@ -43,6 +45,15 @@ fn fail(file: &str, error: Error) -> Failed {
         file: file.to_string(),
         error,
         usage: false,
+        stdout: false,
+    }
+}
+
+/// A failure while writing to standard output.
+fn fail_stdout(file: &str, error: Error) -> Failed {
+    Failed {
+        stdout: true,
+        ..fail(file, error)
     }
 }
 
@@ -54,6 +65,7 @@ fn usage_fail(file: &str, detail: impl Into<String>) -> Failed {
             detail: detail.into(),
         },
         usage: true,
+        stdout: false,
     }
 }
 
@@ -102,10 +114,14 @@ fn report(results: Vec<FileResult<()>>) -> Exit {
     let mut code = Exit::Success;
     for r in results {
         if let Err(f) = r {
-            if f.error.is_broken_pipe() {
+            if f.stdout && f.error.is_broken_pipe() {
                 continue;
             }
-            eprintln!("sigma: {}: {}", f.file, f.error);
+            eprintln!(
+                "sigma: {}: {}",
+                printable(&f.file),
+                printable(&f.error.to_string())
+            );
             code = match (code, f.usage) {
                 (_, true) | (Exit::Usage, _) => Exit::Usage,
                 _ => Exit::Failure,
@@ -113,6 +129,23 @@ fn report(results: Vec<FileResult<()>>) -> Exit {
         }
     }
     code
+}
+
+/// `s` with control characters escaped, so every message stays one line.
+fn printable(s: &str) -> String {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect()
+    } else {
+        s.to_string()
+    }
 }
 
 fn display(p: &Path) -> String {

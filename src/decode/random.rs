@@ -166,7 +166,13 @@ where
                 && h.payload_len.and_then(|l| l.checked_add(h.head_len as u64))
                     == Some(trailer_at - index_at)
         })
-        .ok_or_else(|| Error::corrupt(None, index_at, "no index glyph where the trailer points"))?;
+        .ok_or_else(|| {
+            Error::corrupt(
+                None,
+                index_at,
+                "no index glyph where the trailer points (concatenated streams decode whole: use decode or verify)",
+            )
+        })?;
     let len = head.payload_len.unwrap_or(0);
     if len > format::max_index_payload(info.trailer.frames) {
         return Err(Error::corrupt(

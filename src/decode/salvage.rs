@@ -8,11 +8,12 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use super::random::{self, StreamInfo};
-use super::walk::read_payload;
+use super::random;
+use super::walk::{read_payload, IndexReader};
+use crate::base::GlyphCounts;
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
-use crate::format::{self, StreamHeader, Trailer, MAX_CHUNK};
+use crate::format::{self, IndexEntry, StreamHeader, Trailer, MAX_CHUNK};
 use crate::frame::decode_frame;
 
 /// A range of the original content that could not be recovered.
@@ -116,57 +117,19 @@ impl<W: Write> SalvageOutput for Sequential<W> {
 /// Only I/O errors; damage is reported in the result.
 pub fn salvage<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Salvaged> {
     let result = match random::inspect(f) {
-        Ok(info) => by_index(f, &info, out)?,
+        Ok(info) => {
+            // The index and trailer check out: every frame found is placed by its entry
+            // (which also puts swapped or duplicated frames right).
+            let mut entries = Vec::new();
+            random::frames(f, &info, |fr| {
+                entries.push(fr.entry);
+                Ok(true)
+            })?;
+            by_found_index(f, info.encoded_size, info.header_len, &entries, out)?
+        }
         Err(e @ Error::Io { .. }) => return Err(e),
         Err(_) => by_scan(f, out)?,
     };
-    Ok(result)
-}
-
-fn by_index<F: Read + Seek>(
-    f: &mut F,
-    info: &StreamInfo,
-    out: &mut dyn SalvageOutput,
-) -> Result<Salvaged> {
-    let mut result = Salvaged {
-        index_intact: true,
-        ..Salvaged::default()
-    };
-    let mut scratch = DecodeScratch::default();
-    let (mut glyph, mut raw) = (Vec::new(), Vec::new());
-    random::walk_index(f, info, |fr, input| {
-        let resume = input
-            .stream_position()
-            .map_err(|e| Error::io("seeking input", e))?;
-        let read = read_frame_at(input, fr.offset, fr.entry.encoded_len, &mut glyph);
-        input
-            .seek(SeekFrom::Start(resume))
-            .map_err(|e| Error::io("seeking input", e))?;
-        let size = read.ok().and_then(|()| {
-            decode_at(
-                &glyph,
-                fr.offset,
-                info.header.chunk_size,
-                fr.number,
-                &mut scratch,
-                &mut raw,
-            )
-        });
-        if size == Some(fr.entry.raw_size) {
-            out.write_at(fr.raw_start, &raw)?;
-            result.frames += 1;
-            result.bytes += fr.entry.raw_size;
-        } else {
-            push_lost(
-                &mut result.lost,
-                fr.raw_start,
-                Some(fr.raw_start + fr.entry.raw_size),
-                true,
-            );
-        }
-        Ok(true)
-    })?;
-    out.finish(info.trailer.raw_size)?;
     Ok(result)
 }
 
@@ -187,6 +150,18 @@ fn decode_at(
     scratch: &mut DecodeScratch,
     raw: &mut Vec<u8>,
 ) -> Option<u64> {
+    decode_counted(glyph, at, chunk, number, scratch, raw).map(|(n, _)| n)
+}
+
+/// Like [`decode_at`], with the frame's glyph counts.
+fn decode_counted(
+    glyph: &[u8],
+    at: u64,
+    chunk: u64,
+    number: u64,
+    scratch: &mut DecodeScratch,
+    raw: &mut Vec<u8>,
+) -> Option<(u64, GlyphCounts)> {
     let head = format::read_head(glyph, at).ok()??;
     if !head.is(format::FRAME) || head.payload_len? + head.head_len as u64 != glyph.len() as u64 {
         return None;
@@ -194,7 +169,7 @@ fn decode_at(
     raw.clear();
     decode_frame(glyph, &head, chunk, number, at, scratch, raw)
         .ok()
-        .map(|d| d.header.raw_size)
+        .map(|d| (d.header.raw_size, d.glyphs))
 }
 
 fn push_lost(lost: &mut Vec<Lost>, start: u64, end: Option<u64>, exact: bool) {
@@ -310,6 +285,11 @@ fn damaged_frame_size<F: Read + Seek>(
 
 /// The trailer at the end of the file, when it is intact.
 fn trailer_at_end<F: Read + Seek>(f: &mut F, size: u64) -> Option<Trailer> {
+    trailer_and_len(f, size).map(|(t, _)| t)
+}
+
+/// The trailer at the end of the file and its length, when it is intact.
+fn trailer_and_len<F: Read + Seek>(f: &mut F, size: u64) -> Option<(Trailer, u64)> {
     let mut last = [0u8; 1];
     f.seek(SeekFrom::Start(size.checked_sub(1)?)).ok()?;
     f.read_exact(&mut last).ok()?;
@@ -318,7 +298,165 @@ fn trailer_at_end<F: Read + Seek>(f: &mut F, size: u64) -> Option<Trailer> {
     let mut glyph = vec![0u8; len as usize];
     f.seek(SeekFrom::Start(at)).ok()?;
     f.read_exact(&mut glyph).ok()?;
-    Trailer::parse(&glyph, at).ok()
+    Trailer::parse(&glyph, at).ok().map(|t| (t, len))
+}
+
+/// Most bytes searched backwards from the trailer for an index whose offset the trailer
+/// no longer gives right.
+const INDEX_SEARCH: u64 = 64 << 20;
+
+/// An intact index right before an intact trailer, found by its glyph head and CRC even
+/// where the trailer's index offset is wrong (frames dropped or inserted before it).
+fn find_index<F: Read + Seek>(f: &mut F, size: u64, chunk: u64) -> Result<Option<Vec<IndexEntry>>> {
+    let Some((trailer, trailer_len)) = trailer_and_len(f, size) else {
+        return Ok(None);
+    };
+    let end = size - trailer_len;
+    let span = format::max_index_payload(trailer.frames)
+        .saturating_add(format::MAX_HEAD_LEN as u64)
+        .min(INDEX_SEARCH)
+        .min(end);
+    let from = end - span;
+    let mut window = vec![0u8; span as usize];
+    f.seek(SeekFrom::Start(from))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut window)
+        .map_err(|e| Error::io("reading input", e))?;
+    for i in (0..window.len()).rev() {
+        let Ok(Some(head)) = format::read_head(&window[i..], from + i as u64) else {
+            continue;
+        };
+        let fits = head.is(format::INDEX)
+            && head.payload_len.map(|l| l + head.head_len as u64) == Some(span - i as u64);
+        if !fits {
+            continue;
+        }
+        let payload = &window[i + head.head_len..];
+        let mut r = payload;
+        let Ok(mut index) = IndexReader::new(
+            &mut r,
+            &window[i..i + head.head_len],
+            payload.len() as u64,
+            from + i as u64,
+            chunk,
+        ) else {
+            continue;
+        };
+        let mut entries = Vec::new();
+        while let Ok(Some(e)) = index.next_entry() {
+            entries.push(e);
+        }
+        if entries.len() as u64 == trailer.frames && index.finish().is_ok() {
+            return Ok(Some(entries));
+        }
+    }
+    Ok(None)
+}
+
+/// True when a second stream header follows the first (concatenated streams: an index
+/// describes only its own stream).
+fn has_later_stream<F: Read + Seek>(f: &mut F, size: u64) -> Result<bool> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut pos = 1u64;
+    while pos < size {
+        f.seek(SeekFrom::Start(pos))
+            .map_err(|e| Error::io("seeking input", e))?;
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| Error::io("reading input", e))?;
+        if n == 0 {
+            break;
+        }
+        if buf[..n]
+            .windows(7)
+            .any(|w| w[0] == 0xFF && w[1] == 0x7E && w[3..7] == format::MAGIC)
+        {
+            return Ok(true);
+        }
+        pos += n.saturating_sub(6).max(1) as u64;
+    }
+    Ok(false)
+}
+
+/// Salvage with an index found by [`find_index`]: every frame found is matched to its
+/// entry (raw size and glyph counts), in order, and written where the index
+/// puts it; entries without an intact frame are the lost ranges, all exact.
+fn by_found_index<F: Read + Seek>(
+    f: &mut F,
+    size: u64,
+    from: u64,
+    entries: &[IndexEntry],
+    out: &mut dyn SalvageOutput,
+) -> Result<Salvaged> {
+    let mut scratch = DecodeScratch::default();
+    let (mut glyph, mut raw) = (Vec::new(), Vec::new());
+    // Every intact frame glyph in the file: (offset, length, raw size, glyph counts).
+    let mut found = Vec::new();
+    let mut pos = from;
+    while let Some(at) = next_candidate(f, pos, size)? {
+        match try_counted(f, at, size, &mut glyph, &mut raw, &mut scratch)? {
+            Some((len, n, g)) => {
+                found.push((at, len, n, g));
+                pos = at + len;
+            }
+            None => pos = at + 1,
+        }
+    }
+    let mut result = Salvaged {
+        index_intact: true,
+        ..Salvaged::default()
+    };
+    let (mut next, mut raw_start) = (0usize, 0u64);
+    let mut used = vec![false; found.len()];
+    for e in entries {
+        // The next unused frame that matches, looking ahead first, then a little back
+        // (frames swapped in place).
+        // Raw size and glyph counts identify a frame (its decoded content is proven by
+        // its raw CRC); the entry's encoded length is not trusted for this.
+        let matches = |&i: &usize| {
+            let (_, _, n, g) = found[i];
+            !used[i] && (n, g) == (e.raw_size, e.glyphs)
+        };
+        let hit = (next..found.len().min(next + 64))
+            .chain(next.saturating_sub(64)..next)
+            .find(matches);
+        match hit {
+            Some(i) => {
+                let (at, len, ..) = found[i];
+                used[i] = true;
+                read_frame_at(f, at, len, &mut glyph)?;
+                decode_at(&glyph, at, MAX_CHUNK, 0, &mut scratch, &mut raw);
+                out.write_at(raw_start, &raw)?;
+                result.frames += 1;
+                result.bytes += e.raw_size;
+                next = next.max(i + 1);
+            }
+            None => push_lost(
+                &mut result.lost,
+                raw_start,
+                Some(raw_start + e.raw_size),
+                true,
+            ),
+        }
+        raw_start += e.raw_size;
+    }
+    out.finish(raw_start)?;
+    Ok(result)
+}
+
+/// [`try_frame`] with the frame's glyph counts.
+fn try_counted<F: Read + Seek>(
+    f: &mut F,
+    at: u64,
+    size: u64,
+    glyph: &mut Vec<u8>,
+    raw: &mut Vec<u8>,
+    scratch: &mut DecodeScratch,
+) -> Result<Option<(u64, u64, GlyphCounts)>> {
+    let Some((len, _)) = try_frame(f, at, size, glyph, raw, scratch)? else {
+        return Ok(None);
+    };
+    Ok(decode_counted(glyph, at, MAX_CHUNK, 0, scratch, raw).map(|(n, g)| (len, n, g)))
 }
 
 fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Salvaged> {
@@ -332,6 +470,12 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
         .map_err(|e| Error::io("reading input", e))?;
     let (header_len, chunk) =
         StreamHeader::parse(&first).map_or((0, MAX_CHUNK), |(h, n)| (n as u64, h.chunk_size));
+    // An index that survived, away from where the trailer says: place frames by it.
+    if !has_later_stream(f, size)? {
+        if let Some(entries) = find_index(f, size, chunk)? {
+            return by_found_index(f, size, header_len, &entries, out);
+        }
+    }
     let mut result = Salvaged::default();
     let mut scratch = DecodeScratch::default();
     let (mut glyph, mut raw) = (Vec::new(), Vec::new());

@@ -245,7 +245,13 @@ impl<R: BufRead> Walker<R> {
             }
             buf.clear();
             buf.extend_from_slice(&self.head_buf);
-            read_payload(&mut self.r, len, buf, at)?;
+            read_payload(&mut self.r, len, buf, at).map_err(|e| match e {
+                Error::Truncated { offset, detail } if head.is(format::FRAME) => Error::Truncated {
+                    offset,
+                    detail: format!("frame {}: {detail}", self.frames),
+                },
+                e => e,
+            })?;
             self.pos += len;
             if head.is(format::FRAME) {
                 self.frames += 1;

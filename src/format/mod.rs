@@ -315,7 +315,14 @@ impl StreamHeader {
         let glyph = data.get(..end).ok_or_else(truncated)?;
         let p = &glyph[head.head_len..];
         if p[..4] != MAGIC {
-            return Err(not_sigma());
+            return Err(Error::corrupt(
+                None,
+                head.head_len as u64,
+                format!(
+                    "stream header magic is {:02x} {:02x} {:02x} {:02x}, should be 53 47 4d 41 (\"SGMA\")",
+                    p[0], p[1], p[2], p[3]
+                ),
+            ));
         }
         let version = p[4];
         if version != VERSION {

@@ -28,7 +28,8 @@ use source::{MappedSource, ReaderSource};
 /// How a regular file is read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ReadMode {
-    /// Map regular files, read everything else.
+    /// Plain reads (the safe default: a file that shrinks while read is an error, not a
+    /// SIGBUS).
     #[default]
     Auto,
     /// Always map (fails for inputs that cannot be mapped).
@@ -158,7 +159,9 @@ impl Encoder {
                 sized
             }
             ReadMode::Read => false,
-            ReadMode::Auto => sized,
+            // Plain reads by default: a file truncated under a memory map would end the
+            // process with SIGBUS; `--mmap` opts in.
+            ReadMode::Auto => false,
         };
         let size = sized.then_some(before.len());
         let plan = self.plan(size)?;

@@ -189,7 +189,7 @@ pub fn plan(
         }
         if (threads, chunk_size) != wanted {
             notes.push(format!(
-                "memory limit {} MiB: using {} threads (asked {}) and {} KiB chunks (asked {} KiB)",
+                "memory limit {} MiB: using {} thread(s) (asked {}) and {} KiB chunks (asked {} KiB)",
                 limit / MIB,
                 threads,
                 wanted.0,
