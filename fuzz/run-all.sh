@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS (default 1800) each, JOBS at a time (default 1),
-# seeded with the golden and conformance vectors and with inputs long enough to reach
-# real frames; prints each target's executions and any crash.
+# seeded with the conformance vectors and the generated seeds of tests/fuzz_seeds.rs
+# (streams, damaged streams, bodies, entropy sections, manifests) and with inputs long
+# enough to reach real frames; prints each target's executions and any crash.
+# TARGETS (space-separated) runs only those, in that order.
 # Needs the nightly toolchain and `cargo install cargo-fuzz`.
 set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-1800}
 JOBS=${2:-1}
-targets=$(cargo +nightly fuzz list)
+targets=${TARGETS:-$(cargo +nightly fuzz list)}
 cargo +nightly fuzz build -O
+(cd .. && SIGMA_FUZZ_SEEDS="$PWD/fuzz/corpus" cargo test --release --test tests fuzz_seeds -q)
 for t in $targets; do
   mkdir -p "corpus/$t"
   cp ../tests/vectors/*.sigma "corpus/$t/" 2>/dev/null || true

@@ -5,6 +5,7 @@ mod cli;
 mod corpus;
 mod corrupt;
 mod faults;
+mod fuzz_seeds;
 mod large;
 mod pipeline;
 mod props;

@@ -53,3 +53,47 @@ pub fn encoder_memory(level: Level, chunk: usize) -> usize {
         + lz::parse_memory(level, block::BLOCK_SIZE)
         + block::scratch_memory()
 }
+
+/// Decodes one entropy-coded section on its own, for the fuzzer: a literal section of
+/// `count` literals (`literals` true) or a sequence section of `count` sequences executed
+/// into a zeroed 64 KiB frame against 4 KiB of literals. Returns the bytes of `section`
+/// consumed or the error; never panics on any input.
+#[doc(hidden)]
+pub fn decode_entropy_section(
+    section: &[u8],
+    literals: bool,
+    count: usize,
+) -> Result<usize, CodecError> {
+    let mut pos = 0;
+    if literals {
+        let mut lits = Vec::new();
+        let count = count.clamp(1, block::MAX_BLOCK_SIZE);
+        literals::LiteralDecoder::default().decode(
+            section,
+            &mut pos,
+            count,
+            &mut lits,
+            DECODE_SLACK,
+        )?;
+        return Ok(pos);
+    }
+    let mut frame = vec![0u8; (64 << 10) + DECODE_SLACK];
+    let lits = vec![b'a'; (4 << 10) + DECODE_SLACK];
+    let mut target = sequences::Target {
+        frame: &mut frame,
+        op: 0,
+        block_end: 64 << 10,
+        lits: &lits,
+        n_lits: 4 << 10,
+        lit_pos: 0,
+    };
+    sequences::SequenceDecoder::default().decode(
+        section,
+        &mut pos,
+        count.clamp(1, (64 << 10) / sequences::MIN_MATCH),
+        &mut target,
+        &mut sequences::Reps::default(),
+        &mut GlyphCounts::default(),
+    )?;
+    Ok(pos)
+}
