@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::base::{write_all, GlyphCounts, Level, Spool};
+use crate::base::{crc, write_all, GlyphCounts, Level, Spool};
 use crate::codec::{self, DecodeScratch, EncodeScratch};
 use crate::error::{Error, Result};
 use crate::format::{
@@ -231,8 +231,7 @@ impl StreamAssembler {
         self.frames += 1;
         self.written += entry.encoded_len;
         self.raw_size += entry.raw_size;
-        self.content_crc =
-            crc32c::crc32c_combine(self.content_crc, frame.raw_crc, entry.raw_size as usize);
+        self.content_crc = crc::combine(self.content_crc, frame.raw_crc, entry.raw_size);
         self.glyphs.add(&entry.glyphs);
         Ok(())
     }
@@ -267,11 +266,7 @@ impl StreamAssembler {
         format::write_index_head(&mut head, self.frames, self.index.len());
         write_all(out, &head)?;
         self.index.copy_to(out)?;
-        let crc = crc32c::crc32c_combine(
-            crc32c::crc32c(&head),
-            self.index_crc,
-            self.index.len() as usize,
-        );
+        let crc = crc::combine(crc32c::crc32c(&head), self.index_crc, self.index.len());
         let mut tail = crc.to_le_bytes().to_vec();
         Trailer {
             raw_size: self.raw_size,

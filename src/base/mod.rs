@@ -2,6 +2,7 @@
 //! compression level, glyph counts, varints, the progress callback and output writes.
 #![forbid(unsafe_code)]
 
+pub mod crc;
 pub mod varint;
 
 use std::io::Write;

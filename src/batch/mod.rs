@@ -177,14 +177,46 @@ pub fn check_roots(src: &Path, dest: &Path) -> Result<()> {
 /// on the way; refuses to go through anything that is not a real folder (a symlink
 /// planted in the destination cannot lead a write outside it).
 fn output_path(root: &Path, rel: &[u8], suffix: &str) -> Result<PathBuf> {
+    output_path_in(root, rel, suffix, &mut VerifiedDir::default())
+}
+
+/// The last output folder [`output_path_in`] checked (or created) as a real folder: the
+/// walk is sorted, so most files share their folder with the file before them.
+#[derive(Default)]
+struct VerifiedDir(Option<PathBuf>);
+
+/// [`output_path`], skipping the checks when the folder is the one `verified` names.
+fn output_path_in(
+    root: &Path,
+    rel: &[u8],
+    suffix: &str,
+    verified: &mut VerifiedDir,
+) -> Result<PathBuf> {
     manifest::check_relative(rel).map_err(|detail| Error::InvalidSetting { detail })?;
-    let mut parts = rel.split(|&b| b == b'/').peekable();
     let mut path = root.to_path_buf();
-    while let Some(part) = parts.next() {
+    let (dir, name) = match rel.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&rel[..i], &rel[i + 1..]),
+        None => (&rel[..0], rel),
+    };
+    if !dir.is_empty() {
+        path.push(std::ffi::OsStr::from_bytes(dir));
+    }
+    if verified.0.as_deref() != Some(path.as_path()) {
+        make_output_dirs(root, dir)?;
+        verified.0 = Some(path.clone());
+    }
+    path.push(std::ffi::OsStr::from_bytes(name));
+    let mut name = path.into_os_string();
+    name.push(suffix);
+    Ok(PathBuf::from(name))
+}
+
+/// Checks that every folder of `dir` (relative, `/`-separated) under `root` is a real
+/// folder, creating the missing ones.
+fn make_output_dirs(root: &Path, dir: &[u8]) -> Result<()> {
+    let mut path = root.to_path_buf();
+    for part in dir.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
         path.push(std::ffi::OsStr::from_bytes(part));
-        if parts.peek().is_none() {
-            break;
-        }
         match fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => {
@@ -206,9 +238,7 @@ fn output_path(root: &Path, rel: &[u8], suffix: &str) -> Result<PathBuf> {
             },
         }
     }
-    let mut name = path.into_os_string();
-    name.push(suffix);
-    Ok(PathBuf::from(name))
+    Ok(())
 }
 
 fn rel_display(rel: &[u8]) -> String {
@@ -331,17 +361,21 @@ struct EncodeWalk<'a> {
     partials: &'a Partials,
     progress: Progress<'a>,
     done_bytes: u64,
+    verified: VerifiedDir,
 }
 
+/// A small file for a worker, with its output path.
+type SmallFile = (SourceFile, PathBuf);
+
 /// Modification time of `m` as (seconds, nanoseconds).
-fn mtime_of(m: &fs::Metadata) -> (i64, u32) {
+pub(crate) fn mtime_of(m: &fs::Metadata) -> (i64, u32) {
     (m.mtime(), m.mtime_nsec().clamp(0, 999_999_999) as u32)
 }
 
 impl EncodeWalk<'_> {
     /// The next job: a record of the last run whose source is gone, a settled entry, a
     /// large file encoded right here, or a small file for a worker.
-    fn next_job(&mut self) -> Result<Option<Job<SourceFile>>> {
+    fn next_job(&mut self) -> Result<Option<Job<SmallFile>>> {
         let found = match self.pending.take().or_else(|| self.walk.next()) {
             Some(f) => f,
             None => return self.gone(None),
@@ -376,7 +410,7 @@ impl EncodeWalk<'_> {
     }
 
     /// Reports `record` (or the next one of the last run, when `None`) as gone.
-    fn gone(&mut self, record: Option<Record>) -> Result<Option<Job<SourceFile>>> {
+    fn gone(&mut self, record: Option<Record>) -> Result<Option<Job<SmallFile>>> {
         let record = match record {
             Some(r) => r,
             None => match self.old.next_record()? {
@@ -396,7 +430,7 @@ impl EncodeWalk<'_> {
             );
             return Ok(Some(Job::Settled(o, Some(kept))));
         }
-        let path = output_path(self.dest, &record.path, ".sigma")?;
+        let path = output_path_in(self.dest, &record.path, ".sigma", &mut self.verified)?;
         let o = match fs::remove_file(&path) {
             Ok(()) => outcome(
                 &record.path,
@@ -419,13 +453,13 @@ impl EncodeWalk<'_> {
         &mut self,
         file: SourceFile,
         previous: Option<Record>,
-    ) -> Result<Option<Job<SourceFile>>> {
+    ) -> Result<Option<Job<SmallFile>>> {
         let level = self.cfg.encoder.level.get();
-        if let (Some(r), Ok(m)) = (&previous, fs::symlink_metadata(&file.path)) {
-            let out = output_path(self.dest, &file.rel, ".sigma")?;
+        let out = output_path_in(self.dest, &file.rel, ".sigma", &mut self.verified)?;
+        if let Some(r) = &previous {
             let unchanged = r.status == Status::Encoded
-                && r.size == m.len()
-                && (r.mtime, r.mtime_nanos) == mtime_of(&m)
+                && r.size == file.size
+                && (r.mtime, r.mtime_nanos) == file.mtime
                 && r.level == level
                 && fs::symlink_metadata(&out).is_ok_and(|o| o.is_file());
             if unchanged {
@@ -434,9 +468,9 @@ impl EncodeWalk<'_> {
             }
         }
         if file.size <= self.small_limit() {
-            return Ok(Some(Job::Small(file)));
+            return Ok(Some(Job::Small((file, out))));
         }
-        let settled = self.encode_large(&file);
+        let settled = self.encode_large(&file, &out);
         Ok(Some(Job::Settled(settled.0, settled.1)))
     }
 
@@ -448,14 +482,13 @@ impl EncodeWalk<'_> {
     }
 
     /// Encodes a large file with the streaming pipeline (on the shared pool).
-    fn encode_large(&mut self, file: &SourceFile) -> Settled {
+    fn encode_large(&mut self, file: &SourceFile, out: &Path) -> Settled {
         let started = Instant::now();
         let done_before = self.done_bytes;
         let progress = self.progress;
         let result = (|| {
             let meta = pipeline::file_metadata(&file.path)?;
-            let out = output_path(self.dest, &file.rel, ".sigma")?;
-            let stats = output::replace_atomically(&out, self.partials, |w| {
+            let stats = output::replace_atomically(out, self.partials, |w| {
                 let s = self.encoder.encode_file_with(
                     &file.path,
                     w,
@@ -558,8 +591,8 @@ fn read_small(path: &Path, limit: u64, buf: &mut Vec<u8>) -> Result<fs::Metadata
 /// Encodes one small file in a worker: read whole, encoded in memory, written atomically.
 fn encode_small(
     file: SourceFile,
+    out: &Path,
     cfg: &BatchConfig,
-    dest: &Path,
     partials: &Partials,
     slot: &mut Slot,
     enc: &mut FrameEncoder,
@@ -592,8 +625,7 @@ fn encode_small(
             enc,
             &mut slot.output,
         )?;
-        let out = output_path(dest, &file.rel, ".sigma")?;
-        output::replace_atomically(&out, partials, |w| {
+        output::replace_atomically(out, partials, |w| {
             w.write_all(&slot.output)
                 .map_err(|e| Error::io("writing output", e))?;
             Ok(((), None))
@@ -649,6 +681,7 @@ pub fn encode_tree(
         partials,
         progress,
         done_bytes: 0,
+        verified: VerifiedDir::default(),
     };
     let mut journal = Some(Journal::create(
         &dest.join(manifest::journal_name(cfg.shard.index, cfg.shard.count)),
@@ -658,9 +691,9 @@ pub fn encode_tree(
         threads,
         encoder.pool(),
         || walk.next_job(),
-        |file, slot, enc| {
+        |(file, out): SmallFile, slot, enc| {
             let size = file.size;
-            let r = encode_small(file, cfg, dest, partials, slot, enc);
+            let r = encode_small(file, &out, cfg, partials, slot, enc);
             let n = small_done.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
             progress(n + size);
             r

@@ -41,6 +41,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Size in bytes.
     pub size: u64,
+    /// Modification time: seconds since the epoch and nanoseconds.
+    pub mtime: (i64, u32),
 }
 
 /// One entry of the walk.
@@ -155,8 +157,8 @@ impl Iterator for Walk {
             } else if kind.is_block_device() || kind.is_char_device() {
                 "a device"
             } else if kind.is_file() {
-                let size = match entry.metadata() {
-                    Ok(m) => m.len(),
+                let (size, mtime) = match entry.metadata() {
+                    Ok(m) => (m.len(), super::mtime_of(&m)),
                     Err(e) => {
                         let error = Error::io(
                             "reading file attributes",
@@ -170,6 +172,7 @@ impl Iterator for Walk {
                     rel,
                     path: entry.into_path(),
                     size,
+                    mtime,
                 }));
             } else {
                 "not a regular file"

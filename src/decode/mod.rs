@@ -12,7 +12,7 @@ pub mod walk;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Instant;
 
-use crate::base::{write_all, GlyphCounts, Progress};
+use crate::base::{crc, write_all, GlyphCounts, Progress};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{GlyphHead, IndexEntry, Metadata, Trailer, INDEX_ENTRY_FIELDS};
@@ -308,14 +308,14 @@ impl OrderedWriter<'_> {
                 let seen = &mut self.seen;
                 seen.digest.add(&entry);
                 seen.raw += n;
-                seen.crc = crc32c::crc32c_combine(seen.crc, raw_crc, n as usize);
+                seen.crc = crc::combine(seen.crc, raw_crc, n);
                 (self.progress)(self.totals.raw_size + seen.raw);
             }
             Done::Close(c) => {
                 let seen = std::mem::take(&mut self.seen);
                 seen.check(&c)?;
                 let t = &mut self.totals;
-                t.content_crc = crc32c::crc32c_combine(t.content_crc, seen.crc, seen.raw as usize);
+                t.content_crc = crc::combine(t.content_crc, seen.crc, seen.raw);
                 t.raw_size += seen.raw;
                 t.frames += seen.digest.frames;
                 t.encoded_size = c.end;

@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub use crate::base::varint;
-use crate::base::{GlyphCounts, Level};
+use crate::base::{crc, GlyphCounts, Level};
 use crate::error::{Error, Result};
 
 /// Format version written by this build (and the highest it reads).
@@ -406,7 +406,7 @@ impl FrameHeader {
         out.push(self.method as u8);
         out.extend_from_slice(&self.raw_crc.to_le_bytes());
         let head_crc = crc32c::crc32c(&out[start..]);
-        let crc = crc32c::crc32c_combine(head_crc, body_crc, body_len);
+        let crc = crc::combine(head_crc, body_crc, body_len as u64);
         out.extend_from_slice(&crc.to_le_bytes());
     }
 
@@ -434,10 +434,10 @@ impl FrameHeader {
         let stored = glyph.get(crc_at..crc_at + 4).ok_or_else(short)?;
         let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
         let body_at = crc_at + 4;
-        let computed = crc32c::crc32c_combine(
+        let computed = crc::combine(
             crc32c::crc32c(&glyph[..crc_at]),
             crc32c::crc32c(&glyph[body_at..]),
-            glyph.len() - body_at,
+            (glyph.len() - body_at) as u64,
         );
         if stored != computed {
             return Err(Error::Checksum {

@@ -147,7 +147,13 @@ const SMALL_FRAME: usize = 16 * 1024;
 /// The settings for a frame of `frame_len` bytes at `level`.
 fn params_for(level: Level, frame_len: usize) -> Params {
     match level.get() {
-        2 | 3 if frame_len <= SMALL_FRAME => params(Level::new(4).unwrap_or(level)),
+        // Level 4's row finder, searching less: 0.2% larger output than its full search
+        // on the Linux source tree, in a sixth less encode time.
+        2 | 3 if frame_len <= SMALL_FRAME => Params {
+            depth: 8,
+            lazy: 1,
+            ..params(Level::new(4).unwrap_or(level))
+        },
         _ => params(level),
     }
 }
