@@ -327,6 +327,14 @@ fn an_unreadable_file_fails_alone_and_nothing_is_written_outside_dest() {
     );
     assert!(stderr(&r).contains("a/b/secret.txt"), "{}", stderr(&r));
     assert!(acts.values().filter(|a| *a == "encoded").count() > 20);
+    // A bad output folder fails its files, not the run: files after it are encoded and
+    // the manifest is written.
+    assert!(acts.keys().any(|p| p.starts_with("d/")), "{acts:?}");
+    assert_eq!(acts["large.bin"], "encoded", "{acts:?}");
+    assert_eq!(acts["empty"], "encoded", "{acts:?}");
+    assert!(manifest_records(&dest)
+        .iter()
+        .any(|r| r["path"] == "large.bin"));
     assert_eq!(
         snapshot(dir.path(), Some(&dest)),
         before,

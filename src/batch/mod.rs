@@ -364,9 +364,6 @@ struct EncodeWalk<'a> {
     verified: VerifiedDir,
 }
 
-/// A small file for a worker, with its output path.
-type SmallFile = (SourceFile, PathBuf);
-
 /// Modification time of `m` as (seconds, nanoseconds).
 pub(crate) fn mtime_of(m: &fs::Metadata) -> (i64, u32) {
     (m.mtime(), m.mtime_nsec().clamp(0, 999_999_999) as u32)
@@ -375,7 +372,7 @@ pub(crate) fn mtime_of(m: &fs::Metadata) -> (i64, u32) {
 impl EncodeWalk<'_> {
     /// The next job: a record of the last run whose source is gone, a settled entry, a
     /// large file encoded right here, or a small file for a worker.
-    fn next_job(&mut self) -> Result<Option<Job<SmallFile>>> {
+    fn next_job(&mut self) -> Result<Option<Job<SourceFile>>> {
         let found = match self.pending.take().or_else(|| self.walk.next()) {
             Some(f) => f,
             None => return self.gone(None),
@@ -410,7 +407,7 @@ impl EncodeWalk<'_> {
     }
 
     /// Reports `record` (or the next one of the last run, when `None`) as gone.
-    fn gone(&mut self, record: Option<Record>) -> Result<Option<Job<SmallFile>>> {
+    fn gone(&mut self, record: Option<Record>) -> Result<Option<Job<SourceFile>>> {
         let record = match record {
             Some(r) => r,
             None => match self.old.next_record()? {
@@ -430,7 +427,14 @@ impl EncodeWalk<'_> {
             );
             return Ok(Some(Job::Settled(o, Some(kept))));
         }
-        let path = output_path_in(self.dest, &record.path, ".sigma", &mut self.verified)?;
+        // Checked afresh (not through the cache): this removes a file.
+        let path = match output_path(self.dest, &record.path, ".sigma") {
+            Ok(p) => p,
+            Err(e) => {
+                let o = outcome(&record.path, Action::Failed, Some(e.to_string()));
+                return Ok(Some(Job::Settled(o, Some(record))));
+            }
+        };
         let o = match fs::remove_file(&path) {
             Ok(()) => outcome(
                 &record.path,
@@ -453,10 +457,18 @@ impl EncodeWalk<'_> {
         &mut self,
         file: SourceFile,
         previous: Option<Record>,
-    ) -> Result<Option<Job<SmallFile>>> {
+    ) -> Result<Option<Job<SourceFile>>> {
         let level = self.cfg.encoder.level.get();
-        let out = output_path_in(self.dest, &file.rel, ".sigma", &mut self.verified)?;
         if let Some(r) = &previous {
+            // Only looked at, never written through, so the folder check may come from the
+            // cache; the writes below check their folders afresh.
+            let out = match output_path_in(self.dest, &file.rel, ".sigma", &mut self.verified) {
+                Ok(out) => out,
+                Err(e) => {
+                    let (o, r) = failed(&file.rel, file.size, e, 0.0, level);
+                    return Ok(Some(Job::Settled(o, r)));
+                }
+            };
             let unchanged = r.status == Status::Encoded
                 && r.size == file.size
                 && (r.mtime, r.mtime_nanos) == file.mtime
@@ -468,9 +480,9 @@ impl EncodeWalk<'_> {
             }
         }
         if file.size <= self.small_limit() {
-            return Ok(Some(Job::Small((file, out))));
+            return Ok(Some(Job::Small(file)));
         }
-        let settled = self.encode_large(&file, &out);
+        let settled = self.encode_large(&file);
         Ok(Some(Job::Settled(settled.0, settled.1)))
     }
 
@@ -482,13 +494,14 @@ impl EncodeWalk<'_> {
     }
 
     /// Encodes a large file with the streaming pipeline (on the shared pool).
-    fn encode_large(&mut self, file: &SourceFile, out: &Path) -> Settled {
+    fn encode_large(&mut self, file: &SourceFile) -> Settled {
         let started = Instant::now();
         let done_before = self.done_bytes;
         let progress = self.progress;
         let result = (|| {
             let meta = pipeline::file_metadata(&file.path)?;
-            let stats = output::replace_atomically(out, self.partials, |w| {
+            let out = output_path(self.dest, &file.rel, ".sigma")?;
+            let stats = output::replace_atomically(&out, self.partials, |w| {
                 let s = self.encoder.encode_file_with(
                     &file.path,
                     w,
@@ -591,8 +604,8 @@ fn read_small(path: &Path, limit: u64, buf: &mut Vec<u8>) -> Result<fs::Metadata
 /// Encodes one small file in a worker: read whole, encoded in memory, written atomically.
 fn encode_small(
     file: SourceFile,
-    out: &Path,
     cfg: &BatchConfig,
+    dest: &Path,
     partials: &Partials,
     slot: &mut Slot,
     enc: &mut FrameEncoder,
@@ -625,7 +638,10 @@ fn encode_small(
             enc,
             &mut slot.output,
         )?;
-        output::replace_atomically(out, partials, |w| {
+        // Checked right before the write: a folder swapped for a symlink during the run
+        // is refused here.
+        let out = output_path(dest, &file.rel, ".sigma")?;
+        output::replace_atomically(&out, partials, |w| {
             w.write_all(&slot.output)
                 .map_err(|e| Error::io("writing output", e))?;
             Ok(((), None))
@@ -691,9 +707,9 @@ pub fn encode_tree(
         threads,
         encoder.pool(),
         || walk.next_job(),
-        |(file, out): SmallFile, slot, enc| {
+        |file, slot, enc| {
             let size = file.size;
-            let r = encode_small(file, &out, cfg, partials, slot, enc);
+            let r = encode_small(file, cfg, dest, partials, slot, enc);
             let n = small_done.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
             progress(n + size);
             r
