@@ -4,7 +4,9 @@
 //! repeat distance tried one byte ahead, backward extension, and a step that grows with
 //! the literal run.
 
-use super::{common_len, hash8, hash_n, read_u32, read_u64, LitBuf, MatchFinder, Params, Seq};
+use super::{
+    common_len, extend_back, hash8, hash_n, read_u32, read_u64, LitBuf, MatchFinder, Params, Seq,
+};
 
 /// Copies shorter than this are checked against a copy starting one byte later.
 const LAZY_BELOW: usize = 16;
@@ -72,14 +74,7 @@ impl MatchFinder {
                     ip += 1 + ((ip - anchor + carry) >> p.step_log);
                     continue;
                 }
-                // Extend backwards over literals that match too.
-                let (mut s, mut c, mut len) = (s, c, len);
-                while s > anchor && c > 0 && data[s - 1] == data[c - 1] {
-                    s -= 1;
-                    c -= 1;
-                    len += 1;
-                }
-                (s, len, s - c)
+                extend_back(data, anchor, s, c, len)
             };
             self.emit(data, anchor, at, len, dist as u32, seqs, lits);
             carry = 0;

@@ -3,7 +3,9 @@
 //! the literals, and a step that grows with the literal run, so incompressible stretches
 //! are crossed quickly.
 
-use super::{common_len, hash_n, read_u32, read_u64, LitBuf, MatchFinder, Params, Seq};
+use super::{
+    common_len, extend_back, hash_n, read_u32, read_u64, LitBuf, MatchFinder, Params, Seq,
+};
 
 impl MatchFinder {
     /// Parses `data[start..end]` (`end - start` > 16); returns the anchor (start of the
@@ -41,14 +43,7 @@ impl MatchFinder {
                     ip += 1 + ((ip - anchor + carry) >> p.step_log);
                     continue;
                 }
-                // Extend backwards over literals that match too.
-                let (mut s, mut c, mut len) = (ip, cand, len);
-                while s > anchor && c > 0 && data[s - 1] == data[c - 1] {
-                    s -= 1;
-                    c -= 1;
-                    len += 1;
-                }
-                (s, len, s - c)
+                extend_back(data, anchor, ip, cand, len)
             } else {
                 ip += 1 + ((ip - anchor + carry) >> p.step_log);
                 continue;

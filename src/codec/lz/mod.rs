@@ -194,6 +194,24 @@ fn table_log(hash_log: u32, frame_len: usize) -> u32 {
     hash_log.min(need).max(8)
 }
 
+/// Extends a copy of `len` bytes from `cand` at `pos` backwards over the literals since
+/// `anchor` that match too; returns (start, length, distance).
+#[inline(always)]
+fn extend_back(
+    data: &[u8],
+    anchor: usize,
+    mut pos: usize,
+    mut cand: usize,
+    mut len: usize,
+) -> (usize, usize, usize) {
+    while pos > anchor && cand > 0 && data[pos - 1] == data[cand - 1] {
+        pos -= 1;
+        cand -= 1;
+        len += 1;
+    }
+    (pos, len, pos - cand)
+}
+
 /// The literals of a block, gathered with short fixed-size copies.
 #[derive(Default)]
 pub struct LitBuf {
