@@ -344,13 +344,25 @@ impl Journal {
         })
     }
 
-    /// Appends `record`.
+    /// Appends `record` to the buffer ([`Journal::commit`] writes it out).
     ///
     /// # Errors
     /// The write fails.
     pub fn append(&mut self, record: &Record) -> Result<()> {
         self.out
             .write_all(record.to_line().as_bytes())
+            .map_err(|e| Error::io("writing the manifest journal", e))
+    }
+
+    /// Appends `records` and hands them to the operating system in one write, so a
+    /// process killed after this call keeps them.
+    ///
+    /// # Errors
+    /// The write fails.
+    pub fn append_all(&mut self, records: &[Record]) -> Result<()> {
+        records
+            .iter()
+            .try_for_each(|r| self.out.write_all(r.to_line().as_bytes()))
             .and_then(|()| self.out.flush())
             .map_err(|e| Error::io("writing the manifest journal", e))
     }

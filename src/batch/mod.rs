@@ -256,17 +256,37 @@ fn outcome(path: &[u8], action: Action, detail: Option<String>) -> Outcome {
     }
 }
 
-/// A job of the ordered engine: already settled on the walk thread, or a small file for
-/// a worker.
+/// A job of the ordered engine: already settled on the walk thread, or a small file of
+/// `bytes` bytes for a worker.
 enum Job<T> {
     Settled(Outcome, Option<Record>),
-    Small(T),
+    Small(T, u64),
 }
 
 type Settled = (Outcome, Option<Record>);
 
-/// Runs the ordered engine over `produce`'s jobs, reporting in order and appending the
-/// records to `journal`.
+/// Most entries in one job of the ordered engine: small files travel in groups, so the
+/// hand-offs between the walk, the workers and the writer (a thread wake-up each) are paid
+/// per group, not per file.
+const GROUP_FILES: usize = 64;
+/// Most bytes of small files in one group (a group of large-ish files still spreads over
+/// the workers).
+const GROUP_BYTES: u64 = 1 << 20;
+/// A group is dispatched at the latest this long after its first entry was found (a
+/// slow walk or a large file encoded on the walk thread does not hold finished entries
+/// back).
+const GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Per-group context of a worker: the output folder last checked. It lives for one group
+/// (a few milliseconds of one folder's files), so a folder swapped for a symlink during a
+/// run is seen by the next group's writes.
+#[derive(Default)]
+struct GroupContext {
+    verified: VerifiedDir,
+}
+
+/// Runs the ordered engine over `produce`'s jobs, in groups, reporting in order and
+/// appending the records to `journal`.
 fn run_jobs<T, P, W>(
     threads: usize,
     pool: &rayon::ThreadPool,
@@ -278,27 +298,56 @@ fn run_jobs<T, P, W>(
 where
     T: Send,
     P: FnMut() -> Result<Option<Job<T>>> + Send,
-    W: Fn(T, &mut Slot, &mut FrameEncoder) -> Settled + Sync,
+    W: Fn(T, &mut Slot, &mut FrameEncoder, &mut GroupContext) -> Settled + Sync,
 {
     let started = Instant::now();
     let mut produce = produce;
     let mut summary = Summary::default();
+    let mut records = Vec::with_capacity(GROUP_FILES);
     parallel::run(
         pool,
         parallel::slots(threads),
-        |_, _| produce(),
-        |job: Job<T>, slot, enc: &mut FrameEncoder| -> Result<Settled> {
-            Ok(match job {
-                Job::Settled(o, r) => (o, r),
-                Job::Small(t) => work(t, slot, enc),
-            })
-        },
-        |_, (o, r): Settled, _| {
-            if let (Some(j), Some(r)) = (journal.as_mut(), r.as_ref()) {
-                j.append(r)?;
+        |_, _| {
+            let mut group: Vec<Job<T>> = Vec::new();
+            let mut bytes = 0u64;
+            let mut first: Option<Instant> = None;
+            while group.len() < GROUP_FILES && bytes < GROUP_BYTES {
+                if first.is_some_and(|t| t.elapsed() >= GROUP_WAIT) {
+                    break;
+                }
+                match produce()? {
+                    Some(job) => {
+                        if let Job::Small(_, n) = &job {
+                            bytes += n;
+                        }
+                        group.push(job);
+                        first.get_or_insert_with(Instant::now);
+                    }
+                    None => break,
+                }
             }
-            summary.add(&o);
-            on_outcome(&o);
+            Ok((!group.is_empty()).then_some(group))
+        },
+        |group: Vec<Job<T>>, slot, enc: &mut FrameEncoder| -> Result<Vec<Settled>> {
+            let mut context = GroupContext::default();
+            Ok(group
+                .into_iter()
+                .map(|job| match job {
+                    Job::Settled(o, r) => (o, r),
+                    Job::Small(t, _) => work(t, slot, enc, &mut context),
+                })
+                .collect())
+        },
+        |_, settled: Vec<Settled>, _| {
+            records.clear();
+            for (o, r) in settled {
+                summary.add(&o);
+                on_outcome(&o);
+                records.extend(r);
+            }
+            if let Some(j) = journal.as_mut() {
+                j.append_all(&records)?;
+            }
             Ok(())
         },
     )?;
@@ -480,7 +529,8 @@ impl EncodeWalk<'_> {
             }
         }
         if file.size <= self.small_limit() {
-            return Ok(Some(Job::Small(file)));
+            let bytes = file.size;
+            return Ok(Some(Job::Small(file, bytes)));
         }
         let settled = self.encode_large(&file);
         Ok(Some(Job::Settled(settled.0, settled.1)))
@@ -609,6 +659,7 @@ fn encode_small(
     partials: &Partials,
     slot: &mut Slot,
     enc: &mut FrameEncoder,
+    context: &mut GroupContext,
 ) -> Settled {
     let started = Instant::now();
     let level = cfg.encoder.level;
@@ -638,9 +689,9 @@ fn encode_small(
             enc,
             &mut slot.output,
         )?;
-        // Checked right before the write: a folder swapped for a symlink during the run
-        // is refused here.
-        let out = output_path(dest, &file.rel, ".sigma")?;
+        // Checked in this group, right before the write: a folder swapped for a symlink
+        // during the run is refused here.
+        let out = output_path_in(dest, &file.rel, ".sigma", &mut context.verified)?;
         output::replace_atomically(&out, partials, |w| {
             w.write_all(&slot.output)
                 .map_err(|e| Error::io("writing output", e))?;
@@ -707,9 +758,9 @@ pub fn encode_tree(
         threads,
         encoder.pool(),
         || walk.next_job(),
-        |file, slot, enc| {
+        |file, slot, enc, context| {
             let size = file.size;
-            let r = encode_small(file, cfg, dest, partials, slot, enc);
+            let r = encode_small(file, cfg, dest, partials, slot, enc, context);
             let n = small_done.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
             progress(n + size);
             r
@@ -756,12 +807,20 @@ pub fn decode_tree(
                 return Ok(Some(Job::Settled(o, None)));
             }
             if r.size <= SMALL_FILE {
-                return Ok(Some(Job::Small(r)));
+                let bytes = r.size;
+                return Ok(Some(Job::Small(r, bytes)));
             }
-            let (o, r) = decode_one(&r, src, dest, partials, Some(&decoder));
+            let (o, r) = decode_one(
+                &r,
+                src,
+                dest,
+                partials,
+                Some(&decoder),
+                &mut GroupContext::default(),
+            );
             Ok(Some(Job::Settled(o, r)))
         },
-        |r, _, _| decode_one(&r, src, dest, partials, None),
+        |r, _, _, context| decode_one(&r, src, dest, partials, None, context),
         &mut None,
         on_outcome,
     )
@@ -774,11 +833,12 @@ fn decode_one(
     dest: &Path,
     partials: &Partials,
     decoder: Option<&Decoder>,
+    context: &mut GroupContext,
 ) -> Settled {
     let started = Instant::now();
     let result = (|| {
         let input = output_path_readonly(src, &r.path, ".sigma")?;
-        let out = output_path(dest, &r.path, "")?;
+        let out = output_path_in(dest, &r.path, "", &mut context.verified)?;
         // Checked before the output takes its final name.
         let stats = output::replace_atomically(&out, partials, |w| {
             let s = decode_stream_file(&input, w, decoder)?;
@@ -889,12 +949,13 @@ pub fn verify_tree(
                 return Ok(Some(Job::Settled(o, None)));
             }
             if r.size <= SMALL_FILE {
-                return Ok(Some(Job::Small(r)));
+                let bytes = r.size;
+                return Ok(Some(Job::Small(r, bytes)));
             }
             let (o, r) = verify_one(&r, dest, source, Some(&decoder));
             Ok(Some(Job::Settled(o, r)))
         },
-        |r, _, _| verify_one(&r, dest, source, None),
+        |r, _, _, _| verify_one(&r, dest, source, None),
         &mut None,
         on_outcome,
     )
