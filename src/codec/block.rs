@@ -55,7 +55,7 @@ pub fn encode_body(
     scratch: &mut EncodeScratch,
     out: &mut Vec<u8>,
 ) -> GlyphCounts {
-    scratch.mf.reset(level, input.len());
+    scratch.mf.reset(level, input);
     scratch.lit_enc.reset();
     scratch.seq_enc.reset();
     let mut counts = GlyphCounts::default();

@@ -9,7 +9,7 @@ use super::{
 };
 
 /// Copies shorter than this are checked against a copy starting one byte later.
-const LAZY_BELOW: usize = 16;
+const LAZY_BELOW: usize = 64;
 
 impl MatchFinder {
     /// Parses `data[start..end]` (`end - start` > 16); returns the anchor (start of the

@@ -341,10 +341,61 @@ fn dist_cost(dist: u32) -> i64 {
     i64::from(32 - dist.leading_zeros())
 }
 
+/// Bytes of a frame sampled (evenly spaced) to estimate how much its literals cost.
+const ENTROPY_SAMPLES: usize = 1 << 16;
+
+/// Order-0 entropy, in bits per byte, above which the double finder takes 4-byte copies:
+/// a copy costs about 20 bits, so four literals must cost more than five bits each for a
+/// 4-byte copy to pay (binaries: 6-6.5 bits; prose and source text: 3.3-5).
+const SHORT_COPY_ENTROPY_Q8: u64 = 11 * 256 / 2;
+
+/// `log2(x)` for `x >= 1` in fixed point with 8 fractional bits (integer arithmetic, so
+/// every machine makes the same choice from it).
+fn log2_q8(x: u64) -> u64 {
+    let k = 63 - u64::from(x.max(1).leading_zeros());
+    // Mantissa in [2^16, 2^17).
+    let mut m = if k >= 16 { x >> (k - 16) } else { x << (16 - k) };
+    let mut frac = 0;
+    for bit in (0..8).rev() {
+        m = (m * m) >> 16;
+        if m >= 1 << 17 {
+            m >>= 1;
+            frac |= 1 << bit;
+        }
+    }
+    (k << 8) | frac
+}
+
+/// Whether the order-0 entropy of (a sample of) `data` is at least
+/// [`SHORT_COPY_ENTROPY_Q8`].
+fn literals_are_costly(data: &[u8]) -> bool {
+    let step = (data.len() / ENTROPY_SAMPLES).max(1);
+    let mut counts = [0u64; 256];
+    let mut n = 0u64;
+    for &b in data.iter().step_by(step) {
+        counts[b as usize] += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return false;
+    }
+    let log_n = log2_q8(n);
+    let bits_q8: u64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| c * (log_n - log2_q8(c)))
+        .sum();
+    bits_q8 >= SHORT_COPY_ENTROPY_Q8 * n
+}
+
 impl MatchFinder {
-    /// Prepares for a new frame of `frame_len` bytes.
-    pub fn reset(&mut self, level: Level, frame_len: usize) {
+    /// Prepares for a new frame, `data`.
+    pub fn reset(&mut self, level: Level, data: &[u8]) {
+        let frame_len = data.len();
         let mut p = params_for(level, frame_len);
+        if p.strategy == Strategy::Double && literals_are_costly(data) {
+            p.min_len = MIN_MATCH;
+        }
         p.hash_log = table_log(p.hash_log, frame_len);
         let entries = 1usize << p.hash_log;
         if p.strategy == Strategy::Row {
@@ -493,6 +544,30 @@ mod tests {
     }
 
     #[test]
+    fn log2_q8_is_exact_enough() {
+        for x in [1u64, 2, 3, 5, 7, 100, 4096, 65_535, 1 << 26, u32::MAX as u64] {
+            let want = ((x as f64).log2() * 256.0) as i64;
+            let got = log2_q8(x) as i64;
+            assert!((got - want).abs() <= 1, "log2({x}): {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn literal_cost_separates_text_from_binary() {
+        let text = b"the quick brown fox jumps over the lazy dog; ".repeat(200);
+        assert!(!literals_are_costly(&text));
+        let mut x = 12345u32;
+        let noise: Vec<u8> = (0..8192)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        assert!(literals_are_costly(&noise));
+        assert!(!literals_are_costly(&[]));
+    }
+
+    #[test]
     fn every_level_parses_back_to_input() {
         let mut data = Vec::new();
         for i in 0..20_000u32 {
@@ -501,7 +576,7 @@ mod tests {
         data.extend(std::iter::repeat_n(7u8, 5000));
         for level in 1..=9 {
             let mut mf = MatchFinder::default();
-            mf.reset(Level::new(level).unwrap(), data.len());
+            mf.reset(Level::new(level).unwrap(), &data);
             let (mut seqs, mut lits) = (Vec::new(), LitBuf::default());
             lits.reset(data.len());
             let trailing = mf.parse(&data, 0, data.len(), &mut seqs, &mut lits);
