@@ -354,7 +354,11 @@ const SHORT_COPY_ENTROPY_Q8: u64 = 11 * 256 / 2;
 fn log2_q8(x: u64) -> u64 {
     let k = 63 - u64::from(x.max(1).leading_zeros());
     // Mantissa in [2^16, 2^17).
-    let mut m = if k >= 16 { x >> (k - 16) } else { x << (16 - k) };
+    let mut m = if k >= 16 {
+        x >> (k - 16)
+    } else {
+        x << (16 - k)
+    };
     let mut frac = 0;
     for bit in (0..8).rev() {
         m = (m * m) >> 16;
@@ -545,7 +549,18 @@ mod tests {
 
     #[test]
     fn log2_q8_is_exact_enough() {
-        for x in [1u64, 2, 3, 5, 7, 100, 4096, 65_535, 1 << 26, u32::MAX as u64] {
+        for x in [
+            1u64,
+            2,
+            3,
+            5,
+            7,
+            100,
+            4096,
+            65_535,
+            1 << 26,
+            u32::MAX as u64,
+        ] {
             let want = ((x as f64).log2() * 256.0) as i64;
             let got = log2_q8(x) as i64;
             assert!((got - want).abs() <= 1, "log2({x}): {got} vs {want}");
