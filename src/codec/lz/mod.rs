@@ -158,10 +158,27 @@ fn params_for(level: Level, frame_len: usize) -> Params {
     }
 }
 
+/// The double finder's settings for a frame whose literals are costly (binaries): 4-byte
+/// copies, and a short table twice as large for their many distinct prefixes.
+fn for_costly_literals(p: Params) -> Params {
+    Params {
+        min_len: MIN_MATCH,
+        hash_log: p.hash_log + 1,
+        ..p
+    }
+}
+
 /// Bytes of hash and chain tables for frames of up to `chunk` bytes at `level`.
 pub fn table_memory(level: Level, chunk: usize) -> usize {
     let small = chunk.min(SMALL_FRAME);
-    strategy_memory(params_for(level, chunk), chunk)
+    let p = params_for(level, chunk);
+    let costly = if p.strategy == Strategy::Double {
+        strategy_memory(for_costly_literals(p), chunk)
+    } else {
+        0
+    };
+    strategy_memory(p, chunk)
+        .max(costly)
         .max(strategy_memory(params_for(level, small), small))
 }
 
@@ -398,7 +415,7 @@ impl MatchFinder {
         let frame_len = data.len();
         let mut p = params_for(level, frame_len);
         if p.strategy == Strategy::Double && literals_are_costly(data) {
-            p.min_len = MIN_MATCH;
+            p = for_costly_literals(p);
         }
         p.hash_log = table_log(p.hash_log, frame_len);
         let entries = 1usize << p.hash_log;
