@@ -76,7 +76,8 @@ fn make_tree(root: &Path) -> PathBuf {
     for d in ["a/b/c", "d", "e/empty-dir"] {
         fs::create_dir_all(src.join(d)).unwrap();
     }
-    for i in 0..40u64 {
+    // More files than one group of the batch engine holds (64), in several folders.
+    for i in 0..160u64 {
         let dir = ["a", "a/b", "a/b/c", "d"][i as usize % 4];
         let data = match i % 3 {
             0 => text_bytes(1000 + i as usize * 500, i),
