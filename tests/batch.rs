@@ -508,3 +508,57 @@ fn a_run_killed_midway_and_rerun_ends_like_an_uninterrupted_one() {
     };
     assert_eq!(fields(&dest), fields(&whole));
 }
+
+#[test]
+fn a_walk_error_reports_what_was_done_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let dest = dir.path().join("dest");
+    for d in ["a", "b"] {
+        fs::create_dir_all(src.join(d)).unwrap();
+        for i in 0..5u64 {
+            fs::write(src.join(d).join(format!("f{i}")), text_bytes(700, i)).unwrap();
+        }
+    }
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("-q"),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    for i in 0..5 {
+        fs::remove_file(src.join(format!("a/f{i}"))).unwrap();
+    }
+    // A damaged line in the manifest after the records of a/: the run stops there, after
+    // pruning a/'s streams, and must say that it did.
+    let part = dest.join(".sigma-manifest.0-of-1.jsonl");
+    let text = fs::read_to_string(&part).unwrap();
+    let at = text.find("{\"path\":\"b/f0\"").expect("b/f0 record");
+    fs::write(&part, format!("{}not json\n{}", &text[..at], &text[at..])).unwrap();
+    let r = sigma(&[
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+        os("--prune"),
+        os("--json"),
+    ]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(stderr(&r).contains("manifest"), "{}", stderr(&r));
+    // Every stream removed is reported as pruned, and only those (the manifest reader
+    // looks one record ahead, so the last one before the damage may stay untouched).
+    let done = actions(&r);
+    let mut pruned = 0;
+    for i in 0..5 {
+        let p = format!("a/f{i}");
+        let reported = done.get(&p).map(String::as_str) == Some("pruned");
+        let removed = !dest.join(format!("{p}.sigma")).exists();
+        assert_eq!(reported, removed, "{p}: {done:?}");
+        pruned += usize::from(removed);
+    }
+    assert!(pruned >= 4, "{done:?}");
+}

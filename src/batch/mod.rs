@@ -304,10 +304,16 @@ where
     let mut produce = produce;
     let mut summary = Summary::default();
     let mut records = Vec::with_capacity(GROUP_FILES);
+    // An error of the walk that ends a group: the entries before it (some already acted
+    // on, such as pruned streams) are reported first.
+    let mut stopped: Option<Error> = None;
     parallel::run(
         pool,
         parallel::slots(threads),
         |_, _| {
+            if let Some(e) = stopped.take() {
+                return Err(e);
+            }
             let mut group: Vec<Job<T>> = Vec::new();
             let mut bytes = 0u64;
             let mut first: Option<Instant> = None;
@@ -315,15 +321,20 @@ where
                 if first.is_some_and(|t| t.elapsed() >= GROUP_WAIT) {
                     break;
                 }
-                match produce()? {
-                    Some(job) => {
+                match produce() {
+                    Ok(Some(job)) => {
                         if let Job::Small(_, n) = &job {
                             bytes += n;
                         }
                         group.push(job);
                         first.get_or_insert_with(Instant::now);
                     }
-                    None => break,
+                    Ok(None) => break,
+                    Err(e) if group.is_empty() => return Err(e),
+                    Err(e) => {
+                        stopped = Some(e);
+                        break;
+                    }
                 }
             }
             Ok((!group.is_empty()).then_some(group))
@@ -338,15 +349,16 @@ where
                 })
                 .collect())
         },
-        |_, settled: Vec<Settled>, _| {
+        |_, mut settled: Vec<Settled>, _| {
+            // Journaled before they are reported: a reported file is a recorded one.
             records.clear();
-            for (o, r) in settled {
-                summary.add(&o);
-                on_outcome(&o);
-                records.extend(r);
-            }
+            records.extend(settled.iter_mut().filter_map(|(_, r)| r.take()));
             if let Some(j) = journal.as_mut() {
                 j.append_all(&records)?;
+            }
+            for (o, _) in &settled {
+                summary.add(o);
+                on_outcome(o);
             }
             Ok(())
         },
