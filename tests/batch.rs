@@ -46,6 +46,19 @@ fn os(s: &str) -> &OsStr {
     OsStr::new(s)
 }
 
+/// `sigma batch encode SRC -o DEST EXTRA...`.
+fn batch_encode(src: &Path, dest: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        os("batch"),
+        os("encode"),
+        src.as_os_str(),
+        os("-o"),
+        dest.as_os_str(),
+    ];
+    args.extend(extra.iter().map(|a| os(a)));
+    sigma(&args)
+}
+
 /// The regular files under `root` (relative path -> content, mode, mtime), skipping
 /// `skip`.
 fn snapshot(root: &Path, skip: Option<&Path>) -> BTreeMap<Vec<u8>, (Vec<u8>, u32, i64, i64)> {
@@ -143,15 +156,7 @@ fn trees_round_trip_incrementally_with_metadata() {
     let dest = dir.path().join("dest");
     let back = dir.path().join("back");
     let before = snapshot(&src, None);
-    let r = sigma(&[
-        os("batch"),
-        os("encode"),
-        src.as_os_str(),
-        os("-o"),
-        dest.as_os_str(),
-        os("--json"),
-        os("-T2"),
-    ]);
+    let r = batch_encode(&src, &dest, &["--json", "-T2"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let first = actions(&r);
     assert_eq!(first["a/b/loop"], "skipped");
@@ -182,14 +187,7 @@ fn trees_round_trip_incrementally_with_metadata() {
     ]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     // A second run encodes nothing.
-    let r = sigma(&[
-        os("batch"),
-        os("encode"),
-        src.as_os_str(),
-        os("-o"),
-        dest.as_os_str(),
-        os("--json"),
-    ]);
+    let r = batch_encode(&src, &dest, &["--json"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let second = actions(&r);
     assert!(
@@ -200,14 +198,7 @@ fn trees_round_trip_incrementally_with_metadata() {
     let touched = src.join("a/b/f01.dat");
     fs::write(&touched, b"changed content").unwrap();
     fs::remove_file(src.join("d/f03.dat")).unwrap();
-    let r = sigma(&[
-        os("batch"),
-        os("encode"),
-        src.as_os_str(),
-        os("-o"),
-        dest.as_os_str(),
-        os("--json"),
-    ]);
+    let r = batch_encode(&src, &dest, &["--json"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let third = actions(&r);
     let encoded: Vec<_> = third
@@ -218,15 +209,7 @@ fn trees_round_trip_incrementally_with_metadata() {
     assert_eq!(encoded, ["a/b/f01.dat"]);
     assert_eq!(third["d/f03.dat"], "gone");
     assert!(dest.join("d/f03.dat.sigma").exists());
-    let r = sigma(&[
-        os("batch"),
-        os("encode"),
-        src.as_os_str(),
-        os("-o"),
-        dest.as_os_str(),
-        os("--json"),
-        os("--prune"),
-    ]);
+    let r = batch_encode(&src, &dest, &["--json", "--prune"]);
     assert_eq!(actions(&r)["d/f03.dat"], "pruned");
     assert!(!dest.join("d/f03.dat.sigma").exists());
     // A damaged stream fails verification, naming the file.
@@ -245,35 +228,15 @@ fn dest_inside_src_is_never_walked_and_bad_roots_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let src = make_tree(dir.path());
     let dest = src.join("out");
-    let r = sigma(&[
-        os("batch"),
-        os("encode"),
-        src.as_os_str(),
-        os("-o"),
-        dest.as_os_str(),
-        os("--json"),
-    ]);
+    let r = batch_encode(&src, &dest, &["--json"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     assert!(actions(&r).keys().all(|p| !p.starts_with("out")));
-    let r = sigma(&[
-        os("batch"),
-        os("encode"),
-        src.as_os_str(),
-        os("-o"),
-        dest.as_os_str(),
-        os("--json"),
-    ]);
+    let r = batch_encode(&src, &dest, &["--json"]);
     assert!(actions(&r)
         .values()
         .all(|a| a == "unchanged" || a == "skipped"));
     for (s, d) in [(&src, &src), (&dest, &src)] {
-        let r = sigma(&[
-            os("batch"),
-            os("encode"),
-            s.as_os_str(),
-            os("-o"),
-            d.as_os_str(),
-        ]);
+        let r = batch_encode(s, d, &[]);
         assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
     }
 }
@@ -520,14 +483,7 @@ fn a_walk_error_reports_what_was_done_before_it() {
             fs::write(src.join(d).join(format!("f{i}")), text_bytes(700, i)).unwrap();
         }
     }
-    let r = sigma(&[
-        os("batch"),
-        os("encode"),
-        src.as_os_str(),
-        os("-o"),
-        dest.as_os_str(),
-        os("-q"),
-    ]);
+    let r = batch_encode(&src, &dest, &["-q"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     for i in 0..5 {
         fs::remove_file(src.join(format!("a/f{i}"))).unwrap();
@@ -538,15 +494,7 @@ fn a_walk_error_reports_what_was_done_before_it() {
     let text = fs::read_to_string(&part).unwrap();
     let at = text.find("{\"path\":\"b/f0\"").expect("b/f0 record");
     fs::write(&part, format!("{}not json\n{}", &text[..at], &text[at..])).unwrap();
-    let r = sigma(&[
-        os("batch"),
-        os("encode"),
-        src.as_os_str(),
-        os("-o"),
-        dest.as_os_str(),
-        os("--prune"),
-        os("--json"),
-    ]);
+    let r = batch_encode(&src, &dest, &["--prune", "--json"]);
     assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
     assert!(stderr(&r).contains("manifest"), "{}", stderr(&r));
     // Every stream removed is reported as pruned, and only those (the manifest reader
