@@ -405,6 +405,24 @@ fn range_and_levels_from_the_command_line() {
         .unwrap();
     assert!(r.status.success(), "{}", stderr(&r));
     assert_eq!(r.stdout, &data[1000..250_000]);
+    // -v says what a range cost: the frames read, not the whole stream's figures.
+    sigma()
+        .args(["encode", "-f", "--chunk-size", "64K"])
+        .arg(&input)
+        .assert()
+        .success();
+    let r = sigma()
+        .args(["decode", "-v", "--range", "70000:80000", "-c"])
+        .arg(dir.path().join("r.bin.sigma"))
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(r.stdout, &data[70_000..80_000]);
+    assert!(
+        stderr(&r).contains("decoded a range of 10000 bytes from 1 frame ("),
+        "{}",
+        stderr(&r)
+    );
 }
 
 #[test]

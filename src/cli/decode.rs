@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::args::{self, DecodeArgs, InspectArgs, VerifyArgs};
 use super::{
     display, fail, fail_stdout, input_list, is_stdin, json_line, memory_limit, progress_bar,
-    report, summarize, usage_fail, Exit, FileResult,
+    report, summarize, usage_fail, Exit, FileResult, RANGE_VERB,
 };
 use sigmalang::decode::{self, Decoder, StreamInfo};
 use sigmalang::output::{self, Partials, OUTPUT_BUFFER};
@@ -203,16 +203,9 @@ fn decode_one(
     let bar = progress_bar(&a.common, total, &name);
     let progress = |done: u64| bar.set_position(done);
     let run = |w: &mut dyn Write| -> Result<Stats, Error> {
-        let started = std::time::Instant::now();
         if let Some((start, end)) = range {
             let mut f = File::open(input).map_err(|e| Error::io("opening input", e))?;
-            let n = decode::decode_range(&mut f, start, end, w)?;
-            return Ok(Stats {
-                raw_size: n,
-                bytes_out: n,
-                elapsed: started.elapsed(),
-                ..Stats::default()
-            });
+            return decode::decode_range_stats(&mut f, start, end, w);
         }
         if is_stdin(input) {
             decoder.decode(io::stdin(), w, &progress)
@@ -246,7 +239,12 @@ fn decode_one(
         }
     };
     bar.finish_and_clear();
-    summarize(&a.common, &name, "decoded", &stats);
+    let verb = if range.is_some() {
+        RANGE_VERB
+    } else {
+        "decoded"
+    };
+    summarize(&a.common, &name, verb, &stats);
     Ok(())
 }
 

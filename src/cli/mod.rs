@@ -200,9 +200,22 @@ fn progress_bar(common: &CommonArgs, total: Option<u64>, file: &str) -> Progress
     bar
 }
 
+/// What `summarize` calls a `decode --range`.
+const RANGE_VERB: &str = "decoded a range";
+
 /// The per-file summary line (`-v`) and JSON line (`--json`, last on stderr).
 fn summarize(common: &CommonArgs, file: &str, verb: &str, s: &Stats) {
-    if common.verbose && !common.quiet {
+    if common.verbose && !common.quiet && verb == RANGE_VERB {
+        eprintln!(
+            "{file}: {verb} of {} bytes from {} frame{} ({} stream bytes read), {:.2} s, peak {:.1} MiB",
+            s.bytes_out,
+            s.frames,
+            if s.frames == 1 { "" } else { "s" },
+            s.bytes_in,
+            s.elapsed.as_secs_f64(),
+            s.peak_rss as f64 / 1048576.0
+        );
+    } else if common.verbose && !common.quiet {
         let (from, to) = if verb == "decoded" {
             (s.encoded_size, s.raw_size)
         } else {

@@ -20,7 +20,7 @@ use crate::frame::decode_frame_reuse;
 use crate::parallel::{self, resolve_threads, Slot};
 use crate::pipeline::sizing;
 use crate::stats::{self, Stats};
-pub use random::{decode_range, frames, inspect, FrameInfo, StreamInfo};
+pub use random::{decode_range, decode_range_stats, frames, inspect, FrameInfo, StreamInfo};
 use walk::{Glyph, Walker};
 
 /// A streaming decoder with its own worker pool.

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::time::Instant;
 
 use super::walk::{read_exact_at, read_glyph_head, read_payload, IndexReader};
 use crate::base::{write_all, GlyphCounts};
@@ -10,6 +11,7 @@ use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{self, IndexEntry, StreamHeader, Trailer};
 use crate::frame::decode_frame;
+use crate::stats::{self, Stats};
 
 /// What a stream's header, index and trailer say, read without decoding frames.
 #[derive(Clone, Debug)]
@@ -229,6 +231,21 @@ pub fn decode_range<F: Read + Seek>(
     end: u64,
     out: &mut dyn Write,
 ) -> Result<u64> {
+    decode_range_stats(f, start, end, out).map(|s| s.bytes_out)
+}
+
+/// [`decode_range`], returning what it did: bytes written, the frames it decoded and
+/// their encoded bytes (`bytes_in`), on one thread.
+///
+/// # Errors
+/// As [`decode_range`].
+pub fn decode_range_stats<F: Read + Seek>(
+    f: &mut F,
+    start: u64,
+    end: u64,
+    out: &mut dyn Write,
+) -> Result<Stats> {
+    let started = Instant::now();
     let info = inspect(f)?;
     if start > end || end > info.trailer.raw_size {
         return Err(Error::InvalidSetting {
@@ -239,6 +256,7 @@ pub fn decode_range<F: Read + Seek>(
         });
     }
     let mut written = 0u64;
+    let (mut frames, mut read) = (0u64, 0u64);
     let mut scratch = DecodeScratch::default();
     let mut glyph = Vec::new();
     let mut raw = Vec::new();
@@ -260,6 +278,8 @@ pub fn decode_range<F: Read + Seek>(
                 let to = end.min(fr_end) - fr.raw_start;
                 write_all(out, &raw[from as usize..to as usize])?;
                 written += to - from;
+                frames += 1;
+                read += fr.entry.encoded_len;
             }
             Ok(fr_end < end)
         })?;
@@ -275,7 +295,19 @@ pub fn decode_range<F: Read + Seek>(
             ),
         ));
     }
-    Ok(written)
+    Ok(Stats {
+        bytes_in: read,
+        bytes_out: written,
+        raw_size: written,
+        encoded_size: read,
+        frames,
+        chunk_size: info.header.chunk_size,
+        threads: 1,
+        level: info.header.level.get(),
+        elapsed: started.elapsed(),
+        peak_rss: stats::peak_rss().unwrap_or(0),
+        ..Stats::default()
+    })
 }
 
 /// Decodes the frame glyph `glyph` that the index entry `fr` describes into `raw`.
