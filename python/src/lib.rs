@@ -344,7 +344,7 @@ fn auto_chunk_size(size: Option<u64>) -> u64 {
 }
 
 /// The library's memory estimate for encoding an input of `size` bytes, split into its
-/// terms: `chunk_buffer` (one input chunk per worker), `encoder_state` (match-finder
+/// terms: `chunk_buffer` (one input chunk per slot, two per worker), `encoder_state` (match-finder
 /// tables per worker), `output_buffer` (encoded frames in flight, at half a chunk each)
 /// and `overhead` (the process before any frame work); they add up to `estimate`. Also
 /// the resolved `chunk_size`, `threads`, `slots` and the budget's `notes`.
@@ -365,7 +365,7 @@ fn memory_estimate<'py>(
     let workers = plan.threads as u64;
     let chunk = plan.chunk_size;
     let d = PyDict::new(py);
-    d.set_item("chunk_buffer", workers * chunk)?;
+    d.set_item("chunk_buffer", plan.slots() as u64 * chunk)?;
     d.set_item(
         "encoder_state",
         workers * sigmalang::codec::encoder_memory(level, chunk as usize) as u64,

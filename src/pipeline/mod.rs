@@ -1,10 +1,10 @@
 //! The streaming encoder: source (mapped windows or a reader), boundary pre-scan,
 //! bounded slot pool, rayon workers and the ordered writer.
 //!
-//! Memory model: at most `slots = 2 x workers` frames are in flight. Each running worker
-//! holds its frame's input (one mapped chunk, or a chunk-sized buffer on the read path),
-//! its match-finder tables and a body buffer; each slot holds one encoded frame until the
-//! writer has written it. Nothing grows with the input size.
+//! Memory model: at most `slots = 2 x workers` frames are in flight. Each slot holds its
+//! frame's input (one mapped chunk, or a chunk-sized buffer on the read path) and its
+//! encoded frame until the writer has written it; each running worker holds its
+//! match-finder tables and a body buffer. Nothing grows with the input size.
 
 pub mod prescan;
 pub mod sizing;

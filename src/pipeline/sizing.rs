@@ -116,13 +116,14 @@ impl Plan {
 }
 
 /// Estimated peak resident memory of encoding with `threads` workers and `chunk`-byte
-/// frames: the base, then per worker its input chunk and match-finder tables, then per
-/// slot one encoded frame, counted at half a chunk (2:1). Incompressible input keeps
-/// stored frames of a full chunk and may need up to `slots x chunk / 2` more.
+/// frames: the base, then per worker its match-finder tables, then per slot its input
+/// chunk (a slot keeps its buffer until the writer has written its frame) and one
+/// encoded frame, counted at half a chunk (2:1). Incompressible input keeps stored
+/// frames of a full chunk and may need up to `slots x chunk / 2` more.
 pub fn estimate(level: Level, chunk: u64, threads: usize) -> u64 {
     let slots = slots(threads) as u64;
-    let per_worker = chunk + codec::encoder_memory(level, chunk as usize) as u64;
-    BASE_MEMORY + threads as u64 * per_worker + slots * chunk / 2
+    let per_worker = codec::encoder_memory(level, chunk as usize) as u64;
+    BASE_MEMORY + threads as u64 * per_worker + slots * (chunk + chunk / 2)
 }
 
 /// Upper bound of [`estimate`] for incompressible input (every encoded frame a stored

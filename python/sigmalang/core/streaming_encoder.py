@@ -547,7 +547,7 @@ def estimate_memory_usage(
     """The engine's own peak-memory estimate (bytes) for encoding ``file_size`` bytes in
     ``chunk_size`` chunks, in SigmaLang's four terms, which add up to the estimate:
 
-    * ``chunk_buffer``: one input chunk per worker thread;
+    * ``chunk_buffer``: one input chunk per frame in flight (``2 x threads``);
     * ``encoder_state``: the match-finder tables of every worker at ``level``;
     * ``output_buffer``: the encoded frames in flight (``2 x threads``, half a chunk each);
     * ``overhead``: the process before any frame work.
