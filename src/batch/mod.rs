@@ -256,11 +256,28 @@ fn outcome(path: &[u8], action: Action, detail: Option<String>) -> Outcome {
     }
 }
 
-/// A job of the ordered engine: already settled on the walk thread, or a small file of
-/// `bytes` bytes for a worker.
+/// A job of the ordered engine: already settled on the walk thread, or a small file for
+/// a worker.
 enum Job<T> {
     Settled(Outcome, Option<Record>),
-    Small(T, u64),
+    Small(T),
+}
+
+/// What a small job weighs in a group: its file's size.
+trait Bytes {
+    fn bytes(&self) -> u64;
+}
+
+impl Bytes for SourceFile {
+    fn bytes(&self) -> u64 {
+        self.size
+    }
+}
+
+impl Bytes for Record {
+    fn bytes(&self) -> u64 {
+        self.size
+    }
 }
 
 type Settled = (Outcome, Option<Record>);
@@ -277,14 +294,6 @@ const GROUP_BYTES: u64 = 1 << 20;
 /// back).
 const GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// Per-group context of a worker: the output folder last checked. It lives for one group
-/// (a few milliseconds of one folder's files), so a folder swapped for a symlink during a
-/// run is seen by the next group's writes.
-#[derive(Default)]
-struct GroupContext {
-    verified: VerifiedDir,
-}
-
 /// Runs the ordered engine over `produce`'s jobs, in groups, reporting in order and
 /// appending the records to `journal`.
 fn run_jobs<T, P, W>(
@@ -296,9 +305,9 @@ fn run_jobs<T, P, W>(
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<Summary>
 where
-    T: Send,
+    T: Bytes + Send,
     P: FnMut() -> Result<Option<Job<T>>> + Send,
-    W: Fn(T, &mut Slot, &mut FrameEncoder, &mut GroupContext) -> Settled + Sync,
+    W: Fn(T, &mut Slot, &mut FrameEncoder, &mut VerifiedDir) -> Settled + Sync,
 {
     let started = Instant::now();
     let mut produce = produce;
@@ -323,8 +332,8 @@ where
                 }
                 match produce() {
                     Ok(Some(job)) => {
-                        if let Job::Small(_, n) = &job {
-                            bytes += n;
+                        if let Job::Small(t) = &job {
+                            bytes += t.bytes();
                         }
                         group.push(job);
                         first.get_or_insert_with(Instant::now);
@@ -340,12 +349,15 @@ where
             Ok((!group.is_empty()).then_some(group))
         },
         |group: Vec<Job<T>>, slot, enc: &mut FrameEncoder| -> Result<Vec<Settled>> {
-            let mut context = GroupContext::default();
+            // Writes check their folders once per group (a few milliseconds of one
+            // folder's files): a folder swapped for a symlink during a run is seen by the
+            // next group's writes.
+            let mut verified = VerifiedDir::default();
             Ok(group
                 .into_iter()
                 .map(|job| match job {
                     Job::Settled(o, r) => (o, r),
-                    Job::Small(t, _) => work(t, slot, enc, &mut context),
+                    Job::Small(t) => work(t, slot, enc, &mut verified),
                 })
                 .collect())
         },
@@ -541,8 +553,7 @@ impl EncodeWalk<'_> {
             }
         }
         if file.size <= self.small_limit() {
-            let bytes = file.size;
-            return Ok(Some(Job::Small(file, bytes)));
+            return Ok(Some(Job::Small(file)));
         }
         let settled = self.encode_large(&file);
         Ok(Some(Job::Settled(settled.0, settled.1)))
@@ -671,7 +682,7 @@ fn encode_small(
     partials: &Partials,
     slot: &mut Slot,
     enc: &mut FrameEncoder,
-    context: &mut GroupContext,
+    verified: &mut VerifiedDir,
 ) -> Settled {
     let started = Instant::now();
     let level = cfg.encoder.level;
@@ -703,7 +714,7 @@ fn encode_small(
         )?;
         // Checked in this group, right before the write: a folder swapped for a symlink
         // during the run is refused here.
-        let out = output_path_in(dest, &file.rel, ".sigma", &mut context.verified)?;
+        let out = output_path_in(dest, &file.rel, ".sigma", verified)?;
         output::replace_atomically(&out, partials, |w| {
             w.write_all(&slot.output)
                 .map_err(|e| Error::io("writing output", e))?;
@@ -770,9 +781,9 @@ pub fn encode_tree(
         threads,
         encoder.pool(),
         || walk.next_job(),
-        |file, slot, enc, context| {
+        |file, slot, enc, verified| {
             let size = file.size;
-            let r = encode_small(file, cfg, dest, partials, slot, enc, context);
+            let r = encode_small(file, cfg, dest, partials, slot, enc, verified);
             let n = small_done.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
             progress(n + size);
             r
@@ -819,8 +830,7 @@ pub fn decode_tree(
                 return Ok(Some(Job::Settled(o, None)));
             }
             if r.size <= SMALL_FILE {
-                let bytes = r.size;
-                return Ok(Some(Job::Small(r, bytes)));
+                return Ok(Some(Job::Small(r)));
             }
             let (o, r) = decode_one(
                 &r,
@@ -828,11 +838,11 @@ pub fn decode_tree(
                 dest,
                 partials,
                 Some(&decoder),
-                &mut GroupContext::default(),
+                &mut VerifiedDir::default(),
             );
             Ok(Some(Job::Settled(o, r)))
         },
-        |r, _, _, context| decode_one(&r, src, dest, partials, None, context),
+        |r, _, _, verified| decode_one(&r, src, dest, partials, None, verified),
         &mut None,
         on_outcome,
     )
@@ -845,12 +855,12 @@ fn decode_one(
     dest: &Path,
     partials: &Partials,
     decoder: Option<&Decoder>,
-    context: &mut GroupContext,
+    verified: &mut VerifiedDir,
 ) -> Settled {
     let started = Instant::now();
     let result = (|| {
         let input = output_path_readonly(src, &r.path, ".sigma")?;
-        let out = output_path_in(dest, &r.path, "", &mut context.verified)?;
+        let out = output_path_in(dest, &r.path, "", verified)?;
         // Checked before the output takes its final name.
         let stats = output::replace_atomically(&out, partials, |w| {
             let s = decode_stream_file(&input, w, decoder)?;
@@ -961,8 +971,7 @@ pub fn verify_tree(
                 return Ok(Some(Job::Settled(o, None)));
             }
             if r.size <= SMALL_FILE {
-                let bytes = r.size;
-                return Ok(Some(Job::Small(r, bytes)));
+                return Ok(Some(Job::Small(r)));
             }
             let (o, r) = verify_one(&r, dest, source, Some(&decoder));
             Ok(Some(Job::Settled(o, r)))
