@@ -126,8 +126,8 @@ fn manifest_records(dest: &Path) -> Vec<serde_json::Value> {
     for e in fs::read_dir(dest).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with(".sigma-manifest.") && name.ends_with(".jsonl") {
-            for line in fs::read_to_string(&p).unwrap().lines() {
+        if name.starts_with(".sigma-manifest.") && name.ends_with(".jsonl.sigma") {
+            for line in read_manifest_part(&p).lines() {
                 all.push(serde_json::from_str(line).unwrap());
             }
         }
@@ -453,7 +453,7 @@ fn a_run_killed_midway_and_rerun_ends_like_an_uninterrupted_one() {
     );
     let strip = |m: BTreeMap<Vec<u8>, (Vec<u8>, u32, i64, i64)>| -> BTreeMap<Vec<u8>, Vec<u8>> {
         m.into_iter()
-            .filter(|(k, _)| k.ends_with(b".sigma"))
+            .filter(|(k, _)| k.ends_with(b".sigma") && !k.starts_with(b".sigma-manifest."))
             .map(|(k, v)| (k, v.0))
             .collect()
     };
@@ -490,10 +490,10 @@ fn a_walk_error_reports_what_was_done_before_it() {
     }
     // A damaged line in the manifest after the records of a/: the run stops there, after
     // pruning a/'s streams, and must say that it did.
-    let part = dest.join(".sigma-manifest.0-of-1.jsonl");
-    let text = fs::read_to_string(&part).unwrap();
+    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    let text = read_manifest_part(&part);
     let at = text.find("{\"path\":\"b/f0\"").expect("b/f0 record");
-    fs::write(&part, format!("{}not json\n{}", &text[..at], &text[at..])).unwrap();
+    write_manifest_part(&part, &format!("{}not json\n{}", &text[..at], &text[at..]));
     let r = batch_encode(&src, &dest, &["--prune", "--json"]);
     assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
     assert!(stderr(&r).contains("manifest"), "{}", stderr(&r));
@@ -509,4 +509,126 @@ fn a_walk_error_reports_what_was_done_before_it() {
         pruned += usize::from(removed);
     }
     assert!(pruned >= 4, "{done:?}");
+}
+
+#[test]
+fn the_manifest_is_an_encoded_stream_rewritten_only_when_something_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir_all(src.join("sub")).unwrap();
+    for i in 0..40 {
+        fs::write(
+            src.join(format!("sub/f{i}.txt")),
+            text_bytes(500 + i * 13, i as u64),
+        )
+        .unwrap();
+    }
+    let dest = dir.path().join("dest");
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    assert!(!dest.join(".sigma-manifest.0-of-1.jsonl").exists());
+    assert!(!dest.join(".sigma-manifest.0-of-1.jsonl.journal").exists());
+    // `sigma decode -c PART` gives the JSON lines, smaller encoded than as text.
+    let out = sigma(&[os("decode"), os("-c"), part.as_os_str()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 40);
+    assert!(text.lines().all(|l| l.starts_with("{\"path\":\"sub/f")));
+    assert!(fs::metadata(&part).unwrap().len() * 3 < text.len() as u64);
+    // A re-run with nothing to do leaves the part as it was (same file, same bytes).
+    let before = (fs::metadata(&part).unwrap().ino(), fs::read(&part).unwrap());
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(
+        (fs::metadata(&part).unwrap().ino(), fs::read(&part).unwrap()),
+        before
+    );
+    assert!(!dest.join(".sigma-manifest.0-of-1.jsonl.journal").exists());
+    // A changed file rewrites it, with the new record.
+    fs::write(src.join("sub/f3.txt"), b"changed").unwrap();
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let records = manifest_records(&dest);
+    let f3 = records.iter().find(|r| r["path"] == "sub/f3.txt").unwrap();
+    assert_eq!(f3["size"], 7);
+    // So does a vanished one.
+    fs::remove_file(src.join("sub/f4.txt")).unwrap();
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let records = manifest_records(&dest);
+    let f4 = records.iter().find(|r| r["path"] == "sub/f4.txt").unwrap();
+    assert_eq!(f4["status"], "missing");
+}
+
+#[test]
+fn a_plain_manifest_of_an_earlier_version_is_read_and_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    for i in 0..5 {
+        fs::write(src.join(format!("f{i}")), text_bytes(300, i)).unwrap();
+    }
+    let dest = dir.path().join("dest");
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    let plain = dest.join(".sigma-manifest.0-of-1.jsonl");
+    fs::write(&plain, read_manifest_part(&part)).unwrap();
+    fs::remove_file(&part).unwrap();
+    // Decode reads the plain part.
+    let back = dir.path().join("back");
+    let r = sigma(&[
+        os("batch"),
+        os("decode"),
+        dest.as_os_str(),
+        os("-o"),
+        back.as_os_str(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(snapshot(&back, None), snapshot(&src, None));
+    // The next encode finds every file unchanged and replaces the plain part.
+    let r = batch_encode(&src, &dest, &["--json"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(
+        actions(&r).values().all(|a| a == "unchanged"),
+        "{:?}",
+        actions(&r)
+    );
+    assert!(!plain.exists());
+    assert_eq!(manifest_records(&dest).len(), 5);
+}
+
+#[test]
+fn a_damaged_encoded_manifest_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    for i in 0..5 {
+        fs::write(src.join(format!("f{i}")), text_bytes(300, i)).unwrap();
+    }
+    let dest = dir.path().join("dest");
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    let mut bytes = fs::read(&part).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    fs::write(&part, &bytes).unwrap();
+    let back = dir.path().join("back");
+    for r in [
+        sigma(&[
+            os("batch"),
+            os("decode"),
+            dest.as_os_str(),
+            os("-o"),
+            back.as_os_str(),
+        ]),
+        batch_encode(&src, &dest, &["-q"]),
+    ] {
+        assert_ne!(r.status.code(), Some(0));
+        let err = stderr(&r);
+        assert!(err.contains(".sigma-manifest.0-of-1.jsonl.sigma"), "{err}");
+        assert!(err.lines().count() <= 2, "{err}");
+    }
 }

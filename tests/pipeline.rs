@@ -208,3 +208,44 @@ fn decoder_thread_counts_agree_on_errors() {
     assert!(msgs.windows(2).all(|w| w[0] == w[1]), "{msgs:?}");
     assert!(msgs[0].contains("frame"), "{}", msgs[0]);
 }
+
+#[test]
+fn decode_reader_reads_what_the_decoder_writes_and_reports_damage() {
+    use std::io::Read;
+    let a = mixed_bytes(700_000, 11);
+    let b = text_bytes(90_000, 12);
+    let mut stream = encode_reader(&a, 3, 64 << 10, 2);
+    stream.extend(encode_reader(&b, 1, 4096, 1));
+    let mut back = Vec::new();
+    // Small reads cross frame and stream boundaries.
+    let mut r = decode::DecodeReader::new(&stream[..]).unwrap();
+    let mut buf = [0u8; 1000];
+    loop {
+        let n = r.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        back.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(back.len(), a.len() + b.len());
+    assert!(back[..a.len()] == a[..] && back[a.len()..] == b[..]);
+    // A damaged frame, a damaged trailer and a cut stream are errors, never short data.
+    for damage in [stream.len() / 3, stream.len() - 3, usize::MAX] {
+        let mut bad = stream.clone();
+        if damage == usize::MAX {
+            bad.truncate(stream.len() - 10);
+        } else {
+            bad[damage] ^= 0x10;
+        }
+        let mut out = Vec::new();
+        let e = decode::DecodeReader::new(&bad[..])
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap_err();
+        let e = decode::DecodeReader::<&[u8]>::into_error(e);
+        assert!(
+            !matches!(e, sigmalang::Error::Io { .. }),
+            "damage at {damage}: {e}"
+        );
+    }
+}

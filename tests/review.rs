@@ -648,10 +648,10 @@ fn batch_verify_and_decode_need_a_manifest_and_decode_checks_before_renaming() {
         .arg(&dest)
         .assert()
         .success();
-    let part = dest.join(".sigma-manifest.0-of-1.jsonl");
-    let text = fs::read_to_string(&part).unwrap();
+    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    let text = read_manifest_part(&part);
     let crc = text.split("\"crc32c\":\"").nth(1).unwrap()[..8].to_string();
-    fs::write(&part, text.replace(&crc, "00000000")).unwrap();
+    write_manifest_part(&part, &text.replace(&crc, "00000000"));
     let back = dir.path().join("back");
     let r = sigma()
         .args(["batch", "decode"])

@@ -122,3 +122,22 @@ impl<R: Seek> Seek for CountingReader<R> {
         self.inner.seek(pos)
     }
 }
+
+/// The JSON lines of a batch manifest part (decoded when it is a `.sigma` stream, as
+/// parts are written; plain when an earlier version wrote it).
+pub fn read_manifest_part(part: &std::path::Path) -> String {
+    let bytes = std::fs::read(part).unwrap();
+    let text = if bytes.starts_with(&[0xFF, 0x7E]) {
+        sigmalang::memory::decode(&bytes).unwrap().data
+    } else {
+        bytes
+    };
+    String::from_utf8(text).unwrap()
+}
+
+/// Writes `text` as a batch manifest part, encoded as batch encode writes it.
+pub fn write_manifest_part(part: &std::path::Path, text: &str) {
+    let stream =
+        sigmalang::memory::encode(text.as_bytes(), sigmalang::Level::DEFAULT, 256 << 10).unwrap();
+    std::fs::write(part, stream).unwrap();
+}

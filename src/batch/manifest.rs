@@ -1,6 +1,9 @@
 //! The batch manifest: JSON Lines, one record per source file, in walk order (paths
-//! compared component by component, bytes within a component). Readers stream it and
-//! merge it with the walk, so memory never grows with the number of files.
+//! compared component by component, bytes within a component). A run appends its records
+//! to a plain journal and, when it ends, encodes the journal into the shard's manifest
+//! part, a `.sigma` stream (JSON lines repeat their keys and a tree's paths, so the part
+//! is several times smaller than the text). Readers stream either form and merge it with
+//! the walk, so memory never grows with the number of files.
 #![forbid(unsafe_code)]
 
 use std::cmp::Ordering;
@@ -10,7 +13,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::Level;
+use crate::decode::DecodeReader;
 use crate::error::{Error, Result};
+use crate::pipeline::{ChunkSize, Encoder, EncoderConfig, ReadMode};
+
+/// Frame size of an encoded manifest part: small, so reading a part takes little memory.
+const PART_CHUNK: u64 = 256 * 1024;
 
 /// What happened to a file in the run that wrote its record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,15 +168,28 @@ pub fn path_cmp(a: &[u8], b: &[u8]) -> Ordering {
     a.split(|&x| x == b'/').cmp(b.split(|&x| x == b'/'))
 }
 
-/// File name of shard `index` of `count` (an unsharded run is shard 0 of 1).
+/// File name of shard `index` of `count` (an unsharded run is shard 0 of 1): JSON lines
+/// encoded as a `.sigma` stream (`sigma decode -c PART` prints them).
 pub fn part_name(index: u64, count: u64) -> String {
+    format!("{}.sigma", plain_part_name(index, count))
+}
+
+/// File name of a part written as plain JSON lines (by earlier versions); still read, and
+/// replaced by the encoded part at the next run.
+pub fn plain_part_name(index: u64, count: u64) -> String {
     format!(".sigma-manifest.{index}-of-{count}.jsonl")
 }
 
-/// The journal a running shard appends to; folded into its part by the next run when the
-/// process was killed.
+/// The journal a running shard appends to (plain JSON lines); folded into its part by the
+/// next run when the process was killed.
 pub fn journal_name(index: u64, count: u64) -> String {
-    format!("{}.journal", part_name(index, count))
+    format!("{}.journal", plain_part_name(index, count))
+}
+
+/// Whether `name` is a manifest part's file name (encoded or plain).
+pub fn is_part_name(name: &str) -> bool {
+    name.starts_with(".sigma-manifest.")
+        && (name.ends_with(".jsonl") || name.ends_with(".jsonl.sigma"))
 }
 
 /// Every manifest part in `dir`.
@@ -181,7 +203,7 @@ pub fn parts(dir: &Path) -> Result<Vec<PathBuf>> {
         let entry = entry.map_err(|e| Error::io("listing the manifest folder", e))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with(".sigma-manifest.") && name.ends_with(".jsonl") {
+        if is_part_name(&name) {
             found.push(entry.path());
         }
     }
@@ -189,9 +211,10 @@ pub fn parts(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// Reads one manifest file in order, checking that it is sorted.
+/// Reads one manifest file (an encoded part, or plain JSON lines: a journal, or a part of
+/// an earlier version) in order, checking that it is sorted.
 pub struct Reader {
-    lines: Option<BufReader<File>>,
+    lines: Option<Box<dyn BufRead + Send>>,
     name: String,
     line_no: u64,
     last: Option<Vec<u8>>,
@@ -204,8 +227,19 @@ impl Reader {
     /// # Errors
     /// The file exists but cannot be opened.
     pub fn open(path: &Path) -> Result<Reader> {
-        let lines = match File::open(path) {
-            Ok(f) => Some(BufReader::new(f)),
+        let lines: Option<Box<dyn BufRead + Send>> = match File::open(path) {
+            Ok(f) => {
+                let mut plain = BufReader::new(f);
+                let head = plain
+                    .fill_buf()
+                    .map_err(|e| Error::io("reading the manifest", e))?;
+                if head.starts_with(&[0xFF, 0x7E]) {
+                    let decoded = DecodeReader::new(plain).map_err(|e| in_manifest(path, e))?;
+                    Some(Box::new(BufReader::new(decoded)))
+                } else {
+                    Some(Box::new(plain))
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(Error::io("opening the manifest", e)),
         };
@@ -230,7 +264,12 @@ impl Reader {
         self.buf.clear();
         let n = lines
             .read_line(&mut self.buf)
-            .map_err(|e| Error::io("reading the manifest", e))?;
+            .map_err(|e| match e.get_ref() {
+                Some(inner) if inner.is::<Error>() => {
+                    in_manifest(Path::new(&self.name), DecodeReader::<&[u8]>::into_error(e))
+                }
+                _ => Error::io("reading the manifest", e),
+            })?;
         if n == 0 || !self.buf.ends_with('\n') {
             return Ok(None);
         }
@@ -246,6 +285,13 @@ impl Reader {
         }
         self.last = Some(record.path.clone());
         Ok(Some(record))
+    }
+}
+
+/// A damaged encoded manifest, named as such (the error alone names no file).
+fn in_manifest(path: &Path, e: Error) -> Error {
+    Error::InvalidSetting {
+        detail: format!("manifest {}: {e}", path.display()),
     }
 }
 
@@ -367,16 +413,45 @@ impl Journal {
             .map_err(|e| Error::io("writing the manifest journal", e))
     }
 
-    /// Syncs the journal and renames it to `to` (the manifest part it becomes).
+    /// Encodes the journal into the manifest part `to` (a `.sigma` stream, written beside
+    /// it, synced, then renamed over it) with `threads` workers, and removes the journal.
+    /// A run killed meanwhile leaves the journal, which the next run folds in.
     ///
     /// # Errors
-    /// The sync or rename fails.
-    pub fn commit(mut self, to: &Path) -> Result<()> {
+    /// The encode, a write, the sync or the rename fails.
+    pub fn commit(mut self, to: &Path, threads: usize) -> Result<()> {
         self.out
             .flush()
-            .and_then(|()| self.out.get_ref().sync_all())
-            .and_then(|()| fs::rename(&self.path, to))
-            .map_err(|e| Error::io("saving the manifest", e))
+            .map_err(|e| Error::io("writing the manifest journal", e))?;
+        let encoder = Encoder::new(EncoderConfig {
+            level: Level::DEFAULT,
+            chunk_size: ChunkSize::Fixed(PART_CHUNK),
+            threads,
+            read_mode: ReadMode::Read,
+            memory_limit: None,
+        })?;
+        let mut tmp = to.as_os_str().to_owned();
+        tmp.push(".writing");
+        let tmp = PathBuf::from(tmp);
+        let saving = |e| Error::io("saving the manifest", e);
+        let file = File::create(&tmp).map_err(saving)?;
+        let mut w = BufWriter::new(&file);
+        encoder.encode_file(&self.path, &mut w, &|_| {})?;
+        w.flush().map_err(saving)?;
+        drop(w);
+        file.sync_all().map_err(saving)?;
+        fs::rename(&tmp, to).map_err(saving)?;
+        fs::remove_file(&self.path).map_err(|e| Error::io("removing the manifest journal", e))
+    }
+
+    /// Removes the journal without committing it: the run changed nothing, so the part
+    /// already holds exactly these records.
+    ///
+    /// # Errors
+    /// The removal fails.
+    pub fn discard(self) -> Result<()> {
+        drop(self.out);
+        fs::remove_file(&self.path).map_err(|e| Error::io("removing the manifest journal", e))
     }
 }
 

@@ -389,7 +389,7 @@ fn check_shard_count(dest: &Path, shard: Shard) -> Result<()> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !name.ends_with(&suffix) {
+        if !name.trim_end_matches(".sigma").ends_with(&suffix) {
             return Err(Error::InvalidSetting {
                 detail: format!(
                     "{} holds manifest parts of another shard count ({name}); use that count, or remove them",
@@ -401,24 +401,46 @@ fn check_shard_count(dest: &Path, shard: Shard) -> Result<()> {
     Ok(())
 }
 
+/// The shard's manifest part as it stands: the encoded one, else a plain one written by
+/// an earlier version, else (none yet) where the encoded one goes.
+fn current_part(dest: &Path, shard: Shard) -> PathBuf {
+    let part = dest.join(manifest::part_name(shard.index, shard.count));
+    let plain = dest.join(manifest::plain_part_name(shard.index, shard.count));
+    if !part.exists() && plain.exists() {
+        plain
+    } else {
+        part
+    }
+}
+
+/// Removes the plain part an earlier version wrote once `part` has replaced it.
+fn remove_replaced(old: &Path, part: &Path) -> Result<()> {
+    if old == part {
+        return Ok(());
+    }
+    fs::remove_file(old).map_err(|e| Error::io("removing the plain manifest part", e))
+}
+
 /// Folds the journal a killed run left into its manifest part, so the files it finished
 /// are not done again.
-fn fold_journal(dest: &Path, shard: Shard) -> Result<()> {
+fn fold_journal(dest: &Path, shard: Shard, threads: usize) -> Result<()> {
     let journal = dest.join(manifest::journal_name(shard.index, shard.count));
     if !journal.exists() {
         return Ok(());
     }
+    let old = current_part(dest, shard);
     let part = dest.join(manifest::part_name(shard.index, shard.count));
-    let mut merged = Merged::new(vec![Reader::open(&part)?, Reader::open(&journal)?], true)?;
+    let mut merged = Merged::new(vec![Reader::open(&old)?, Reader::open(&journal)?], true)?;
     let tmp = dest.join(format!(
         "{}.folding",
-        manifest::part_name(shard.index, shard.count)
+        manifest::plain_part_name(shard.index, shard.count)
     ));
     let mut out = Journal::create(&tmp)?;
     while let Some(r) = merged.next_record()? {
         out.append(&r)?;
     }
-    out.commit(&part)?;
+    out.commit(&part, threads)?;
+    remove_replaced(&old, &part)?;
     fs::remove_file(&journal).map_err(|e| Error::io("removing the manifest journal", e))
 }
 
@@ -757,13 +779,15 @@ pub fn encode_tree(
     check_roots(src, dest)?;
     fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
     check_shard_count(dest, cfg.shard)?;
-    fold_journal(dest, cfg.shard)?;
-    let part = dest.join(manifest::part_name(cfg.shard.index, cfg.shard.count));
     let encoder = Encoder::new(cfg.encoder.clone())?;
     let threads = encoder.plan(None)?.threads;
+    fold_journal(dest, cfg.shard, threads)?;
+    let part = dest.join(manifest::part_name(cfg.shard.index, cfg.shard.count));
+    let old = current_part(dest, cfg.shard);
+    let had_part = old == part && part.exists();
     let mut walk = EncodeWalk {
         walk: Walk::new(src, Some(dest), cfg.shard),
-        old: Merged::new(vec![Reader::open(&part)?], false)?,
+        old: Merged::new(vec![Reader::open(&old)?], false)?,
         pending: None,
         encoder: &encoder,
         cfg,
@@ -792,7 +816,14 @@ pub fn encode_tree(
         on_outcome,
     )?;
     if let Some(j) = journal {
-        j.commit(&part)?;
+        // Nothing encoded, failed or gone: every record was copied from the part as it
+        // was, so the part stays and the run costs no manifest write.
+        if had_part && summary.done == 0 && summary.failed == 0 && summary.gone == 0 {
+            j.discard()?;
+        } else {
+            j.commit(&part, threads)?;
+            remove_replaced(&old, &part)?;
+        }
     }
     Ok(summary)
 }

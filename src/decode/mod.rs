@@ -258,6 +258,88 @@ impl<R: BufRead> StreamReader<R> {
     }
 }
 
+/// The decoded content of a stream (or of concatenated streams) as a reader: frames are
+/// decoded one at a time on the calling thread, with every check [`Decoder::decode`]
+/// makes (frame checksums, index, trailer, content CRC), so memory is one frame however
+/// long the stream. A read that meets bad input fails with an `io::Error` whose inner
+/// error is the [`Error`] (see [`DecodeReader::into_error`]); bytes already returned came
+/// from frames that passed their own checks.
+pub struct DecodeReader<R> {
+    reader: StreamReader<R>,
+    slot: Slot,
+    scratch: DecodeScratch,
+    seen: Seen,
+    /// Bytes of the current frame (`slot.output[..len]`) already returned.
+    pos: usize,
+    len: usize,
+}
+
+impl<R: Read> DecodeReader<BufReader<R>> {
+    /// Starts reading the stream(s) in `input`; the stream header is read and checked here.
+    ///
+    /// # Errors
+    /// The input is not a `.sigma` stream, or its header is damaged.
+    pub fn new(input: R) -> Result<Self> {
+        let walker = Walker::begin(BufReader::with_capacity(64 * 1024, input), 0)?;
+        Ok(DecodeReader {
+            reader: StreamReader {
+                walker: Some(walker),
+                metadata: None,
+            },
+            slot: Slot::default(),
+            scratch: DecodeScratch::default(),
+            seen: Seen::default(),
+            pos: 0,
+            len: 0,
+        })
+    }
+}
+
+impl<R: BufRead> DecodeReader<R> {
+    /// The [`Error`] inside an `io::Error` returned by `read`, if it holds one.
+    pub fn into_error(e: std::io::Error) -> Error {
+        match e.downcast::<Error>() {
+            Ok(inner) => inner,
+            Err(e) => Error::io("reading input", e),
+        }
+    }
+
+    /// Decodes the next frame into the slot (checking each stream's index and trailer as
+    /// they come); false at the end of the input.
+    fn next_frame(&mut self) -> Result<bool> {
+        loop {
+            let Some(job) = self.reader.next_job(&mut self.slot)? else {
+                return Ok(false);
+            };
+            match decode_job(job, &mut self.slot, &mut self.scratch)? {
+                Done::Frame { entry, raw_crc } => {
+                    let seen = &mut self.seen;
+                    seen.digest.add(&entry);
+                    seen.raw += entry.raw_size;
+                    seen.crc = crc::combine(seen.crc, raw_crc, entry.raw_size);
+                    (self.pos, self.len) = (0, entry.raw_size as usize);
+                    return Ok(true);
+                }
+                Done::Close(c) => std::mem::take(&mut self.seen).check(&c)?,
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Read for DecodeReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.len {
+            if !self.next_frame().map_err(std::io::Error::other)? {
+                return Ok(0);
+            }
+        }
+        let n = buf.len().min(self.len - self.pos);
+        buf[..n].copy_from_slice(&self.slot.output[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// A worker's part: decodes one frame (checking it) into the slot.
 fn decode_job(job: Job, slot: &mut Slot, scratch: &mut DecodeScratch) -> Result<Done> {
     let (frame, at, head, gap, chunk_size) = match job {
