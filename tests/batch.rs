@@ -632,3 +632,42 @@ fn a_damaged_encoded_manifest_is_an_error_naming_it() {
         assert!(err.lines().count() <= 2, "{err}");
     }
 }
+
+#[test]
+fn a_stream_gone_from_dest_is_encoded_again_and_only_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    for d in ["a", "a/b", "a/b/c", "z"] {
+        fs::create_dir_all(src.join(d)).unwrap();
+        for i in 0..3 {
+            fs::write(src.join(format!("{d}/f{i}")), text_bytes(200 + i, i as u64)).unwrap();
+        }
+    }
+    let dest = dir.path().join("dest");
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    // One stream removed, one replaced by a symlink to a good copy, one by a folder.
+    fs::remove_file(dest.join("a/f1.sigma")).unwrap();
+    fs::copy(dest.join("a/b/f0.sigma"), dir.path().join("copy.sigma")).unwrap();
+    fs::remove_file(dest.join("a/b/f0.sigma")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("copy.sigma"), dest.join("a/b/f0.sigma")).unwrap();
+    fs::remove_file(dest.join("a/b/c/f2.sigma")).unwrap();
+    fs::create_dir(dest.join("a/b/c/f2.sigma")).unwrap();
+    let r = batch_encode(&src, &dest, &["--json"]);
+    let acts = actions(&r);
+    let redone: Vec<_> = acts
+        .iter()
+        .filter(|(_, a)| *a != "unchanged")
+        .map(|(p, a)| format!("{p} {a}"))
+        .collect();
+    assert_eq!(
+        redone,
+        ["a/b/c/f2 failed", "a/b/f0 encoded", "a/f1 encoded"],
+        "{}",
+        stderr(&r)
+    );
+    assert!(fs::symlink_metadata(dest.join("a/b/f0.sigma"))
+        .unwrap()
+        .is_file());
+    assert!(fs::metadata(dest.join("a/f1.sigma")).unwrap().is_file());
+}

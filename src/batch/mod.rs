@@ -13,6 +13,8 @@
 pub mod manifest;
 pub mod walk;
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -180,12 +182,84 @@ fn output_path(root: &Path, rel: &[u8], suffix: &str) -> Result<PathBuf> {
     output_path_in(root, rel, suffix, &mut VerifiedDir::default())
 }
 
-/// The last output folder [`output_path_in`] checked (or created) as a real folder: the
-/// walk is sorted, so most files share their folder with the file before them.
+/// The last output folders [`output_path_in`] checked (or created) as real folders: the
+/// walk is depth-first and sorted, so most files share their folder with a file shortly
+/// before them (a folder's files resume after each of its subfolders).
 #[derive(Default)]
-struct VerifiedDir(Option<PathBuf>);
+struct VerifiedDir(Vec<PathBuf>);
 
-/// [`output_path`], skipping the checks when the folder is the one `verified` names.
+/// Folders a [`VerifiedDir`] remembers.
+const VERIFIED_DIRS: usize = 16;
+
+impl VerifiedDir {
+    fn contains(&self, dir: &Path) -> bool {
+        self.0.iter().any(|d| d == dir)
+    }
+
+    fn add(&mut self, dir: PathBuf) {
+        if self.0.len() == VERIFIED_DIRS {
+            self.0.remove(0);
+        }
+        self.0.push(dir);
+    }
+}
+
+/// Folders with more entries than this are not listed by [`OutputListings`].
+const LISTING_LIMIT: usize = 1 << 16;
+
+/// The regular files of the output folders along the walk's current path, so the check
+/// that an unchanged file's stream is still there costs one listing per folder instead of
+/// a path lookup per file. One folder is kept per depth (the walk is depth-first), so
+/// memory follows the tree's depth, not its size; a folder with more than
+/// [`LISTING_LIMIT`] entries is not listed and its files are looked up one by one.
+#[derive(Default)]
+struct OutputListings {
+    by_depth: Vec<Option<(PathBuf, Option<HashSet<OsString>>)>>,
+}
+
+impl OutputListings {
+    /// Whether `out` (a file in a folder `depth` levels below DEST) is a regular file, as
+    /// its folder was listed when the walk first asked about it.
+    fn has_file(&mut self, out: &Path, depth: usize) -> bool {
+        let (Some(dir), Some(name)) = (out.parent(), out.file_name()) else {
+            return false;
+        };
+        if self.by_depth.len() <= depth {
+            self.by_depth.resize_with(depth + 1, || None);
+        }
+        if !matches!(&self.by_depth[depth], Some((d, _)) if d == dir) {
+            self.by_depth.truncate(depth + 1);
+            self.by_depth[depth] = Some((dir.to_path_buf(), list_files(dir)));
+        }
+        match &self.by_depth[depth] {
+            Some((_, Some(names))) => names.contains(name),
+            _ => fs::symlink_metadata(out).is_ok_and(|m| m.is_file()),
+        }
+    }
+}
+
+/// The names of the regular files in `dir` (none for a folder that does not exist), or
+/// `None` when it cannot be listed or holds more than [`LISTING_LIMIT`] entries.
+fn list_files(dir: &Path) -> Option<HashSet<OsString>> {
+    let mut names = HashSet::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Some(names),
+        Err(_) => return None,
+    };
+    for (n, entry) in entries.enumerate() {
+        let entry = entry.ok()?;
+        if n >= LISTING_LIMIT {
+            return None;
+        }
+        if entry.file_type().ok()?.is_file() {
+            names.insert(entry.file_name());
+        }
+    }
+    Some(names)
+}
+
+/// [`output_path`], skipping the checks when the folder is one `verified` holds.
 fn output_path_in(
     root: &Path,
     rel: &[u8],
@@ -201,9 +275,9 @@ fn output_path_in(
     if !dir.is_empty() {
         path.push(std::ffi::OsStr::from_bytes(dir));
     }
-    if verified.0.as_deref() != Some(path.as_path()) {
+    if !verified.contains(&path) {
         make_output_dirs(root, dir)?;
-        verified.0 = Some(path.clone());
+        verified.add(path.clone());
     }
     path.push(std::ffi::OsStr::from_bytes(name));
     let mut name = path.into_os_string();
@@ -457,6 +531,12 @@ struct EncodeWalk<'a> {
     progress: Progress<'a>,
     done_bytes: u64,
     verified: VerifiedDir,
+    outputs: OutputListings,
+}
+
+/// Folders between the tree's root and the file at `rel`.
+fn depth(rel: &[u8]) -> usize {
+    rel.iter().filter(|&&b| b == b'/').count()
 }
 
 /// Modification time of `m` as (seconds, nanoseconds).
@@ -568,7 +648,7 @@ impl EncodeWalk<'_> {
                 && r.size == file.size
                 && (r.mtime, r.mtime_nanos) == file.mtime
                 && r.level == level
-                && fs::symlink_metadata(&out).is_ok_and(|o| o.is_file());
+                && self.outputs.has_file(&out, depth(&file.rel));
             if unchanged {
                 let o = outcome(&file.rel, Action::Unchanged, None);
                 return Ok(Some(Job::Settled(o, previous)));
@@ -796,6 +876,7 @@ pub fn encode_tree(
         progress,
         done_bytes: 0,
         verified: VerifiedDir::default(),
+        outputs: OutputListings::default(),
     };
     let mut journal = Some(Journal::create(
         &dest.join(manifest::journal_name(cfg.shard.index, cfg.shard.count)),
