@@ -126,7 +126,7 @@ fn manifest_records(dest: &Path) -> Vec<serde_json::Value> {
     for e in fs::read_dir(dest).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with(".sigma-manifest.") && name.ends_with(".jsonl.sigma") {
+        if name.starts_with(".sigma-manifest.") && name.ends_with(".sigma-jsonl") {
             for line in read_manifest_part(&p).lines() {
                 all.push(serde_json::from_str(line).unwrap());
             }
@@ -490,7 +490,7 @@ fn a_walk_error_reports_what_was_done_before_it() {
     }
     // A damaged line in the manifest after the records of a/: the run stops there, after
     // pruning a/'s streams, and must say that it did.
-    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    let part = dest.join(".sigma-manifest.0-of-1.sigma-jsonl");
     let text = read_manifest_part(&part);
     let at = text.find("{\"path\":\"b/f0\"").expect("b/f0 record");
     write_manifest_part(&part, &format!("{}not json\n{}", &text[..at], &text[at..]));
@@ -526,7 +526,7 @@ fn the_manifest_is_an_encoded_stream_rewritten_only_when_something_changed() {
     let dest = dir.path().join("dest");
     let r = batch_encode(&src, &dest, &["-q"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    let part = dest.join(".sigma-manifest.0-of-1.sigma-jsonl");
     assert!(!dest.join(".sigma-manifest.0-of-1.jsonl").exists());
     assert!(!dest.join(".sigma-manifest.0-of-1.jsonl.journal").exists());
     // `sigma decode -c PART` gives the JSON lines, smaller encoded than as text.
@@ -572,7 +572,7 @@ fn a_plain_manifest_of_an_earlier_version_is_read_and_replaced() {
     let dest = dir.path().join("dest");
     let r = batch_encode(&src, &dest, &["-q"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    let part = dest.join(".sigma-manifest.0-of-1.sigma-jsonl");
     let plain = dest.join(".sigma-manifest.0-of-1.jsonl");
     fs::write(&plain, read_manifest_part(&part)).unwrap();
     fs::remove_file(&part).unwrap();
@@ -610,7 +610,7 @@ fn a_damaged_encoded_manifest_is_an_error_naming_it() {
     let dest = dir.path().join("dest");
     let r = batch_encode(&src, &dest, &["-q"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    let part = dest.join(".sigma-manifest.0-of-1.sigma-jsonl");
     let mut bytes = fs::read(&part).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
@@ -628,7 +628,7 @@ fn a_damaged_encoded_manifest_is_an_error_naming_it() {
     ] {
         assert_ne!(r.status.code(), Some(0));
         let err = stderr(&r);
-        assert!(err.contains(".sigma-manifest.0-of-1.jsonl.sigma"), "{err}");
+        assert!(err.contains(".sigma-manifest.0-of-1.sigma-jsonl"), "{err}");
         assert!(err.lines().count() <= 2, "{err}");
     }
 }
@@ -670,4 +670,169 @@ fn a_stream_gone_from_dest_is_encoded_again_and_only_it() {
         .unwrap()
         .is_file());
     assert!(fs::metadata(dest.join("a/f1.sigma")).unwrap().is_file());
+}
+
+/// A three-file tree encoded into `dir/dest`; returns (src, dest, part).
+fn small_batch(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let src = dir.join("src");
+    fs::create_dir_all(&src).unwrap();
+    for i in 0..3 {
+        fs::write(src.join(format!("f{i}")), text_bytes(300, i)).unwrap();
+    }
+    let dest = dir.join("dest");
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let part = dest.join(".sigma-manifest.0-of-1.sigma-jsonl");
+    (src, dest, part)
+}
+
+/// `batch verify` and `batch decode` of `dest` both fail with one line naming the part.
+fn readers_refuse(dir: &Path, dest: &Path, why: &str) {
+    let back = dir.join("back");
+    for r in [
+        sigma(&[os("batch"), os("verify"), dest.as_os_str()]),
+        sigma(&[
+            os("batch"),
+            os("decode"),
+            dest.as_os_str(),
+            os("-o"),
+            back.as_os_str(),
+        ]),
+    ] {
+        assert_eq!(r.status.code(), Some(1), "{why}: {}", stderr(&r));
+        let err = stderr(&r);
+        assert!(
+            err.contains(".sigma-manifest.0-of-1.sigma-jsonl") && err.lines().count() <= 2,
+            "{why}: {err}"
+        );
+    }
+}
+
+#[test]
+fn damaged_encoded_parts_never_pass_for_fewer_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, dest, part) = small_batch(dir.path());
+    let text = read_manifest_part(&part);
+    let good = fs::read(&part).unwrap();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("one byte", vec![0xFF]),
+        ("plain text", text.clone().into_bytes()),
+        (
+            "last newline gone",
+            sigmalang::memory::encode(text.trim_end().as_bytes(), sigmalang::Level::DEFAULT, 4096)
+                .unwrap(),
+        ),
+        (
+            "a 2 MiB line",
+            sigmalang::memory::encode(&vec![b' '; 2 << 20], sigmalang::Level::DEFAULT, 1 << 20)
+                .unwrap(),
+        ),
+    ];
+    for (why, bytes) in cases {
+        fs::write(&part, &bytes).unwrap();
+        readers_refuse(dir.path(), &dest, why);
+    }
+    fs::write(&part, good).unwrap();
+    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+}
+
+#[test]
+fn a_source_file_named_like_a_manifest_part_keeps_its_own_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("a"), b"hello").unwrap();
+    for name in [
+        ".sigma-manifest.0-of-1.jsonl",
+        ".sigma-manifest.0-of-1.sigma-jsonl",
+        ".sigma-manifest.0-of-2.jsonl",
+    ] {
+        fs::write(src.join(name), format!("{{\"not\":\"{name}\"}}\n")).unwrap();
+    }
+    let dest = dir.path().join("dest");
+    for _ in 0..2 {
+        let r = batch_encode(&src, &dest, &["-q"]);
+        assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    }
+    assert_eq!(manifest_records(&dest).len(), 4);
+    let back = dir.path().join("back");
+    let r = sigma(&[
+        os("batch"),
+        os("decode"),
+        dest.as_os_str(),
+        os("-o"),
+        back.as_os_str(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(snapshot(&back, None), snapshot(&src, None));
+}
+
+#[test]
+fn a_stale_plain_part_beside_the_encoded_one_is_ignored_then_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dest, part) = small_batch(dir.path());
+    // A run killed after the encoded part was renamed in, before the plain one was
+    // removed, leaves both; the plain one may even be out of date.
+    let plain = dest.join(".sigma-manifest.0-of-1.jsonl");
+    let text = read_manifest_part(&part);
+    fs::write(&plain, text.lines().next().unwrap().to_string() + "\n").unwrap();
+    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(!plain.exists());
+    assert_eq!(read_manifest_part(&part), text);
+}
+
+#[test]
+fn the_manifest_is_never_written_through_a_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dest, part) = small_batch(dir.path());
+    let victims: Vec<PathBuf> = (0..3)
+        .map(|i| dir.path().join(format!("victim{i}")))
+        .collect();
+    for v in &victims {
+        fs::write(v, b"precious").unwrap();
+    }
+    let mut writing = part.clone().into_os_string();
+    writing.push(".writing");
+    let names = [
+        PathBuf::from(writing),
+        dest.join(".sigma-manifest.0-of-1.jsonl.journal"),
+        dest.join(".sigma-manifest.0-of-1.jsonl.folding"),
+    ];
+    for (name, victim) in names.iter().zip(&victims) {
+        std::os::unix::fs::symlink(victim, name).unwrap();
+    }
+    fs::write(src.join("new"), b"new file").unwrap();
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    for v in &victims {
+        assert_eq!(fs::read(v).unwrap(), b"precious");
+    }
+    assert!(fs::symlink_metadata(&part).unwrap().is_file());
+    assert_eq!(manifest_records(&dest).len(), 4);
+}
+
+#[test]
+fn a_missing_record_alone_does_not_rewrite_the_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dest, part) = small_batch(dir.path());
+    fs::remove_file(src.join("f1")).unwrap();
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let before = (fs::metadata(&part).unwrap().ino(), fs::read(&part).unwrap());
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(
+        (fs::metadata(&part).unwrap().ino(), fs::read(&part).unwrap()),
+        before
+    );
+    let f1 = manifest_records(&dest)
+        .into_iter()
+        .find(|r| r["path"] == "f1")
+        .unwrap();
+    assert_eq!(f1["status"], "missing");
 }

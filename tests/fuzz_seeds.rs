@@ -174,7 +174,12 @@ fn fuzz_seeds_reach_their_targets() {
             }
             "manifest" => {
                 let dir = tempfile::tempdir().unwrap();
-                let path = dir.path().join("m.jsonl");
+                // Named as the part or the journal its bytes would be.
+                let path = dir.path().join(if seed.starts_with(&[0xFF, 0x7E]) {
+                    ".sigma-manifest.0-of-1.sigma-jsonl"
+                } else {
+                    ".sigma-manifest.0-of-1.jsonl.journal"
+                });
                 std::fs::write(&path, seed).unwrap();
                 let mut reader = Reader::open(&path).unwrap();
                 let mut n = 0;

@@ -648,7 +648,7 @@ fn batch_verify_and_decode_need_a_manifest_and_decode_checks_before_renaming() {
         .arg(&dest)
         .assert()
         .success();
-    let part = dest.join(".sigma-manifest.0-of-1.jsonl.sigma");
+    let part = dest.join(".sigma-manifest.0-of-1.sigma-jsonl");
     let text = read_manifest_part(&part);
     let crc = text.split("\"crc32c\":\"").nth(1).unwrap()[..8].to_string();
     write_manifest_part(&part, &text.replace(&crc, "00000000"));

@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -168,14 +168,27 @@ pub fn path_cmp(a: &[u8], b: &[u8]) -> Ordering {
     a.split(|&x| x == b'/').cmp(b.split(|&x| x == b'/'))
 }
 
-/// File name of shard `index` of `count` (an unsharded run is shard 0 of 1): JSON lines
-/// encoded as a `.sigma` stream (`sigma decode -c PART` prints them).
-pub fn part_name(index: u64, count: u64) -> String {
-    format!("{}.sigma", plain_part_name(index, count))
+/// How a manifest file holds its JSON lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// A `.sigma` stream of them: a part as this version writes it.
+    Encoded,
+    /// Plain text: a part written by an earlier version.
+    Plain,
+    /// Plain text appended to by a running shard; its last line may be cut short (a
+    /// killed run).
+    Journal,
 }
 
-/// File name of a part written as plain JSON lines (by earlier versions); still read, and
-/// replaced by the encoded part at the next run.
+/// File name of shard `index` of `count` (an unsharded run is shard 0 of 1): its JSON
+/// lines encoded as a `.sigma` stream (`sigma decode -c PART` prints them). The name does
+/// not end in `.sigma`, so no source file's stream can take it.
+pub fn part_name(index: u64, count: u64) -> String {
+    format!(".sigma-manifest.{index}-of-{count}.sigma-jsonl")
+}
+
+/// File name of a part written as plain JSON lines by earlier versions: still read (when
+/// the shard has no encoded part), and removed by the next encode run.
 pub fn plain_part_name(index: u64, count: u64) -> String {
     format!(".sigma-manifest.{index}-of-{count}.jsonl")
 }
@@ -186,35 +199,59 @@ pub fn journal_name(index: u64, count: u64) -> String {
     format!("{}.journal", plain_part_name(index, count))
 }
 
-/// Whether `name` is a manifest part's file name (encoded or plain).
-pub fn is_part_name(name: &str) -> bool {
-    name.starts_with(".sigma-manifest.")
-        && (name.ends_with(".jsonl") || name.ends_with(".jsonl.sigma"))
+/// The shard (index, count) and form of a manifest part's file name.
+pub fn parse_part_name(name: &str) -> Option<(u64, u64, Form)> {
+    let rest = name.strip_prefix(".sigma-manifest.")?;
+    let (shard, form) = match rest.strip_suffix(".sigma-jsonl") {
+        Some(shard) => (shard, Form::Encoded),
+        None => (rest.strip_suffix(".jsonl")?, Form::Plain),
+    };
+    let (index, count) = shard.split_once("-of-")?;
+    Some((index.parse().ok()?, count.parse().ok()?, form))
 }
 
-/// Every manifest part in `dir`.
+/// Every manifest part in `dir`: a shard's encoded part, else its plain one.
 ///
 /// # Errors
 /// The folder cannot be listed.
 pub fn parts(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
+    let mut found = std::collections::BTreeMap::new();
     let list = fs::read_dir(dir).map_err(|e| Error::io("listing the manifest folder", e))?;
     for entry in list {
         let entry = entry.map_err(|e| Error::io("listing the manifest folder", e))?;
         let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if is_part_name(&name) {
-            found.push(entry.path());
+        if let Some((index, count, form)) = parse_part_name(&name.to_string_lossy()) {
+            let slot = found.entry((index, count)).or_insert((form, entry.path()));
+            if form == Form::Encoded {
+                *slot = (form, entry.path());
+            }
         }
     }
-    found.sort();
-    Ok(found)
+    Ok(found.into_values().map(|(_, path)| path).collect())
+}
+
+/// Longest record line a reader accepts (a path of a few KiB, as hex, and an error).
+const MAX_LINE: u64 = 1 << 20;
+
+/// Creates `path` for writing, never through a symlink or over a file another process
+/// holds open: whatever is at `path` is removed first, then the file is created anew.
+fn create_fresh(path: &Path) -> std::io::Result<File> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }
 
 /// Reads one manifest file (an encoded part, or plain JSON lines: a journal, or a part of
 /// an earlier version) in order, checking that it is sorted.
 pub struct Reader {
     lines: Option<Box<dyn BufRead + Send>>,
+    form: Form,
     name: String,
     line_no: u64,
     last: Option<Vec<u8>>,
@@ -222,29 +259,41 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Opens `path`; a missing file reads as empty.
+    /// Opens `path`, its form told by its name (a part's, see [`parse_part_name`], else a
+    /// journal); a missing file reads as empty.
     ///
     /// # Errors
-    /// The file exists but cannot be opened.
+    /// The file exists but cannot be opened, or an encoded part is not a `.sigma` stream.
     pub fn open(path: &Path) -> Result<Reader> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let form = match name.as_deref().and_then(parse_part_name) {
+            Some((_, _, form)) => form,
+            None => Form::Journal,
+        };
         let lines: Option<Box<dyn BufRead + Send>> = match File::open(path) {
-            Ok(f) => {
-                let mut plain = BufReader::new(f);
-                let head = plain
+            Ok(f) if form == Form::Encoded => {
+                let mut file = BufReader::new(f);
+                let head = file
                     .fill_buf()
-                    .map_err(|e| Error::io("reading the manifest", e))?;
-                if head.starts_with(&[0xFF, 0x7E]) {
-                    let decoded = DecodeReader::new(plain).map_err(|e| in_manifest(path, e))?;
-                    Some(Box::new(BufReader::new(decoded)))
-                } else {
-                    Some(Box::new(plain))
+                    .map_err(|e| in_manifest(path, Error::io("reading", e)))?;
+                if !head.starts_with(&[0xFF, 0x7E]) {
+                    return Err(in_manifest(
+                        path,
+                        Error::NotSigma {
+                            found: head[..head.len().min(4)].to_vec(),
+                        },
+                    ));
                 }
+                let decoded = DecodeReader::new(file).map_err(|e| in_manifest(path, e))?;
+                Some(Box::new(BufReader::new(decoded)))
             }
+            Ok(f) => Some(Box::new(BufReader::new(f))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io("opening the manifest", e)),
+            Err(e) => return Err(in_manifest(path, Error::io("opening", e))),
         };
         Ok(Reader {
             lines,
+            form,
             name: path.display().to_string(),
             line_no: 0,
             last: None,
@@ -252,35 +301,48 @@ impl Reader {
         })
     }
 
-    /// The next record, or `None` at the end. A last line without its newline (a run
-    /// killed while writing it) is ignored.
+    /// The next record, or `None` at the end. A journal's last line without its newline
+    /// (a run killed while writing it) is ignored; in a part it is an error.
     ///
     /// # Errors
-    /// A malformed or out-of-order record.
+    /// A malformed, cut or out-of-order record, or a record line over 1 MiB.
     pub fn next_record(&mut self) -> Result<Option<Record>> {
         let Some(lines) = &mut self.lines else {
             return Ok(None);
         };
         self.buf.clear();
-        let n = lines
+        let path = Path::new(&self.name);
+        let n = Read::take(&mut **lines, MAX_LINE + 1)
             .read_line(&mut self.buf)
             .map_err(|e| match e.get_ref() {
                 Some(inner) if inner.is::<Error>() => {
-                    in_manifest(Path::new(&self.name), DecodeReader::<&[u8]>::into_error(e))
+                    in_manifest(path, DecodeReader::<&[u8]>::into_error(e))
                 }
-                _ => Error::io("reading the manifest", e),
+                _ => in_manifest(path, Error::io("reading", e)),
             })?;
-        if n == 0 || !self.buf.ends_with('\n') {
+        let bad = |line: u64, detail: String| Error::InvalidSetting {
+            detail: format!("manifest {} line {line}: {detail}", self.name),
+        };
+        if n as u64 > MAX_LINE {
+            return Err(bad(self.line_no + 1, "record is longer than 1 MiB".into()));
+        }
+        if n == 0 {
             return Ok(None);
         }
+        if !self.buf.ends_with('\n') {
+            if self.form == Form::Journal {
+                return Ok(None);
+            }
+            return Err(bad(
+                self.line_no + 1,
+                "the last record is cut short (no newline)".into(),
+            ));
+        }
         self.line_no += 1;
-        let bad = |detail: String| Error::InvalidSetting {
-            detail: format!("manifest {} line {}: {detail}", self.name, self.line_no),
-        };
-        let record = Record::from_line(self.buf.trim_end()).map_err(bad)?;
+        let record = Record::from_line(self.buf.trim_end()).map_err(|d| bad(self.line_no, d))?;
         if let Some(last) = &self.last {
             if path_cmp(last, &record.path) != Ordering::Less {
-                return Err(bad("records are not in walk order".into()));
+                return Err(bad(self.line_no, "records are not in walk order".into()));
             }
         }
         self.last = Some(record.path.clone());
@@ -288,7 +350,7 @@ impl Reader {
     }
 }
 
-/// A damaged encoded manifest, named as such (the error alone names no file).
+/// An error reading the manifest file at `path`, naming it.
 fn in_manifest(path: &Path, e: Error) -> Error {
     Error::InvalidSetting {
         detail: format!("manifest {}: {e}", path.display()),
@@ -383,7 +445,7 @@ impl Journal {
     /// # Errors
     /// It cannot be created.
     pub fn create(path: &Path) -> Result<Journal> {
-        let f = File::create(path).map_err(|e| Error::io("creating the manifest journal", e))?;
+        let f = create_fresh(path).map_err(|e| Error::io("creating the manifest journal", e))?;
         Ok(Journal {
             path: path.to_path_buf(),
             out: BufWriter::new(f),
@@ -434,7 +496,7 @@ impl Journal {
         tmp.push(".writing");
         let tmp = PathBuf::from(tmp);
         let saving = |e| Error::io("saving the manifest", e);
-        let file = File::create(&tmp).map_err(saving)?;
+        let file = create_fresh(&tmp).map_err(saving)?;
         let mut w = BufWriter::new(&file);
         encoder.encode_file(&self.path, &mut w, &|_| {})?;
         w.flush().map_err(saving)?;

@@ -457,13 +457,12 @@ where
 /// Refuses a shard count other than the one the destination's manifest parts were
 /// written with (the parts would overlap).
 fn check_shard_count(dest: &Path, shard: Shard) -> Result<()> {
-    let suffix = format!("-of-{}.jsonl", shard.count);
     for p in manifest::parts(dest)? {
         let name = p
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !name.trim_end_matches(".sigma").ends_with(&suffix) {
+        if manifest::parse_part_name(&name).is_some_and(|(_, count, _)| count != shard.count) {
             return Err(Error::InvalidSetting {
                 detail: format!(
                     "{} holds manifest parts of another shard count ({name}); use that count, or remove them",
@@ -487,12 +486,16 @@ fn current_part(dest: &Path, shard: Shard) -> PathBuf {
     }
 }
 
-/// Removes the plain part an earlier version wrote once `part` has replaced it.
-fn remove_replaced(old: &Path, part: &Path) -> Result<()> {
-    if old == part {
-        return Ok(());
+/// Removes the shard's plain part (written by an earlier version) once its encoded part
+/// exists: readers take the encoded one.
+fn remove_plain_part(dest: &Path, shard: Shard) -> Result<()> {
+    let plain = dest.join(manifest::plain_part_name(shard.index, shard.count));
+    match fs::remove_file(plain) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(Error::io("removing the plain manifest part", e))
+        }
+        _ => Ok(()),
     }
-    fs::remove_file(old).map_err(|e| Error::io("removing the plain manifest part", e))
 }
 
 /// Folds the journal a killed run left into its manifest part, so the files it finished
@@ -514,7 +517,7 @@ fn fold_journal(dest: &Path, shard: Shard, threads: usize) -> Result<()> {
         out.append(&r)?;
     }
     out.commit(&part, threads)?;
-    remove_replaced(&old, &part)?;
+    remove_plain_part(dest, shard)?;
     fs::remove_file(&journal).map_err(|e| Error::io("removing the manifest journal", e))
 }
 
@@ -532,6 +535,8 @@ struct EncodeWalk<'a> {
     done_bytes: u64,
     verified: VerifiedDir,
     outputs: OutputListings,
+    /// A record of the last run was dropped or changed here (a file gone).
+    records_changed: bool,
 }
 
 /// Folders between the tree's root and the file at `rel`.
@@ -591,6 +596,8 @@ impl EncodeWalk<'_> {
             },
         };
         if !self.cfg.prune {
+            // A record already marked missing stays as it was.
+            self.records_changed |= record.status != Status::Missing;
             let kept = Record {
                 status: Status::Missing,
                 ..record
@@ -602,6 +609,7 @@ impl EncodeWalk<'_> {
             );
             return Ok(Some(Job::Settled(o, Some(kept))));
         }
+        self.records_changed = true;
         // Checked afresh (not through the cache): this removes a file.
         let path = match output_path(self.dest, &record.path, ".sigma") {
             Ok(p) => p,
@@ -877,6 +885,7 @@ pub fn encode_tree(
         done_bytes: 0,
         verified: VerifiedDir::default(),
         outputs: OutputListings::default(),
+        records_changed: false,
     };
     let mut journal = Some(Journal::create(
         &dest.join(manifest::journal_name(cfg.shard.index, cfg.shard.count)),
@@ -896,15 +905,16 @@ pub fn encode_tree(
         &mut journal,
         on_outcome,
     )?;
+    let records_changed = walk.records_changed;
     if let Some(j) = journal {
-        // Nothing encoded, failed or gone: every record was copied from the part as it
-        // was, so the part stays and the run costs no manifest write.
-        if had_part && summary.done == 0 && summary.failed == 0 && summary.gone == 0 {
+        // Nothing encoded, failed, pruned or newly gone: every record was copied from the
+        // part as it was, so the part stays and the run costs no manifest write.
+        if had_part && summary.done == 0 && summary.failed == 0 && !records_changed {
             j.discard()?;
         } else {
             j.commit(&part, threads)?;
-            remove_replaced(&old, &part)?;
         }
+        remove_plain_part(dest, cfg.shard)?;
     }
     Ok(summary)
 }
