@@ -435,6 +435,28 @@ fn a_run_killed_midway_and_rerun_ends_like_an_uninterrupted_one() {
             sigmalang::memory::decode(&content).unwrap();
         }
     }
+    // Before any re-run, the journal's records are what verify and decode see: the files
+    // the killed run finished are restorable.
+    let done_now = fs::read_to_string(&journal).unwrap().lines().count();
+    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str(), os("--json")]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let verified = actions(&r).values().filter(|a| *a == "OK").count();
+    assert_eq!(verified, done_now, "{}", String::from_utf8_lossy(&r.stdout));
+    let early = dir.path().join("early");
+    let r = sigma(&[
+        os("batch"),
+        os("decode"),
+        dest.as_os_str(),
+        os("-o"),
+        early.as_os_str(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let restored = snapshot(&early, None);
+    assert_eq!(restored.len(), done_now);
+    let source = snapshot(&src, None);
+    for (rel, (content, ..)) in &restored {
+        assert_eq!(&source[rel].0, content);
+    }
     let r = sigma(&[
         os("batch"),
         os("encode"),

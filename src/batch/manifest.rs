@@ -210,24 +210,47 @@ pub fn parse_part_name(name: &str) -> Option<(u64, u64, Form)> {
     Some((index.parse().ok()?, count.parse().ok()?, form))
 }
 
+/// The manifest files of one shard in a folder.
+#[derive(Debug, Default)]
+pub struct ShardFiles {
+    /// Its part: the encoded one, else the plain one.
+    pub part: Option<PathBuf>,
+    /// The journal a killed run left.
+    pub journal: Option<PathBuf>,
+}
+
+/// The manifest files in `dir`, by shard (index, count).
+///
+/// # Errors
+/// The folder cannot be listed.
+pub fn shards(dir: &Path) -> Result<Vec<ShardFiles>> {
+    let mut found = std::collections::BTreeMap::<(u64, u64), (Option<Form>, ShardFiles)>::new();
+    let list = fs::read_dir(dir).map_err(|e| Error::io("listing the manifest folder", e))?;
+    for entry in list {
+        let entry = entry.map_err(|e| Error::io("listing the manifest folder", e))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if let Some(plain) = name.strip_suffix(".journal") {
+            if let Some((index, count, Form::Plain)) = parse_part_name(plain) {
+                found.entry((index, count)).or_default().1.journal = Some(entry.path());
+            }
+        } else if let Some((index, count, form)) = parse_part_name(&name) {
+            let (kept, files) = found.entry((index, count)).or_default();
+            if *kept != Some(Form::Encoded) {
+                *kept = Some(form);
+                files.part = Some(entry.path());
+            }
+        }
+    }
+    Ok(found.into_values().map(|(_, files)| files).collect())
+}
+
 /// Every manifest part in `dir`: a shard's encoded part, else its plain one.
 ///
 /// # Errors
 /// The folder cannot be listed.
 pub fn parts(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut found = std::collections::BTreeMap::new();
-    let list = fs::read_dir(dir).map_err(|e| Error::io("listing the manifest folder", e))?;
-    for entry in list {
-        let entry = entry.map_err(|e| Error::io("listing the manifest folder", e))?;
-        let name = entry.file_name();
-        if let Some((index, count, form)) = parse_part_name(&name.to_string_lossy()) {
-            let slot = found.entry((index, count)).or_insert((form, entry.path()));
-            if form == Form::Encoded {
-                *slot = (form, entry.path());
-            }
-        }
-    }
-    Ok(found.into_values().map(|(_, path)| path).collect())
+    Ok(shards(dir)?.into_iter().filter_map(|s| s.part).collect())
 }
 
 /// Longest record line a reader accepts (a path of a few KiB, as hex, and an error).
@@ -301,6 +324,18 @@ impl Reader {
         })
     }
 
+    /// A reader of no records.
+    pub fn empty() -> Reader {
+        Reader {
+            lines: None,
+            form: Form::Journal,
+            name: String::new(),
+            line_no: 0,
+            last: None,
+            buf: String::new(),
+        }
+    }
+
     /// The next record, or `None` at the end. A journal's last line without its newline
     /// (a run killed while writing it) is ignored; in a part it is an error.
     ///
@@ -357,9 +392,30 @@ fn in_manifest(path: &Path, e: Error) -> Error {
     }
 }
 
+/// A sorted stream of records.
+pub trait Records: Send {
+    /// The next record in walk order, or `None` at the end.
+    ///
+    /// # Errors
+    /// A malformed or out-of-order record.
+    fn next_record(&mut self) -> Result<Option<Record>>;
+}
+
+impl Records for Reader {
+    fn next_record(&mut self) -> Result<Option<Record>> {
+        Reader::next_record(self)
+    }
+}
+
+impl Records for Merged {
+    fn next_record(&mut self) -> Result<Option<Record>> {
+        Merged::next_record(self)
+    }
+}
+
 /// Several sorted manifest sources merged into one sorted stream.
 pub struct Merged {
-    sources: Vec<(Reader, Option<Record>)>,
+    sources: Vec<(Box<dyn Records>, Option<Record>)>,
     /// When a path is in several sources: take the last source's record (a journal over
     /// its part) instead of refusing.
     newest_wins: bool,
@@ -373,27 +429,48 @@ impl Merged {
     /// # Errors
     /// A source's first record is malformed.
     pub fn new(readers: Vec<Reader>, newest_wins: bool) -> Result<Merged> {
-        let mut sources = Vec::with_capacity(readers.len());
-        for mut r in readers {
+        let sources = readers
+            .into_iter()
+            .map(|r| Box::new(r) as Box<dyn Records>)
+            .collect();
+        Merged::of(sources, newest_wins)
+    }
+
+    /// Merges any sorted sources, as [`Merged::new`].
+    ///
+    /// # Errors
+    /// A source's first record is malformed.
+    pub fn of(sources: Vec<Box<dyn Records>>, newest_wins: bool) -> Result<Merged> {
+        let mut heads = Vec::with_capacity(sources.len());
+        for mut r in sources {
             let first = r.next_record()?;
-            sources.push((r, first));
+            heads.push((r, first));
         }
         Ok(Merged {
-            sources,
+            sources: heads,
             newest_wins,
         })
     }
 
-    /// Reads every part in `dir`.
+    /// Reads every shard's records in `dir`: its part, with the journal of a killed run
+    /// over it (the records of files that run finished), as the next encode run would
+    /// fold them.
     ///
     /// # Errors
-    /// A part cannot be opened or read.
+    /// A part or journal cannot be opened or read.
     pub fn open_dir(dir: &Path) -> Result<Merged> {
-        let readers = parts(dir)?
-            .iter()
-            .map(|p| Reader::open(p))
-            .collect::<Result<Vec<_>>>()?;
-        Merged::new(readers, false)
+        let mut sources: Vec<Box<dyn Records>> = Vec::new();
+        for shard in shards(dir)? {
+            let part = match &shard.part {
+                Some(p) => Reader::open(p)?,
+                None => Reader::empty(),
+            };
+            match &shard.journal {
+                Some(j) => sources.push(Box::new(Merged::new(vec![part, Reader::open(j)?], true)?)),
+                None => sources.push(Box::new(part)),
+            }
+        }
+        Merged::of(sources, false)
     }
 
     /// The smallest path not yet taken.

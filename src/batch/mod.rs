@@ -128,7 +128,7 @@ impl Summary {
 /// All manifest parts of a batch tree; a folder without any is an error (a wrong path in
 /// a nightly job must not pass as an empty archive).
 fn open_manifest(dir: &Path) -> Result<Merged> {
-    if manifest::parts(dir)?.is_empty() {
+    if manifest::shards(dir)?.is_empty() {
         return Err(Error::InvalidSetting {
             detail: format!(
                 "no manifest in {} (not a folder written by sigma batch encode)",
