@@ -193,7 +193,8 @@ const VERIFIED_DIRS: usize = 16;
 
 impl VerifiedDir {
     fn contains(&self, dir: &Path) -> bool {
-        self.0.iter().any(|d| d == dir)
+        // Compared as bytes: `Path` equality parses components.
+        self.0.iter().any(|d| d.as_os_str() == dir.as_os_str())
     }
 
     fn add(&mut self, dir: PathBuf) {
@@ -227,7 +228,7 @@ impl OutputListings {
         if self.by_depth.len() <= depth {
             self.by_depth.resize_with(depth + 1, || None);
         }
-        if !matches!(&self.by_depth[depth], Some((d, _)) if d == dir) {
+        if !matches!(&self.by_depth[depth], Some((d, _)) if d.as_os_str() == dir.as_os_str()) {
             self.by_depth.truncate(depth + 1);
             self.by_depth[depth] = Some((dir.to_path_buf(), list_files(dir)));
         }
@@ -360,6 +361,9 @@ type Settled = (Outcome, Option<Record>);
 /// hand-offs between the walk, the workers and the writer (a thread wake-up each) are paid
 /// per group, not per file.
 const GROUP_FILES: usize = 64;
+/// Most entries of any kind in one group: entries settled on the walk thread (unchanged
+/// files on a re-run) cost the workers nothing, so many travel together.
+const GROUP_ENTRIES: usize = 1024;
 /// Most bytes of small files in one group (a group of large-ish files still spreads over
 /// the workers).
 const GROUP_BYTES: u64 = 1 << 20;
@@ -398,15 +402,16 @@ where
                 return Err(e);
             }
             let mut group: Vec<Job<T>> = Vec::new();
-            let mut bytes = 0u64;
+            let (mut files, mut bytes) = (0usize, 0u64);
             let mut first: Option<Instant> = None;
-            while group.len() < GROUP_FILES && bytes < GROUP_BYTES {
+            while files < GROUP_FILES && bytes < GROUP_BYTES && group.len() < GROUP_ENTRIES {
                 if first.is_some_and(|t| t.elapsed() >= GROUP_WAIT) {
                     break;
                 }
                 match produce() {
                     Ok(Some(job)) => {
                         if let Job::Small(t) = &job {
+                            files += 1;
                             bytes += t.bytes();
                         }
                         group.push(job);
