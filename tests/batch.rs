@@ -858,3 +858,100 @@ fn a_missing_record_alone_does_not_rewrite_the_part() {
         .unwrap();
     assert_eq!(f1["status"], "missing");
 }
+
+#[test]
+fn a_folder_the_walk_cannot_read_keeps_its_streams_under_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir_all(src.join("a")).unwrap();
+    fs::write(src.join("a/f1"), b"one").unwrap();
+    fs::write(src.join("b"), b"two").unwrap();
+    for p in [src.clone(), src.join("a")] {
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    for p in [src.join("a/f1"), src.join("b")] {
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let dest = dir.path().join("dest");
+    let run = |extra: &str| {
+        sigma_as_user(&[
+            os("batch"),
+            os("encode"),
+            src.as_os_str(),
+            os("-o"),
+            dest.as_os_str(),
+            os(extra),
+        ])
+    };
+    let r = run("-q");
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    fs::set_permissions(src.join("a"), fs::Permissions::from_mode(0o000)).unwrap();
+    let r = run("--prune");
+    fs::set_permissions(src.join("a"), fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(dest.join("a/f1.sigma").exists(), "{}", stderr(&r));
+    let f1 = manifest_records(&dest)
+        .into_iter()
+        .find(|r| r["path"] == "a/f1")
+        .unwrap();
+    assert_eq!(f1["status"], "encoded");
+}
+
+#[test]
+fn a_root_folder_named_like_the_manifest_fails_its_files_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    for name in [
+        ".sigma-manifest.0-of-1.sigma-jsonl",
+        ".sigma-manifest.0-of-1.jsonl",
+        ".sigma-manifest.0-of-1.jsonl.journal",
+    ] {
+        fs::create_dir_all(src.join(name)).unwrap();
+        fs::write(src.join(name).join("f"), b"inside").unwrap();
+    }
+    fs::write(src.join("a"), b"hello").unwrap();
+    let dest = dir.path().join("dest");
+    for _ in 0..2 {
+        let r = batch_encode(&src, &dest, &["--json"]);
+        assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+        let acts = actions(&r);
+        assert_eq!(
+            acts.values().filter(|a| *a == "failed").count(),
+            3,
+            "{acts:?}"
+        );
+        assert!(stderr(&r).contains("rename it"), "{}", stderr(&r));
+    }
+    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    let back = dir.path().join("back");
+    let r = sigma(&[
+        os("batch"),
+        os("decode"),
+        dest.as_os_str(),
+        os("-o"),
+        back.as_os_str(),
+    ]);
+    assert_eq!(
+        fs::read(back.join("a")).unwrap(),
+        b"hello",
+        "{}",
+        stderr(&r)
+    );
+}
+
+#[test]
+fn a_dangling_part_and_a_journal_of_another_shard_count_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dest, part) = small_batch(dir.path());
+    let text = read_manifest_part(&part);
+    fs::remove_file(&part).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &part).unwrap();
+    readers_refuse(dir.path(), &dest, "dangling part");
+    fs::remove_file(&part).unwrap();
+    fs::write(dest.join(".sigma-manifest.0-of-2.jsonl.journal"), text).unwrap();
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(stderr(&r).contains("shard count"), "{}", stderr(&r));
+}

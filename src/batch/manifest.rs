@@ -207,12 +207,21 @@ pub fn parse_part_name(name: &str) -> Option<(u64, u64, Form)> {
         None => (rest.strip_suffix(".jsonl")?, Form::Plain),
     };
     let (index, count) = shard.split_once("-of-")?;
-    Some((index.parse().ok()?, count.parse().ok()?, form))
+    // Only the names `part_name` writes: plain decimal, no sign, no leading zero.
+    let number = |s: &str| -> Option<u64> {
+        let canonical = !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && (s == "0" || !s.starts_with('0'));
+        canonical.then(|| s.parse().ok()).flatten()
+    };
+    Some((number(index)?, number(count)?, form))
 }
 
 /// The manifest files of one shard in a folder.
 #[derive(Debug, Default)]
 pub struct ShardFiles {
+    /// The shard count they were written with.
+    pub count: u64,
     /// Its part: the encoded one, else the plain one.
     pub part: Option<PathBuf>,
     /// The journal a killed run left.
@@ -232,10 +241,13 @@ pub fn shards(dir: &Path) -> Result<Vec<ShardFiles>> {
         let name = name.to_string_lossy();
         if let Some(plain) = name.strip_suffix(".journal") {
             if let Some((index, count, Form::Plain)) = parse_part_name(plain) {
-                found.entry((index, count)).or_default().1.journal = Some(entry.path());
+                let files = &mut found.entry((index, count)).or_default().1;
+                files.count = count;
+                files.journal = Some(entry.path());
             }
         } else if let Some((index, count, form)) = parse_part_name(&name) {
             let (kept, files) = found.entry((index, count)).or_default();
+            files.count = count;
             if *kept != Some(Form::Encoded) {
                 *kept = Some(form);
                 files.part = Some(entry.path());
@@ -288,6 +300,20 @@ impl Reader {
     /// # Errors
     /// The file exists but cannot be opened, or an encoded part is not a `.sigma` stream.
     pub fn open(path: &Path) -> Result<Reader> {
+        Reader::open_with(path, false)
+    }
+
+    /// Like [`Reader::open`], for a file known to be there (listed in its folder): a
+    /// name that does not lead to a file (a dangling symlink) is an error, not an empty
+    /// manifest.
+    ///
+    /// # Errors
+    /// As [`Reader::open`], and when `path` is missing.
+    pub fn open_listed(path: &Path) -> Result<Reader> {
+        Reader::open_with(path, true)
+    }
+
+    fn open_with(path: &Path, must_exist: bool) -> Result<Reader> {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let form = match name.as_deref().and_then(parse_part_name) {
             Some((_, _, form)) => form,
@@ -311,7 +337,7 @@ impl Reader {
                 Some(Box::new(BufReader::new(decoded)))
             }
             Ok(f) => Some(Box::new(BufReader::new(f))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => None,
             Err(e) => return Err(in_manifest(path, Error::io("opening", e))),
         };
         Ok(Reader {
@@ -462,7 +488,7 @@ impl Merged {
         let mut sources: Vec<Box<dyn Records>> = Vec::new();
         for shard in shards(dir)? {
             let part = match &shard.part {
-                Some(p) => Reader::open(p)?,
+                Some(p) => Reader::open_listed(p)?,
                 None => Reader::empty(),
             };
             match &shard.journal {

@@ -462,12 +462,13 @@ where
 /// Refuses a shard count other than the one the destination's manifest parts were
 /// written with (the parts would overlap).
 fn check_shard_count(dest: &Path, shard: Shard) -> Result<()> {
-    for p in manifest::parts(dest)? {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if manifest::parse_part_name(&name).is_some_and(|(_, count, _)| count != shard.count) {
+    for files in manifest::shards(dest)? {
+        if files.count != shard.count {
+            let name = files
+                .part
+                .or(files.journal)
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_default();
             return Err(Error::InvalidSetting {
                 detail: format!(
                     "{} holds manifest parts of another shard count ({name}); use that count, or remove them",
@@ -544,6 +545,12 @@ struct EncodeWalk<'a> {
     records_changed: bool,
 }
 
+/// Whether `rel` lies in a folder at the tree's root whose name starts like the manifest's
+/// files: mirrored into DEST, that folder could take a manifest file's name.
+fn in_reserved_folder(rel: &[u8]) -> bool {
+    rel.starts_with(b".sigma-manifest.") && rel.contains(&b'/')
+}
+
 /// Folders between the tree's root and the file at `rel`.
 fn depth(rel: &[u8]) -> usize {
     rel.iter().filter(|&&b| b == b'/').count()
@@ -600,6 +607,15 @@ impl EncodeWalk<'_> {
                 None => return Ok(None),
             },
         };
+        if self.walk.unreadable_holds(&record.path) {
+            // Its folder could not be read: the file may well be there.
+            let o = outcome(
+                &record.path,
+                Action::Failed,
+                Some("its folder could not be read; stream and record kept".into()),
+            );
+            return Ok(Some(Job::Settled(o, Some(record))));
+        }
         if !self.cfg.prune {
             // A record already marked missing stays as it was.
             self.records_changed |= record.status != Status::Missing;
@@ -647,6 +663,13 @@ impl EncodeWalk<'_> {
         previous: Option<Record>,
     ) -> Result<Option<Job<SourceFile>>> {
         let level = self.cfg.encoder.level.get();
+        if in_reserved_folder(&file.rel) {
+            let e = Error::InvalidSetting {
+                detail: "a folder at the tree's root named .sigma-manifest.* would take the manifest's place in DEST; rename it".into(),
+            };
+            let (o, r) = failed(&file.rel, file.size, e, 0.0, level);
+            return Ok(Some(Job::Settled(o, r.or(previous))));
+        }
         if let Some(r) = &previous {
             // Only looked at, never written through, so the folder check may come from the
             // cache; the writes below check their folders afresh.

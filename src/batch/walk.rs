@@ -81,6 +81,8 @@ pub struct Walk {
     inner: Box<dyn Iterator<Item = walkdir::Result<walkdir::DirEntry>> + Send>,
     root: PathBuf,
     shard: Shard,
+    /// Paths the walk could not read (folders it could not list), in every shard.
+    unreadable: Vec<Vec<u8>>,
 }
 
 fn relative(root: &Path, path: &Path) -> Vec<u8> {
@@ -113,7 +115,16 @@ impl Walk {
             inner: Box::new(inner),
             root: root.to_path_buf(),
             shard,
+            unreadable: Vec::new(),
         }
+    }
+
+    /// Whether `rel` is, or lies under, a path the walk has failed to read so far: its
+    /// absence from the walk says nothing about the source.
+    pub fn unreadable_holds(&self, rel: &[u8]) -> bool {
+        self.unreadable
+            .iter()
+            .any(|p| rel.starts_with(p) && (rel.len() == p.len() || rel[p.len()] == b'/'))
     }
 }
 
@@ -129,6 +140,9 @@ impl Iterator for Walk {
                         .path()
                         .map(|p| relative(&self.root, p))
                         .unwrap_or_default();
+                    if !rel.is_empty() {
+                        self.unreadable.push(rel.clone());
+                    }
                     if rel.is_empty() || !self.shard.owns(&rel) {
                         continue;
                     }
