@@ -955,3 +955,32 @@ fn a_dangling_part_and_a_journal_of_another_shard_count_are_refused() {
     assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
     assert!(stderr(&r).contains("shard count"), "{}", stderr(&r));
 }
+
+#[test]
+fn a_prune_run_killed_before_its_commit_does_not_bring_pruned_files_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, dest, part) = small_batch(dir.path());
+    let before = fs::read(&part).unwrap();
+    fs::remove_file(src.join("f1")).unwrap();
+    let r = batch_encode(&src, &dest, &["--prune", "-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(!dest.join("f1.sigma").exists());
+    // As if that run had been killed after its last journal write, before its commit: the
+    // old part, with the run's records as the journal.
+    let lines = read_manifest_part(&part);
+    fs::write(&part, before).unwrap();
+    fs::write(dest.join(".sigma-manifest.0-of-1.jsonl.journal"), lines).unwrap();
+    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let r = batch_encode(&src, &dest, &["-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str(), os("--json")]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(
+        actions(&r).len(),
+        2,
+        "{}",
+        String::from_utf8_lossy(&r.stdout)
+    );
+    assert!(manifest_records(&dest).iter().all(|r| r["path"] != "f1"));
+}

@@ -31,6 +31,9 @@ pub enum Status {
     Failed,
     /// The source is gone; its stream was kept (no `--prune`).
     Missing,
+    /// The source is gone and its stream was removed (`--prune`): a marker that drops
+    /// the path's older record when a journal is merged over its part; readers skip it.
+    Pruned,
 }
 
 /// One file's record.
@@ -507,11 +510,21 @@ impl Merged {
             .min_by(|a, b| path_cmp(a, b))
     }
 
-    /// The next record in walk order.
+    /// The next record in walk order (paths whose newest record is a
+    /// [`Status::Pruned`] marker are skipped).
     ///
     /// # Errors
     /// A malformed record, or a path in two parts.
     pub fn next_record(&mut self) -> Result<Option<Record>> {
+        loop {
+            match self.next_any()? {
+                Some(r) if r.status == Status::Pruned => {}
+                other => return Ok(other),
+            }
+        }
+    }
+
+    fn next_any(&mut self) -> Result<Option<Record>> {
         let Some(path) = self.peek_path().map(<[u8]>::to_vec) else {
             return Ok(None);
         };

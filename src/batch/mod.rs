@@ -654,7 +654,18 @@ impl EncodeWalk<'_> {
                 Some(Error::io("removing a stream", e).to_string()),
             ),
         };
-        Ok(Some(Job::Settled(o, None)))
+        // A pruned path leaves a marker, so a journal merged over an older part (a run
+        // killed before its commit) drops the path instead of bringing it back; a stream
+        // that could not be removed keeps its record.
+        let kept = if o.action == Action::Pruned {
+            Record {
+                status: Status::Pruned,
+                ..record
+            }
+        } else {
+            record
+        };
+        Ok(Some(Job::Settled(o, Some(kept))))
     }
 
     fn file_job(
