@@ -968,3 +968,98 @@ fn a_prune_run_killed_before_its_commit_does_not_bring_pruned_files_back() {
     );
     assert!(manifest_records(&dest).iter().all(|r| r["path"] != "f1"));
 }
+
+#[test]
+fn pruned_markers_never_stand_in_for_other_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    for f in ["a", "b", "c", "d"] {
+        fs::write(src.join(f), f.repeat(3)).unwrap();
+    }
+    let dest = dir.path().join("dest");
+    let run = |extra: &[&str]| {
+        let r = batch_encode(&src, &dest, &[&["--json"], extra].concat());
+        assert!(r.status.code() == Some(0), "{}", stderr(&r));
+        actions(&r)
+    };
+    let paths = || -> Vec<String> {
+        manifest_records(&dest)
+            .iter()
+            .filter(|r| r["status"] != "pruned")
+            .map(|r| format!("{} {}", r["path"].as_str().unwrap(), r["status"]))
+            .collect()
+    };
+    run(&[]);
+    fs::remove_file(src.join("b")).unwrap();
+    assert_eq!(run(&["--prune"])["b"], "pruned");
+    // A run without --prune, then with, then again: nothing but "unchanged".
+    for extra in [&[][..], &["--prune"], &["--prune"]] {
+        let acts = run(extra);
+        assert!(acts.values().all(|a| a == "unchanged"), "{acts:?}");
+        assert_eq!(paths(), ["a \"encoded\"", "c \"encoded\"", "d \"encoded\""]);
+    }
+    // The pruned name comes back while another file goes.
+    fs::write(src.join("b"), b"new b").unwrap();
+    fs::remove_file(src.join("c")).unwrap();
+    let acts = run(&["--prune"]);
+    assert_eq!(acts["b"], "encoded", "{acts:?}");
+    assert_eq!(acts["c"], "pruned", "{acts:?}");
+    assert_eq!(acts["d"], "unchanged", "{acts:?}");
+    assert!(!dest.join("c.sigma").exists());
+    assert_eq!(paths(), ["a \"encoded\"", "b \"encoded\"", "d \"encoded\""]);
+    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+}
+
+#[test]
+fn an_unreadable_source_root_or_a_dangling_part_stops_the_run_before_any_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
+    for f in ["a", "b"] {
+        fs::write(src.join(f), b"data").unwrap();
+        fs::set_permissions(src.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let dest = dir.path().join("dest");
+    let encode = || {
+        sigma_as_user(&[
+            os("batch"),
+            os("encode"),
+            src.as_os_str(),
+            os("-o"),
+            dest.as_os_str(),
+            os("--prune"),
+            os("-q"),
+        ])
+    };
+    let r = encode();
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    let part = dest.join(".sigma-manifest.0-of-1.sigma-jsonl");
+    let before = fs::read(&part).unwrap();
+    fs::set_permissions(&src, fs::Permissions::from_mode(0o000)).unwrap();
+    let r = encode();
+    fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("reading the source folder"),
+        "{}",
+        stderr(&r)
+    );
+    assert!(dest.join("a.sigma").exists() && dest.join("b.sigma").exists());
+    assert_eq!(fs::read(&part).unwrap(), before);
+    let moved = dir.path().join("moved");
+    fs::rename(&part, &moved).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &part).unwrap();
+    fs::remove_file(src.join("b")).unwrap();
+    let r = encode();
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains(".sigma-manifest.0-of-1.sigma-jsonl"),
+        "{}",
+        stderr(&r)
+    );
+    assert!(dest.join("b.sigma").exists());
+}

@@ -448,6 +448,10 @@ pub struct Merged {
     /// When a path is in several sources: take the last source's record (a journal over
     /// its part) instead of refusing.
     newest_wins: bool,
+    /// The next record to hand out (never a [`Status::Pruned`] marker).
+    ahead: Option<Record>,
+    /// An error met while looking ahead, handed out after `ahead`.
+    failed: Option<Error>,
 }
 
 impl Merged {
@@ -475,10 +479,14 @@ impl Merged {
             let first = r.next_record()?;
             heads.push((r, first));
         }
-        Ok(Merged {
+        let mut merged = Merged {
             sources: heads,
             newest_wins,
-        })
+            ahead: None,
+            failed: None,
+        };
+        merged.ahead = merged.next_live()?;
+        Ok(merged)
     }
 
     /// Reads every shard's records in `dir`: its part, with the journal of a killed run
@@ -502,20 +510,32 @@ impl Merged {
         Merged::of(sources, false)
     }
 
-    /// The smallest path not yet taken.
+    /// The path of the record [`Merged::next_record`] returns next.
     pub fn peek_path(&self) -> Option<&[u8]> {
-        self.sources
-            .iter()
-            .filter_map(|(_, r)| r.as_ref().map(|r| r.path.as_slice()))
-            .min_by(|a, b| path_cmp(a, b))
+        self.ahead.as_ref().map(|r| r.path.as_slice())
     }
 
-    /// The next record in walk order (paths whose newest record is a
-    /// [`Status::Pruned`] marker are skipped).
+    /// The next record in walk order; paths whose newest record is a [`Status::Pruned`]
+    /// marker are skipped.
     ///
     /// # Errors
     /// A malformed record, or a path in two parts.
     pub fn next_record(&mut self) -> Result<Option<Record>> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let record = self.ahead.take();
+        if record.is_some() {
+            match self.next_live() {
+                Ok(next) => self.ahead = next,
+                Err(e) => self.failed = Some(e),
+            }
+        }
+        Ok(record)
+    }
+
+    /// The next merged record that is not a marker.
+    fn next_live(&mut self) -> Result<Option<Record>> {
         loop {
             match self.next_any()? {
                 Some(r) if r.status == Status::Pruned => {}
@@ -524,8 +544,14 @@ impl Merged {
         }
     }
 
+    /// The next merged record, markers included.
     fn next_any(&mut self) -> Result<Option<Record>> {
-        let Some(path) = self.peek_path().map(<[u8]>::to_vec) else {
+        let smallest = self
+            .sources
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().map(|r| r.path.as_slice()))
+            .min_by(|a, b| path_cmp(a, b));
+        let Some(path) = smallest.map(<[u8]>::to_vec) else {
             return Ok(None);
         };
         let mut found: Option<Record> = None;

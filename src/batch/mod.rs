@@ -492,6 +492,16 @@ fn current_part(dest: &Path, shard: Shard) -> PathBuf {
     }
 }
 
+/// Opens a shard's part: none yet reads as empty, but a name that is there and leads
+/// nowhere (a dangling symlink) is an error, not an empty manifest.
+fn open_part(path: &Path) -> Result<Reader> {
+    if fs::symlink_metadata(path).is_ok() {
+        Reader::open_listed(path)
+    } else {
+        Reader::open(path)
+    }
+}
+
 /// Removes the shard's plain part (written by an earlier version) once its encoded part
 /// exists: readers take the encoded one.
 fn remove_plain_part(dest: &Path, shard: Shard) -> Result<()> {
@@ -513,7 +523,7 @@ fn fold_journal(dest: &Path, shard: Shard, threads: usize) -> Result<()> {
     }
     let old = current_part(dest, shard);
     let part = dest.join(manifest::part_name(shard.index, shard.count));
-    let mut merged = Merged::new(vec![Reader::open(&old)?, Reader::open(&journal)?], true)?;
+    let mut merged = Merged::new(vec![open_part(&old)?, Reader::open(&journal)?], true)?;
     let tmp = dest.join(format!(
         "{}.folding",
         manifest::plain_part_name(shard.index, shard.count)
@@ -906,6 +916,8 @@ pub fn encode_tree(
     check_roots(src, dest)?;
     fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
     check_shard_count(dest, cfg.shard)?;
+    // A source that cannot be listed must not read as a tree whose files are all gone.
+    fs::read_dir(src).map_err(|e| Error::io("reading the source folder", e))?;
     let encoder = Encoder::new(cfg.encoder.clone())?;
     let threads = encoder.plan(None)?.threads;
     fold_journal(dest, cfg.shard, threads)?;
@@ -914,7 +926,7 @@ pub fn encode_tree(
     let had_part = old == part && part.exists();
     let mut walk = EncodeWalk {
         walk: Walk::new(src, Some(dest), cfg.shard),
-        old: Merged::new(vec![Reader::open(&old)?], false)?,
+        old: Merged::new(vec![open_part(&old)?], false)?,
         pending: None,
         encoder: &encoder,
         cfg,

@@ -122,9 +122,9 @@ impl Walk {
     /// Whether `rel` is, or lies under, a path the walk has failed to read so far: its
     /// absence from the walk says nothing about the source.
     pub fn unreadable_holds(&self, rel: &[u8]) -> bool {
-        self.unreadable
-            .iter()
-            .any(|p| rel.starts_with(p) && (rel.len() == p.len() || rel[p.len()] == b'/'))
+        self.unreadable.iter().any(|p| {
+            p.is_empty() || (rel.starts_with(p) && (rel.len() == p.len() || rel[p.len()] == b'/'))
+        })
     }
 }
 
@@ -140,9 +140,8 @@ impl Iterator for Walk {
                         .path()
                         .map(|p| relative(&self.root, p))
                         .unwrap_or_default();
-                    if !rel.is_empty() {
-                        self.unreadable.push(rel.clone());
-                    }
+                    // An empty path is the root itself: nothing under it was seen.
+                    self.unreadable.push(rel.clone());
                     if rel.is_empty() || !self.shard.owns(&rel) {
                         continue;
                     }
