@@ -59,6 +59,24 @@ fn batch_encode(src: &Path, dest: &Path, extra: &[&str]) -> Output {
     sigma(&args)
 }
 
+/// `sigma batch decode DEST -o OUT`.
+fn batch_decode(dest: &Path, out: &Path) -> Output {
+    sigma(&[
+        os("batch"),
+        os("decode"),
+        dest.as_os_str(),
+        os("-o"),
+        out.as_os_str(),
+    ])
+}
+
+/// `sigma batch verify DEST` plus `extra`.
+fn batch_verify(dest: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![os("batch"), os("verify"), dest.as_os_str()];
+    args.extend(extra.iter().map(|a| os(a)));
+    sigma(&args)
+}
+
 /// The regular files under `root` (relative path -> content, mode, mtime), skipping
 /// `skip`.
 fn snapshot(root: &Path, skip: Option<&Path>) -> BTreeMap<Vec<u8>, (Vec<u8>, u32, i64, i64)> {
@@ -169,13 +187,7 @@ fn trees_round_trip_incrementally_with_metadata() {
     // The source is untouched.
     assert_eq!(snapshot(&src, None), before);
     // Round trip, bit for bit, with mode and mtime.
-    let r = sigma(&[
-        os("batch"),
-        os("decode"),
-        dest.as_os_str(),
-        os("-o"),
-        back.as_os_str(),
-    ]);
+    let r = batch_decode(&dest, &back);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     assert_eq!(snapshot(&back, None), before);
     let r = sigma(&[
@@ -218,7 +230,7 @@ fn trees_round_trip_incrementally_with_metadata() {
     let mid = s.len() / 2;
     s[mid] ^= 0x20;
     fs::write(&victim, s).unwrap();
-    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    let r = batch_verify(&dest, &[]);
     assert_eq!(r.status.code(), Some(1));
     assert!(stderr(&r).contains("a/f04.dat"), "{}", stderr(&r));
 }
@@ -367,16 +379,10 @@ fn shards_side_by_side_cover_every_file_exactly_once() {
         .values()
         .all(|a| a == "unchanged" || a == "skipped"));
     let back = dir.path().join("back");
-    let r = sigma(&[
-        os("batch"),
-        os("decode"),
-        dest.as_os_str(),
-        os("-o"),
-        back.as_os_str(),
-    ]);
+    let r = batch_decode(&dest, &back);
     assert!(r.status.success(), "{}", stderr(&r));
     assert_eq!(snapshot(&back, None), snapshot(&src, None));
-    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    let r = batch_verify(&dest, &[]);
     assert!(r.status.success(), "{}", stderr(&r));
 }
 
@@ -438,18 +444,12 @@ fn a_run_killed_midway_and_rerun_ends_like_an_uninterrupted_one() {
     // Before any re-run, the journal's records are what verify and decode see: the files
     // the killed run finished are restorable.
     let done_now = fs::read_to_string(&journal).unwrap().lines().count();
-    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str(), os("--json")]);
+    let r = batch_verify(&dest, &["--json"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let verified = actions(&r).values().filter(|a| *a == "OK").count();
     assert_eq!(verified, done_now, "{}", String::from_utf8_lossy(&r.stdout));
     let early = dir.path().join("early");
-    let r = sigma(&[
-        os("batch"),
-        os("decode"),
-        dest.as_os_str(),
-        os("-o"),
-        early.as_os_str(),
-    ]);
+    let r = batch_decode(&dest, &early);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let restored = snapshot(&early, None);
     assert_eq!(restored.len(), done_now);
@@ -592,13 +592,7 @@ fn a_plain_manifest_of_an_earlier_version_is_read_and_replaced() {
     fs::remove_file(&part).unwrap();
     // Decode reads the plain part.
     let back = dir.path().join("back");
-    let r = sigma(&[
-        os("batch"),
-        os("decode"),
-        dest.as_os_str(),
-        os("-o"),
-        back.as_os_str(),
-    ]);
+    let r = batch_decode(&dest, &back);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     assert_eq!(snapshot(&back, None), snapshot(&src, None));
     // The next encode finds every file unchanged and replaces the plain part.
@@ -623,13 +617,7 @@ fn a_damaged_encoded_manifest_is_an_error_naming_it() {
     fs::write(&part, &bytes).unwrap();
     let back = dir.path().join("back");
     for r in [
-        sigma(&[
-            os("batch"),
-            os("decode"),
-            dest.as_os_str(),
-            os("-o"),
-            back.as_os_str(),
-        ]),
+        batch_decode(&dest, &back),
         batch_encode(&src, &dest, &["-q"]),
     ] {
         assert_ne!(r.status.code(), Some(0));
@@ -695,16 +683,7 @@ fn small_batch(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// `batch verify` and `batch decode` of `dest` both fail with one line naming the part.
 fn readers_refuse(dir: &Path, dest: &Path, why: &str) {
     let back = dir.join("back");
-    for r in [
-        sigma(&[os("batch"), os("verify"), dest.as_os_str()]),
-        sigma(&[
-            os("batch"),
-            os("decode"),
-            dest.as_os_str(),
-            os("-o"),
-            back.as_os_str(),
-        ]),
-    ] {
+    for r in [batch_verify(dest, &[]), batch_decode(dest, &back)] {
         assert_eq!(r.status.code(), Some(1), "{why}: {}", stderr(&r));
         let err = stderr(&r);
         assert!(
@@ -740,7 +719,7 @@ fn damaged_encoded_parts_never_pass_for_fewer_records() {
         readers_refuse(dir.path(), &dest, why);
     }
     fs::write(&part, good).unwrap();
-    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    let r = batch_verify(&dest, &[]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
 }
 
@@ -764,13 +743,7 @@ fn a_source_file_named_like_a_manifest_part_keeps_its_own_stream() {
     }
     assert_eq!(manifest_records(&dest).len(), 4);
     let back = dir.path().join("back");
-    let r = sigma(&[
-        os("batch"),
-        os("decode"),
-        dest.as_os_str(),
-        os("-o"),
-        back.as_os_str(),
-    ]);
+    let r = batch_decode(&dest, &back);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     assert_eq!(snapshot(&back, None), snapshot(&src, None));
 }
@@ -784,7 +757,7 @@ fn a_stale_plain_part_beside_the_encoded_one_is_ignored_then_removed() {
     let plain = dest.join(".sigma-manifest.0-of-1.jsonl");
     let text = read_manifest_part(&part);
     fs::write(&plain, text.lines().next().unwrap().to_string() + "\n").unwrap();
-    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    let r = batch_verify(&dest, &[]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let r = batch_encode(&src, &dest, &["-q"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
@@ -907,16 +880,10 @@ fn a_root_folder_named_like_the_manifest_fails_its_files_and_nothing_else() {
         );
         assert!(stderr(&r).contains("rename it"), "{}", stderr(&r));
     }
-    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    let r = batch_verify(&dest, &[]);
     assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
     let back = dir.path().join("back");
-    let r = sigma(&[
-        os("batch"),
-        os("decode"),
-        dest.as_os_str(),
-        os("-o"),
-        back.as_os_str(),
-    ]);
+    let r = batch_decode(&dest, &back);
     assert_eq!(
         fs::read(back.join("a")).unwrap(),
         b"hello",
@@ -954,11 +921,11 @@ fn a_prune_run_killed_before_its_commit_does_not_bring_pruned_files_back() {
     let lines = read_manifest_part(&part);
     fs::write(&part, before).unwrap();
     fs::write(dest.join(".sigma-manifest.0-of-1.jsonl.journal"), lines).unwrap();
-    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    let r = batch_verify(&dest, &[]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     let r = batch_encode(&src, &dest, &["-q"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str(), os("--json")]);
+    let r = batch_verify(&dest, &["--json"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
     assert_eq!(
         actions(&r).len(),
@@ -1008,7 +975,7 @@ fn pruned_markers_never_stand_in_for_other_records() {
     assert_eq!(acts["d"], "unchanged", "{acts:?}");
     assert!(!dest.join("c.sigma").exists());
     assert_eq!(paths(), ["a \"encoded\"", "b \"encoded\"", "d \"encoded\""]);
-    let r = sigma(&[os("batch"), os("verify"), dest.as_os_str()]);
+    let r = batch_verify(&dest, &[]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
 }
 

@@ -260,14 +260,6 @@ pub fn shards(dir: &Path) -> Result<Vec<ShardFiles>> {
     Ok(found.into_values().map(|(_, files)| files).collect())
 }
 
-/// Every manifest part in `dir`: a shard's encoded part, else its plain one.
-///
-/// # Errors
-/// The folder cannot be listed.
-pub fn parts(dir: &Path) -> Result<Vec<PathBuf>> {
-    Ok(shards(dir)?.into_iter().filter_map(|s| s.part).collect())
-}
-
 /// Longest record line a reader accepts (a path of a few KiB, as hex, and an error).
 const MAX_LINE: u64 = 1 << 20;
 
@@ -324,19 +316,9 @@ impl Reader {
         };
         let lines: Option<Box<dyn BufRead + Send>> = match File::open(path) {
             Ok(f) if form == Form::Encoded => {
-                let mut file = BufReader::new(f);
-                let head = file
-                    .fill_buf()
-                    .map_err(|e| in_manifest(path, Error::io("reading", e)))?;
-                if !head.starts_with(&[0xFF, 0x7E]) {
-                    return Err(in_manifest(
-                        path,
-                        Error::NotSigma {
-                            found: head[..head.len().min(4)].to_vec(),
-                        },
-                    ));
-                }
-                let decoded = DecodeReader::new(file).map_err(|e| in_manifest(path, e))?;
+                // The stream header is read and checked here: an empty file or one that
+                // is not a stream fails now, naming the part.
+                let decoded = DecodeReader::new(f).map_err(|e| in_manifest(path, e))?;
                 Some(Box::new(BufReader::new(decoded)))
             }
             Ok(f) => Some(Box::new(BufReader::new(f))),

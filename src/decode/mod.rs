@@ -85,6 +85,13 @@ struct Seen {
 }
 
 impl Seen {
+    /// Counts a decoded frame.
+    fn add(&mut self, entry: &IndexEntry, raw_crc: u32) {
+        self.digest.add(entry);
+        self.raw += entry.raw_size;
+        self.crc = crc::combine(self.crc, raw_crc, entry.raw_size);
+    }
+
     fn check(&self, c: &Closing) -> Result<()> {
         if c.listed.frames != self.digest.frames {
             return Err(Error::corrupt(
@@ -313,10 +320,7 @@ impl<R: BufRead> DecodeReader<R> {
             };
             match decode_job(job, &mut self.slot, &mut self.scratch)? {
                 Done::Frame { entry, raw_crc } => {
-                    let seen = &mut self.seen;
-                    seen.digest.add(&entry);
-                    seen.raw += entry.raw_size;
-                    seen.crc = crc::combine(seen.crc, raw_crc, entry.raw_size);
+                    self.seen.add(&entry, raw_crc);
                     (self.pos, self.len) = (0, entry.raw_size as usize);
                     return Ok(true);
                 }
@@ -385,13 +389,9 @@ impl OrderedWriter<'_> {
     fn consume(&mut self, done: Done, slot: &mut Slot) -> Result<()> {
         match done {
             Done::Frame { entry, raw_crc } => {
-                let n = entry.raw_size;
-                write_all(self.out, &slot.output[..n as usize])?;
-                let seen = &mut self.seen;
-                seen.digest.add(&entry);
-                seen.raw += n;
-                seen.crc = crc::combine(seen.crc, raw_crc, n);
-                (self.progress)(self.totals.raw_size + seen.raw);
+                write_all(self.out, &slot.output[..entry.raw_size as usize])?;
+                self.seen.add(&entry, raw_crc);
+                (self.progress)(self.totals.raw_size + self.seen.raw);
             }
             Done::Close(c) => {
                 let seen = std::mem::take(&mut self.seen);
