@@ -43,12 +43,23 @@ impl<'a> BitWriter<'a> {
         self.out[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_le_bytes());
         let bytes = self.nbits >> 3;
         self.pos += bytes as usize;
-        self.acc = if bytes == 8 {
-            0
-        } else {
-            self.acc >> (bytes * 8)
-        };
+        // Two shifts of at most 32: a whole word (64 bits pending) leaves nothing.
+        self.acc = (self.acc >> (bytes * 4)) >> (bytes * 4);
         self.nbits &= 7;
+    }
+
+    /// Starts writing at `out[at..]`, reusing `out`'s bytes as scratch: nothing is
+    /// zeroed that is already there. End with [`BitWriter::finish_len`].
+    pub fn reuse(out: &'a mut Vec<u8>, at: usize, hint: usize) -> Self {
+        if out.len() < at + hint + 16 {
+            out.resize(at + hint + 16, 0);
+        }
+        Self {
+            out,
+            pos: at,
+            acc: 0,
+            nbits: 0,
+        }
     }
 
     #[cold]
@@ -68,6 +79,16 @@ impl<'a> BitWriter<'a> {
     #[cfg(test)]
     pub fn bit_len(&self, start: usize) -> usize {
         (self.pos - start) * 8 + self.nbits as usize
+    }
+
+    /// Flushes the last partial byte (padded with zero bits) and returns where the
+    /// written bits end in `out`, leaving the scratch bytes after them.
+    pub fn finish_len(mut self) -> usize {
+        self.flush();
+        if self.nbits > 0 {
+            self.pos += 1;
+        }
+        self.pos
     }
 
     /// Flushes the last partial byte (padded with zero bits) and trims the scratch bytes.

@@ -196,61 +196,81 @@ pub fn decode_table(counts: &Counts, table: &mut Vec<DecodeEntry>) {
     }
 }
 
+/// Symbols an encoder table can hold (the sequence alphabets' size).
+pub const MAX_SYMS: usize = 64;
+
 /// Encoder side of a table.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Encoder {
-    /// Per symbol: (count, max bits, first index into `next`).
-    sym: Vec<(u32, u32, u32)>,
+    /// Per symbol: `(k << 16) - (count << k)` with `k` its most bits, so that the bits
+    /// a state `s` emits are `(s + that) >> 16`; and its first index into `next` minus its
+    /// count. Fixed-size, so a code masked into range needs no bounds check.
+    sym: [(u32, i32); MAX_SYMS],
+    /// First index into `next` of each symbol's states.
+    first: [u16; MAX_SYMS],
     /// Encoder states (size + position) of each symbol's states, in increasing order.
-    next: Vec<u32>,
+    next: Box<[u16; 1 << MAX_LOG]>,
     size: u32,
     log: u32,
 }
 
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder {
+            sym: [(0, 0); MAX_SYMS],
+            first: [0; MAX_SYMS],
+            next: Box::new([0; 1 << MAX_LOG]),
+            size: 1,
+            log: 0,
+        }
+    }
+}
+
 impl Encoder {
+    /// The encoder of `counts` (at most [`MAX_SYMS`] symbols, log at most [`MAX_LOG`]).
     pub fn new(counts: &Counts) -> Encoder {
+        assert!(counts.counts.len() <= MAX_SYMS && counts.log <= MAX_LOG);
         let size = 1u32 << counts.log;
         let spread = counts.spread();
-        let mut sym = Vec::with_capacity(counts.counts.len());
-        let mut cum = 0u32;
-        for &c in &counts.counts {
-            let c = u32::from(c);
-            let k = if c == 0 {
-                0
-            } else {
-                counts.log - floor_log2(c)
-            };
-            sym.push((c, k, cum));
-            cum += c;
-        }
-        let mut next = vec![0u32; size as usize];
-        let mut fill: Vec<u32> = sym.iter().map(|s| s.2).collect();
-        for (p, &s) in spread.iter().enumerate() {
-            next[fill[usize::from(s)] as usize] = size + p as u32;
-            fill[usize::from(s)] += 1;
-        }
-        Encoder {
-            sym,
-            next,
+        let mut enc = Encoder {
             size,
             log: counts.log,
+            ..Encoder::default()
+        };
+        let mut cum = 0u32;
+        for (i, &c) in counts.counts.iter().enumerate() {
+            let c = u32::from(c);
+            if c > 0 {
+                // A state s in [size, 2 size) emits k bits when s >= c << k, else k - 1.
+                let k = counts.log - floor_log2(c);
+                enc.sym[i] = ((k << 16).wrapping_sub(c << k), cum as i32 - c as i32);
+            }
+            enc.first[i] = cum as u16;
+            cum += c;
         }
+        let mut fill = enc.first;
+        for (p, &s) in spread.iter().enumerate() {
+            enc.next[usize::from(fill[usize::from(s)])] = (size + p as u32) as u16;
+            fill[usize::from(s)] += 1;
+        }
+        enc
     }
 
     /// The state that starts coding (backwards) with `symbol` last.
     #[inline]
     pub fn first_state(&self, symbol: usize) -> u32 {
-        self.next[self.sym[symbol].2 as usize]
+        u32::from(self.next[usize::from(self.first[symbol])])
     }
 
     /// Moves from `state` (which decodes the following symbol) to a state decoding
     /// `symbol`; returns the bits (value, count) the decoder reads to get back.
     #[inline(always)]
     pub fn step(&self, state: &mut u32, symbol: usize) -> (u64, u32) {
-        let (c, k, first) = self.sym[symbol];
-        let nb = k - u32::from((*state >> k) < c);
+        let (delta_bits, delta_state) = self.sym[symbol % MAX_SYMS];
+        let nb = state.wrapping_add(delta_bits) >> 16;
         let bits = u64::from(*state & ((1 << nb) - 1));
-        *state = self.next[(first + (*state >> nb) - c) as usize];
+        let at = ((*state >> nb) as i32).wrapping_add(delta_state) as usize;
+        *state = u32::from(self.next[at % (1 << MAX_LOG)]);
         (bits, nb)
     }
 
@@ -261,9 +281,17 @@ impl Encoder {
 }
 
 /// Writes the bits of a sequence stream so that [`RevReader`] reads them back last first.
+#[cfg(test)]
 pub fn finish_stream(mut w: BitWriter<'_>) {
     w.write(1, 1);
     w.finish();
+}
+
+/// As [`finish_stream`] for a writer made with [`BitWriter::reuse`]: returns the
+/// stream's length.
+pub fn finish_reused(mut w: BitWriter<'_>) -> usize {
+    w.write(1, 1);
+    w.finish_len()
 }
 
 /// Opens a stream written with [`finish_stream`]; `None` when its last byte is zero.

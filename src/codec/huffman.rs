@@ -322,41 +322,45 @@ pub fn take<'a>(
 }
 
 /// Encoder side of a code: per symbol, its bit-reversed code and length.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Encoder {
-    /// `code | length << 16` per symbol.
-    entries: Vec<u32>,
+    /// `code | length << 16` per byte value (symbols past the alphabet have none).
+    entries: Box<[u32; 256]>,
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder {
+            entries: Box::new([0; 256]),
+        }
+    }
 }
 
 impl Encoder {
-    /// The encoder for code `lengths` (a single used symbol costs no bits).
+    /// The encoder for code `lengths` (at most 256 symbols; a single used symbol costs
+    /// no bits).
     pub fn new(lengths: &[u8]) -> Encoder {
         let single = lengths.iter().filter(|&&l| l > 0).count() == 1;
         let codes = canonical_codes(lengths);
-        let entries = lengths
-            .iter()
-            .zip(&codes)
-            .map(|(&l, &c)| {
-                if single {
-                    0
-                } else {
-                    u32::from(c) | u32::from(l) << 16
-                }
-            })
-            .collect();
-        Encoder { entries }
+        let mut enc = Encoder::default();
+        if !single {
+            for ((e, &l), &c) in enc.entries.iter_mut().zip(lengths).zip(&codes) {
+                *e = u32::from(c) | u32::from(l) << 16;
+            }
+        }
+        enc
     }
 
     /// (code, length) of `sym`.
     #[inline(always)]
-    pub fn code(&self, sym: usize) -> (u64, u32) {
-        let e = self.entries[sym];
+    pub fn code(&self, sym: u8) -> (u64, u32) {
+        let e = self.entries[usize::from(sym)];
         (u64::from(e & 0xFFFF), e >> 16)
     }
 
     /// Adds `sym`'s code to `w` (without flushing).
     #[inline(always)]
-    pub fn put(&self, w: &mut BitWriter<'_>, sym: usize) {
+    pub fn put(&self, w: &mut BitWriter<'_>, sym: u8) {
         let (c, l) = self.code(sym);
         w.put(c, l);
     }
@@ -438,7 +442,7 @@ mod tests {
             let mut out = Vec::new();
             let mut w = BitWriter::new(&mut out, 0);
             for &s in &syms {
-                enc.put(&mut w, s);
+                enc.put(&mut w, s as u8);
                 w.flush();
             }
             w.finish();

@@ -87,24 +87,24 @@ impl LiteralEncoder {
             self.prev = lengths;
         }
         let enc = &self.prev_enc;
-        self.stream.clear();
+        let mut end = 0;
         if n < FOUR_STREAMS_MIN {
-            write_stream(enc, lits, &mut self.stream);
-            varint::write(out, self.stream.len() as u64);
+            end = write_stream(enc, lits, &mut self.stream, 0);
+            varint::write(out, end as u64);
         } else {
             let seg = segment(n);
             let mut sizes = [0usize; 4];
             for (i, part) in lits.chunks(seg).enumerate() {
-                let before = self.stream.len();
-                write_stream(enc, part, &mut self.stream);
-                sizes[i] = self.stream.len() - before;
+                let before = end;
+                end = write_stream(enc, part, &mut self.stream, end);
+                sizes[i] = end - before;
             }
-            varint::write(out, self.stream.len() as u64);
+            varint::write(out, end as u64);
             for &s in &sizes[..3] {
                 varint::write(out, s as u64);
             }
         }
-        out.extend_from_slice(&self.stream);
+        out.extend_from_slice(&self.stream[..end]);
     }
 }
 
@@ -147,23 +147,24 @@ fn count(data: &[u8], freqs: &mut [u32; LIT_SYMS]) {
     }
 }
 
-/// Appends the Huffman codes of `syms` as one bit stream.
-fn write_stream(enc: &Encoder, syms: &[u8], out: &mut Vec<u8>) {
-    let mut w = BitWriter::new(out, syms.len() * 11 / 8);
+/// Writes the Huffman codes of `syms` as one bit stream at `scratch[at..]` (reusing the
+/// scratch bytes); returns where the stream ends.
+fn write_stream(enc: &Encoder, syms: &[u8], scratch: &mut Vec<u8>, at: usize) -> usize {
+    let mut w = BitWriter::reuse(scratch, at, syms.len() * 11 / 8);
     let mut quads = syms.chunks_exact(4);
     for q in &mut quads {
         // Four codes of at most 11 bits fit in the 57 bits a flush leaves room for.
-        enc.put(&mut w, usize::from(q[0]));
-        enc.put(&mut w, usize::from(q[1]));
-        enc.put(&mut w, usize::from(q[2]));
-        enc.put(&mut w, usize::from(q[3]));
+        enc.put(&mut w, q[0]);
+        enc.put(&mut w, q[1]);
+        enc.put(&mut w, q[2]);
+        enc.put(&mut w, q[3]);
         w.flush();
     }
     for &b in quads.remainder() {
-        enc.put(&mut w, usize::from(b));
+        enc.put(&mut w, b);
         w.flush();
     }
-    w.finish();
+    w.finish_len()
 }
 
 /// The decoder's memory across the blocks of a frame.

@@ -15,7 +15,7 @@ pub const MIN_MATCH: usize = 4;
 /// `off` values 1..=REP_CODES name a recent distance; larger values are distance + REP_CODES.
 pub const REP_CODES: u32 = 3;
 /// Symbols in each of the three sequence alphabets.
-pub const SEQ_SYMS: usize = 64;
+pub const SEQ_SYMS: usize = fse::MAX_SYMS;
 
 /// One parsed sequence: `lit_len` literal bytes, then a copy of `match_len` bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,7 +206,16 @@ pub struct SequenceEncoder {
     /// Tables in force per alphabet (LL, ML, OF); `None` before the first block.
     prev: [Option<Counts>; 3],
     stream: Vec<u8>,
-    codes: Vec<[u8; 3]>,
+    coded: Vec<Coded>,
+}
+
+/// A sequence ready for the stream: its three codes and all its extra bits (literal
+/// length, match length, offset, in the order the decoder reads them).
+#[derive(Clone, Copy)]
+struct Coded {
+    extra: u64,
+    extra_bits: u8,
+    codes: [u8; 3],
 }
 
 impl SequenceEncoder {
@@ -228,17 +237,22 @@ impl SequenceEncoder {
     /// Appends the section for `seqs` (non-empty) to `out`.
     pub fn encode(&mut self, seqs: &[Seq], out: &mut Vec<u8>) {
         let mut freqs = [[0u32; SEQ_SYMS]; 3];
-        self.codes.clear();
+        self.coded.clear();
+        self.coded.reserve(seqs.len());
         for q in seqs {
-            let c = [
-                len_code(q.lit_len).0,
-                len_code(q.match_len - MIN_MATCH as u32).0,
-                off_code(q.off).0,
-            ];
-            for (f, &c) in freqs.iter_mut().zip(&c) {
-                f[c] += 1;
-            }
-            self.codes.push(c.map(|c| c as u8));
+            let (lc, ln, le) = len_code(q.lit_len);
+            let (mc, mn, me) = len_code(q.match_len - MIN_MATCH as u32);
+            let (oc, on, oe) = off_code(q.off);
+            freqs[0][lc] += 1;
+            freqs[1][mc] += 1;
+            freqs[2][oc] += 1;
+            // Blocks of at most 128 KiB: literal and match lengths take at most 16 extra
+            // bits, offsets 25, so all three fit one field of at most 57 bits.
+            self.coded.push(Coded {
+                extra: u64::from(le) | u64::from(me) << ln | u64::from(oe) << (ln + mn),
+                extra_bits: (ln + mn + on) as u8,
+                codes: [lc as u8, mc as u8, oc as u8],
+            });
         }
         let mode_at = out.len();
         out.push(0);
@@ -270,36 +284,27 @@ impl SequenceEncoder {
         }
         out[mode_at] = modes;
         let [ll, ml, of] = &encoders;
-        self.stream.clear();
-        let mut w = BitWriter::new(&mut self.stream, seqs.len() * 8);
-        // Backwards: the decoder reads the stream from its end.
+        // At most 3 x 9 state bits and 57 extra bits per sequence: 11 bytes.
         let n = seqs.len();
-        let last = self.codes[n - 1];
+        let mut w = BitWriter::reuse(&mut self.stream, 0, n * 11 + 8);
+        // Backwards: the decoder reads the stream from its end.
+        let last = self.coded[n - 1];
         let mut states = [
-            ll.first_state(usize::from(last[0])),
-            ml.first_state(usize::from(last[1])),
-            of.first_state(usize::from(last[2])),
+            ll.first_state(usize::from(last.codes[0])),
+            ml.first_state(usize::from(last.codes[1])),
+            of.first_state(usize::from(last.codes[2])),
         ];
-        for i in (0..n).rev() {
-            let c = self.codes[i];
-            if i + 1 < n {
-                let (v, nb) = of.step(&mut states[2], usize::from(c[2]));
-                w.put(v, nb);
-                let (v, nb) = ml.step(&mut states[1], usize::from(c[1]));
-                w.put(v, nb);
-                let (v, nb) = ll.step(&mut states[0], usize::from(c[0]));
-                w.put(v, nb);
-                w.flush();
-            }
-            // Blocks of at most 128 KiB: literal and match lengths take at most 15 extra
-            // bits, offsets 25; with 7 bits pending, all three fit before one flush.
-            let q = seqs[i];
-            let (base, nb) = VALUE_BASE[0][usize::from(c[0])];
-            w.put(u64::from(q.lit_len - base), nb);
-            let (base, nb) = VALUE_BASE[1][usize::from(c[1])];
-            w.put(u64::from(q.match_len - base), nb);
-            let (base, nb) = VALUE_BASE[2][usize::from(c[2])];
-            w.put(u64::from(q.off - base), nb);
+        w.put(last.extra, u32::from(last.extra_bits));
+        w.flush();
+        for q in self.coded[..n - 1].iter().rev() {
+            let (v, nb) = of.step(&mut states[2], usize::from(q.codes[2]));
+            w.put(v, nb);
+            let (v, nb) = ml.step(&mut states[1], usize::from(q.codes[1]));
+            w.put(v, nb);
+            let (v, nb) = ll.step(&mut states[0], usize::from(q.codes[0]));
+            w.put(v, nb);
+            w.flush();
+            w.put(q.extra, u32::from(q.extra_bits));
             w.flush();
         }
         for (enc, &st) in [of, ml, ll]
@@ -309,9 +314,9 @@ impl SequenceEncoder {
             let (v, nb) = enc.final_bits(st);
             w.write(v, nb);
         }
-        fse::finish_stream(w);
-        varint::write(out, self.stream.len() as u64);
-        out.extend_from_slice(&self.stream);
+        let len = fse::finish_reused(w);
+        varint::write(out, len as u64);
+        out.extend_from_slice(&self.stream[..len]);
     }
 }
 
