@@ -6,6 +6,8 @@ pub struct BitWriter<'a> {
     out: &'a mut Vec<u8>,
     /// Next byte of `out` to be written (bytes at and after it are scratch).
     pos: usize,
+    /// Where this writer began.
+    start: usize,
     acc: u64,
     /// Valid bits in `acc`; at most 7 after [`BitWriter::flush`].
     nbits: u32,
@@ -19,6 +21,7 @@ impl<'a> BitWriter<'a> {
         Self {
             out,
             pos,
+            start: pos,
             acc: 0,
             nbits: 0,
         }
@@ -57,15 +60,18 @@ impl<'a> BitWriter<'a> {
         Self {
             out,
             pos: at,
+            start: at,
             acc: 0,
             nbits: 0,
         }
     }
 
+    /// Makes room past `pos`: grows by about half of what was written from `start`, not
+    /// of the whole vector, which may hold far more (a frame's output before this).
     #[cold]
     fn grow(&mut self) {
-        let len = self.out.len();
-        self.out.resize(len + len / 2 + 64, 0);
+        let written = self.pos - self.start;
+        self.out.resize(self.pos + written / 2 + 64, 0);
     }
 
     /// Writes `value` (`n` <= 57 bits) and flushes.

@@ -40,8 +40,8 @@ impl MatchFinder {
             self.head[hs] = ip as u32;
             let next = ip + 1;
             let r0 = self.reps.0[0] as usize;
-            let (at, len, dist) = if r0 <= next && read_u32(data, next - r0) == read_u32(data, next)
-            {
+            // The four bytes at `next` are bytes 1-4 of `v`.
+            let (at, len, dist) = if r0 <= next && read_u32(data, next - r0) == (v >> 8) as u32 {
                 let len = 4 + common_len(data, next - r0 + 4, next + 4, end);
                 (next, len, r0)
             } else {
