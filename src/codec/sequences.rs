@@ -486,10 +486,12 @@ impl SequenceDecoder {
         let mut rp = *reps;
         // First decode and check every sequence, then execute them: the copies of the
         // second loop are independent, so their cache misses overlap.
-        let seqs = &mut self.decoded;
-        seqs.clear();
-        seqs.reserve(n_seqs);
-        for i in 0..n_seqs {
+        // Grown, never cleared: every slot used is written below.
+        if self.decoded.len() < n_seqs {
+            self.decoded.resize(n_seqs, [0; 3]);
+        }
+        let seqs = &mut self.decoded[..n_seqs];
+        for (i, slot) in seqs.iter_mut().enumerate() {
             let (el, em, eo) = (tl[sl & MASK], tm[sm & MASK], to[so & MASK]);
             // At most 25 + 26 bits, then 26 + 27: two refills of at least 56 bits.
             r.refill();
@@ -519,11 +521,11 @@ impl SequenceDecoder {
                 ));
             }
             // Bit 31 marks a copy sent as a repeat code (distances are below 2^27).
-            seqs.push([
+            *slot = [
                 lit_len as u32,
                 match_len as u32,
                 dist as u32 | u32::from(off <= REP_CODES) << 31,
-            ]);
+            ];
             lit_pos = lit_end;
             op = end;
         }
@@ -594,7 +596,15 @@ fn copy_literals(frame: &mut [u8], op: usize, lits: &[u8], at: usize, len: usize
 #[inline(always)]
 fn copy_match(frame: &mut [u8], op: usize, dist: usize, len: usize) {
     let end = op + len;
-    if dist >= 16 {
+    if dist >= 32 {
+        // Most copies: one 32-byte move, then more for long copies.
+        frame.copy_within(op - dist..op - dist + 32, op);
+        let mut d = op + 32;
+        while d < end {
+            frame.copy_within(d - dist..d - dist + 32, d);
+            d += 32;
+        }
+    } else if dist >= 16 {
         let mut d = op;
         while d < end {
             frame.copy_within(d - dist..d - dist + 16, d);
