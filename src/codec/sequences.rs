@@ -482,7 +482,7 @@ impl SequenceDecoder {
         let (start_op, start_lit) = (t.op, t.lit_pos);
         let (mut op, mut lit_pos) = (start_op, start_lit);
         let (n_lits, block_end) = (t.n_lits, t.block_end);
-        let (mut primitive, mut iteration, mut delta) = (0u64, 0u64, 0u64);
+        let (mut primitive, mut iteration, mut delta) = (0u32, 0u32, 0u32);
         let mut rp = *reps;
         // First decode and check every sequence, then execute them: the copies of the
         // second loop are independent, so their cache misses overlap.
@@ -537,11 +537,15 @@ impl SequenceDecoder {
             let dist = (d & 0x7FFF_FFFF) as usize;
             copy_literals(frame, o, lits, l, lit_len);
             copy_match(frame, o + lit_len, dist, match_len);
-            primitive += u64::from(lit_len > 0);
-            iteration += u64::from(dist == 1);
-            delta += u64::from(dist != 1 && d >> 31 != 0);
             o += lit_len + match_len;
             l += lit_len;
+        }
+        // Counted in a pass of their own, which the compiler vectorizes.
+        for &[lit_len, _, d] in seqs.iter() {
+            primitive += u32::from(lit_len != 0);
+            iteration += u32::from(d & 0x7FFF_FFFF == 1);
+            // A repeat code (bit 31) for a distance other than 1.
+            delta += u32::from(d > 0x8000_0001);
         }
         if !r.is_done() {
             return Err(CodecError::new(
@@ -549,7 +553,8 @@ impl SequenceDecoder {
                 "sequence stream ends early or has bits left over".into(),
             ));
         }
-        counts.primitive += primitive;
+        let (iteration, delta) = (u64::from(iteration), u64::from(delta));
+        counts.primitive += u64::from(primitive);
         counts.iteration += iteration;
         counts.delta += delta;
         counts.reference += n_seqs as u64 - iteration - delta;
