@@ -216,6 +216,17 @@ impl<'a> BitReader<'a> {
     }
 }
 
+/// `LOW_MASKS[n]` has the low `n` bits set.
+const LOW_MASKS: [u64; 64] = {
+    let mut m = [0u64; 64];
+    let mut n = 1;
+    while n < 64 {
+        m[n] = (1 << n) - 1;
+        n += 1;
+    }
+    m
+};
+
 /// Reads bit fields of a [`BitWriter`] stream last written first: each read takes the
 /// `n` bits just below the current top, from a 64-bit window reloaded a word at a time.
 /// Reading below the start yields garbage bits but never panics, and is reported by
@@ -285,7 +296,7 @@ impl<'a> RevReader<'a> {
     #[inline(always)]
     pub fn read(&mut self, n: u32) -> u32 {
         self.avail -= i64::from(n);
-        (self.window.wrapping_shr(self.avail as u32) & ((1u64 << n) - 1)) as u32
+        (self.window.wrapping_shr(self.avail as u32) & LOW_MASKS[n as usize % 64]) as u32
     }
 
     /// True when every bit was read, and no read went below the start.
