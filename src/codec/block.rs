@@ -4,7 +4,9 @@
 use super::huffman::take;
 use super::literals::{LiteralDecoder, LiteralEncoder};
 use super::lz::{LitBuf, MatchFinder};
-use super::sequences::{Reps, Seq, SequenceDecoder, SequenceEncoder, Target, MIN_MATCH, REP_CODES};
+use super::sequences::{
+    Reps, Seq, SequenceDecoder, SequenceEncoder, Target, CODED_BYTES, MIN_MATCH, REP_CODES,
+};
 use super::{CodecError, GlyphCounts, Level};
 use crate::base::varint;
 
@@ -36,8 +38,11 @@ pub struct EncodeScratch {
 /// Bytes of [`EncodeScratch`] outside the match finder, for blocks of [`BLOCK_SIZE`].
 pub fn scratch_memory() -> usize {
     let max_seqs = BLOCK_SIZE / MIN_MATCH;
-    // Sequences and their codes, literals, the literal and sequence streams.
-    max_seqs * (std::mem::size_of::<Seq>() + 3) + BLOCK_SIZE + BLOCK_SIZE * 11 / 8 + max_seqs * 13
+    // Sequences and their coded forms, literals, the literal and sequence streams.
+    max_seqs * (std::mem::size_of::<Seq>() + CODED_BYTES)
+        + BLOCK_SIZE
+        + BLOCK_SIZE * 11 / 8
+        + max_seqs * 13
 }
 
 /// Reusable decoder memory.

@@ -209,6 +209,9 @@ pub struct SequenceEncoder {
     coded: Vec<Coded>,
 }
 
+/// Bytes of encoder scratch per sequence of a block (its coded form).
+pub const CODED_BYTES: usize = std::mem::size_of::<Coded>();
+
 /// A sequence ready for the stream: its three codes and all its extra bits (literal
 /// length, match length, offset, in the order the decoder reads them).
 #[derive(Clone, Copy)]
@@ -238,7 +241,7 @@ impl SequenceEncoder {
     pub fn encode(&mut self, seqs: &[Seq], out: &mut Vec<u8>) {
         let mut freqs = [[0u32; SEQ_SYMS]; 3];
         self.coded.clear();
-        self.coded.reserve(seqs.len());
+        self.coded.reserve_exact(seqs.len());
         for q in seqs {
             let (lc, ln, le) = len_code(q.lit_len);
             let (mc, mn, me) = len_code(q.match_len - MIN_MATCH as u32);
