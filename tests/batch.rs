@@ -153,6 +153,16 @@ fn manifest_records(dest: &Path) -> Vec<serde_json::Value> {
     all
 }
 
+/// The `status` of `path`'s record in DEST's manifest (which must hold one).
+fn manifest_status(dest: &Path, path: &str) -> String {
+    let records = manifest_records(dest);
+    let r = records.iter().find(|r| r["path"] == path);
+    r.unwrap_or_else(|| panic!("no record of {path}"))["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn actions(out: &Output) -> BTreeMap<String, String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -809,11 +819,7 @@ fn a_missing_record_alone_does_not_rewrite_the_part() {
         (fs::metadata(&part).unwrap().ino(), fs::read(&part).unwrap()),
         before
     );
-    let f1 = manifest_records(&dest)
-        .into_iter()
-        .find(|r| r["path"] == "f1")
-        .unwrap();
-    assert_eq!(f1["status"], "missing");
+    assert_eq!(manifest_status(&dest, "f1"), "missing");
 }
 
 #[test]
@@ -848,11 +854,7 @@ fn a_folder_the_walk_cannot_read_keeps_its_streams_under_prune() {
     fs::set_permissions(src.join("a"), fs::Permissions::from_mode(0o777)).unwrap();
     assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
     assert!(dest.join("a/f1.sigma").exists(), "{}", stderr(&r));
-    let f1 = manifest_records(&dest)
-        .into_iter()
-        .find(|r| r["path"] == "a/f1")
-        .unwrap();
-    assert_eq!(f1["status"], "encoded");
+    assert_eq!(manifest_status(&dest, "a/f1"), "encoded");
 }
 
 #[test]
