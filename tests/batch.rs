@@ -153,6 +153,11 @@ fn manifest_records(dest: &Path) -> Vec<serde_json::Value> {
     all
 }
 
+/// A part's identity and bytes, to tell whether a run rewrote it.
+fn part_state(part: &Path) -> (u64, Vec<u8>) {
+    (fs::metadata(part).unwrap().ino(), fs::read(part).unwrap())
+}
+
 /// The `status` of `path`'s record in DEST's manifest (which must hold one).
 fn manifest_status(dest: &Path, path: &str) -> String {
     let records = manifest_records(dest);
@@ -569,13 +574,10 @@ fn the_manifest_is_an_encoded_stream_rewritten_only_when_something_changed() {
     assert!(text.lines().all(|l| l.starts_with("{\"path\":\"sub/f")));
     assert!(fs::metadata(&part).unwrap().len() * 3 < text.len() as u64);
     // A re-run with nothing to do leaves the part as it was (same file, same bytes).
-    let before = (fs::metadata(&part).unwrap().ino(), fs::read(&part).unwrap());
+    let before = part_state(&part);
     let r = batch_encode(&src, &dest, &["-q"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    assert_eq!(
-        (fs::metadata(&part).unwrap().ino(), fs::read(&part).unwrap()),
-        before
-    );
+    assert_eq!(part_state(&part), before);
     assert!(!dest.join(".sigma-manifest.0-of-1.jsonl.journal").exists());
     // A changed file rewrites it, with the new record.
     fs::write(src.join("sub/f3.txt"), b"changed").unwrap();
@@ -812,13 +814,10 @@ fn a_missing_record_alone_does_not_rewrite_the_part() {
     fs::remove_file(src.join("f1")).unwrap();
     let r = batch_encode(&src, &dest, &["-q"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    let before = (fs::metadata(&part).unwrap().ino(), fs::read(&part).unwrap());
+    let before = part_state(&part);
     let r = batch_encode(&src, &dest, &["-q"]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    assert_eq!(
-        (fs::metadata(&part).unwrap().ino(), fs::read(&part).unwrap()),
-        before
-    );
+    assert_eq!(part_state(&part), before);
     assert_eq!(manifest_status(&dest, "f1"), "missing");
 }
 

@@ -280,16 +280,10 @@ impl Encoder {
     }
 }
 
-/// Writes the bits of a sequence stream so that [`RevReader`] reads them back last first.
-#[cfg(test)]
-pub fn finish_stream(mut w: BitWriter<'_>) {
-    w.write(1, 1);
-    w.finish();
-}
-
-/// As [`finish_stream`] for a writer made with [`BitWriter::reuse`]: returns the
-/// stream's length.
-pub fn finish_reused(mut w: BitWriter<'_>) -> usize {
+/// Ends a sequence stream so that [`RevReader`] reads its bits back last first: writes
+/// the end marker and returns where the stream ends in the writer's vector (scratch bytes
+/// after it are left as they are).
+pub fn finish_stream(mut w: BitWriter<'_>) -> usize {
     w.write(1, 1);
     w.finish_len()
 }
@@ -334,7 +328,8 @@ mod tests {
         }
         let (v, n) = enc.final_bits(state);
         w.write(v, n);
-        finish_stream(w);
+        let end = finish_stream(w);
+        out.truncate(end);
         let mut r = open_stream(&out).unwrap();
         let mut st = r.read(counts.log) as usize;
         for (i, &s) in symbols.iter().enumerate() {

@@ -317,7 +317,7 @@ impl SequenceEncoder {
             let (v, nb) = enc.final_bits(st);
             w.write(v, nb);
         }
-        let len = fse::finish_reused(w);
+        let len = fse::finish_stream(w);
         varint::write(out, len as u64);
         out.extend_from_slice(&self.stream[..len]);
     }
