@@ -245,6 +245,11 @@ impl LitBuf {
         self.len = 0;
     }
 
+    /// Drops the literals after the first `len`.
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
     /// The literals gathered so far.
     pub fn as_slice(&self) -> &[u8] {
         &self.buf[..self.len]
@@ -449,6 +454,14 @@ impl MatchFinder {
         self.next_insert = 0;
         self.run_carry = 0;
         self.reps = Reps::default();
+        self.optimal.reset();
+    }
+
+    /// Forgets every position inserted into the hash chains (a frame parsed again).
+    fn forget_positions(&mut self) {
+        self.head.fill(NONE);
+        self.chain.fill(NONE);
+        self.next_insert = 0;
     }
 
     /// Parses `data[start..end]` (history from `data[..start]`) into `seqs` and `lits`
