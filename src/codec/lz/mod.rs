@@ -9,6 +9,7 @@ mod double;
 mod fast;
 mod lazy;
 mod optimal;
+mod tree;
 
 pub use super::sequences::{Reps, Seq, MIN_MATCH, REP_CODES};
 
@@ -132,7 +133,7 @@ fn params(level: Level) -> Params {
             strategy: Optimal,
             hash_log: 18,
             window_log: 22,
-            depth: 48,
+            depth: 32,
             lazy: 2,
             nice: 258,
             ..base
@@ -187,7 +188,8 @@ fn strategy_memory(p: Params, chunk: usize) -> usize {
     match p.strategy {
         Strategy::Row => entries * 5 + entries / ROW,
         Strategy::Chain | Strategy::Optimal => {
-            4 * (entries + (1usize << p.window_log).min(chunk.next_power_of_two().max(64)))
+            let window = (1usize << p.window_log).min(chunk.next_power_of_two().max(64));
+            4 * (entries + window * links_per_slot(p.strategy))
         }
         Strategy::Double => 4 * (entries + (1usize << table_log(p.long_log, chunk))),
         Strategy::Fast => 4 * entries,
@@ -201,6 +203,15 @@ pub fn parse_memory(level: Level, block: usize) -> usize {
         optimal::BYTES_PER_POSITION * (block + 1)
     } else {
         0
+    }
+}
+
+/// Links per window slot: a hash chain's one, or a binary tree's two (optimal parser).
+fn links_per_slot(strategy: Strategy) -> usize {
+    if strategy == Strategy::Optimal {
+        2
+    } else {
+        1
     }
 }
 
@@ -443,9 +454,11 @@ impl MatchFinder {
         }
         if matches!(p.strategy, Strategy::Chain | Strategy::Optimal) {
             let window = (1usize << p.window_log).min(frame_len.next_power_of_two().max(64));
-            if self.chain.len() != window {
+            // A chain link per window slot, or two tree links.
+            let links = window * links_per_slot(p.strategy);
+            if self.chain.len() != links {
                 self.chain.clear();
-                self.chain.resize(window, NONE);
+                self.chain.resize(links, NONE);
                 self.chain.shrink_to_fit();
             }
             self.chain_mask = window - 1;

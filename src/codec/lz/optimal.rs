@@ -304,7 +304,7 @@ impl MatchFinder {
             o.cands.clear();
             let cands = &mut o.cands;
             let (best, _) =
-                self.find_chain(data, p, i, end, |len, dist| cands.push((len as u32, dist)));
+                self.find_tree(data, p, i, end, |len, dist| cands.push((len as u32, dist)));
             if best > 0 || rep_best > 0 {
                 last_found = i;
             }

@@ -1,0 +1,121 @@
+//! Binary-tree match finder for the optimal parser: per 4-byte hash, the positions of the
+//! window form a binary search tree ordered by the bytes that follow them, rooted at the
+//! most recent one. Searching at a position walks down from the root and re-roots the
+//! tree at that position on the way, so the walk both finds the longest earlier copies
+//! and inserts the position; the lengths already shared with the bounds on each side are
+//! not compared again.
+
+use super::{common_len, hash4, read_u32, MatchFinder, Params, MIN_MATCH, NONE};
+
+impl MatchFinder {
+    /// Searches and inserts `pos`, calling `record(length, distance)` for each copy longer
+    /// than all found before it; returns the best (length, distance), or (0, 0).
+    ///
+    /// `self.chain` holds two links per window slot: the subtree of positions whose bytes
+    /// sort before the slot's position, then the subtree of those that sort after.
+    pub(super) fn find_tree(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        pos: usize,
+        end: usize,
+        mut record: impl FnMut(usize, u32),
+    ) -> (usize, u32) {
+        let mask = self.chain_mask;
+        let window = mask + 1;
+        let h = hash4(read_u32(data, pos), p.hash_log);
+        let mut cand = self.head[h];
+        self.head[h] = pos as u32;
+        // Where the next smaller (larger) node found is linked in.
+        let mut smaller_slot = 2 * (pos & mask);
+        let mut larger_slot = smaller_slot + 1;
+        // Bytes every node below the current smaller (larger) bound shares with `pos`.
+        let (mut smaller_len, mut larger_len) = (0usize, 0usize);
+        let low = (pos + 1).saturating_sub(window);
+        let mut best_len = MIN_MATCH - 1;
+        let mut best_dist = 0u32;
+        let mut depth = p.depth;
+        while cand != NONE && depth > 0 {
+            let c = cand as usize;
+            if c < low || c >= pos {
+                break;
+            }
+            depth -= 1;
+            let known = smaller_len.min(larger_len);
+            let len = known + common_len(data, c + known, pos + known, end);
+            if len > best_len {
+                best_len = len;
+                best_dist = (pos - c) as u32;
+                record(len, best_dist);
+            }
+            if pos + len == end || len >= p.nice {
+                // The order past this length is unknown (or not worth learning): the
+                // node and its subtrees are dropped from the tree.
+                break;
+            }
+            let node = 2 * (c & mask);
+            if data[c + len] < data[pos + len] {
+                self.chain[smaller_slot] = cand;
+                smaller_len = len;
+                smaller_slot = node + 1;
+                cand = self.chain[node + 1];
+            } else {
+                self.chain[larger_slot] = cand;
+                larger_len = len;
+                larger_slot = node;
+                cand = self.chain[node];
+            }
+        }
+        self.chain[smaller_slot] = NONE;
+        self.chain[larger_slot] = NONE;
+        if best_len < MIN_MATCH {
+            (0, 0)
+        } else {
+            (best_len, best_dist)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Level;
+
+    /// Longest copy at `pos` from anywhere before it (brute force).
+    fn longest(data: &[u8], pos: usize) -> usize {
+        (0..pos)
+            .map(|c| common_len(data, c, pos, data.len()))
+            .filter(|&l| l >= MIN_MATCH)
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn an_unbounded_search_finds_the_longest_copy() {
+        // Four letters: many copies of every length up to about ten.
+        let mut x = 7u32;
+        let data: Vec<u8> = (0..6000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                b"acgt"[(x >> 16) as usize % 4]
+            })
+            .collect();
+        let mut mf = MatchFinder::default();
+        mf.reset(Level::new(9).unwrap(), &data);
+        let p = Params {
+            depth: u32::MAX,
+            nice: usize::MAX,
+            ..mf.params.unwrap()
+        };
+        // The last copies could reach the end, where the tree stops learning: not compared.
+        for pos in 0..data.len() - 100 {
+            let mut lens = Vec::new();
+            let (len, dist) = mf.find_tree(&data, p, pos, data.len(), |l, _| lens.push(l));
+            assert_eq!(len, longest(&data, pos), "at {pos}");
+            assert!(lens.windows(2).all(|w| w[0] < w[1]));
+            if len > 0 {
+                assert_eq!(common_len(&data, pos - dist as usize, pos, data.len()), len);
+            }
+        }
+    }
+}
