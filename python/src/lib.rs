@@ -336,11 +336,12 @@ fn inspect<'py>(py: Python<'py>, path: PathBuf, frames: bool) -> PyResult<Bound<
     Ok(d)
 }
 
-/// The automatic chunk size for an input of `size` bytes (`None`: unknown, a pipe).
+/// The automatic chunk size for an input of `size` bytes (`None`: unknown, a pipe) at
+/// `level`.
 #[pyfunction]
-#[pyo3(signature = (size=None))]
-fn auto_chunk_size(size: Option<u64>) -> u64 {
-    sizing::auto_chunk_size(size)
+#[pyo3(signature = (size=None, level=3))]
+fn auto_chunk_size(py: Python<'_>, size: Option<u64>, level: u8) -> PyResult<u64> {
+    Ok(sizing::auto_chunk_size(self::level(py, level)?, size))
 }
 
 /// The library's memory estimate for encoding an input of `size` bytes, split into its

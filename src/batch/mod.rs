@@ -859,7 +859,7 @@ fn encode_small(
             mtime_nanos,
         };
         let chunk = match cfg.encoder.chunk_size {
-            ChunkSize::Auto => sizing::auto_chunk_size(Some(m.len())),
+            ChunkSize::Auto => sizing::auto_chunk_size(level, Some(m.len())),
             ChunkSize::Fixed(n) => n,
         };
         slot.output.clear();

@@ -132,7 +132,7 @@ fn params(level: Level) -> Params {
         _ => Params {
             strategy: Optimal,
             hash_log: 18,
-            window_log: 22,
+            window_log: 23,
             depth: 32,
             lazy: 2,
             nice: 258,
