@@ -9,7 +9,8 @@ use super::{common_len, hash4, read_u32, MatchFinder, Params, MIN_MATCH, NONE};
 
 impl MatchFinder {
     /// Searches and inserts `pos`, calling `record(length, distance)` for each copy longer
-    /// than all found before it; returns the best (length, distance), or (0, 0).
+    /// than all found before it (copies end at `end` at the latest); returns the best
+    /// (length, distance), or (0, 0).
     ///
     /// `self.chain` holds two links per window slot: the subtree of positions whose bytes
     /// sort before the slot's position, then the subtree of those that sort after.
@@ -41,14 +42,17 @@ impl MatchFinder {
                 break;
             }
             depth -= 1;
+            // Compared up to the frame's end, so that a copy reaching the block's end
+            // still orders the tree; reported up to the block's end.
             let known = smaller_len.min(larger_len);
-            let len = known + common_len(data, c + known, pos + known, end);
-            if len > best_len {
-                best_len = len;
+            let len = known + common_len(data, c + known, pos + known, data.len());
+            let usable = len.min(end - pos);
+            if usable > best_len {
+                best_len = usable;
                 best_dist = (pos - c) as u32;
-                record(len, best_dist);
+                record(usable, best_dist);
             }
-            if pos + len == end || len >= p.nice {
+            if pos + len == data.len() || len >= p.nice {
                 // The order past this length is unknown (or not worth learning): the
                 // node and its subtrees are dropped from the tree.
                 break;
@@ -108,13 +112,16 @@ mod tests {
             ..mf.params.unwrap()
         };
         // The last copies could reach the end, where the tree stops learning: not compared.
+        // Blocks of about 1,000 bytes: copies end at the block's end.
         for pos in 0..data.len() - 100 {
+            let end = ((pos / 1000 + 1) * 1000).max(pos + MIN_MATCH);
             let mut lens = Vec::new();
-            let (len, dist) = mf.find_tree(&data, p, pos, data.len(), |l, _| lens.push(l));
-            assert_eq!(len, longest(&data, pos), "at {pos}");
+            let (len, dist) = mf.find_tree(&data, p, pos, end, |l, _| lens.push(l));
+            let want = longest(&data, pos).min(end - pos);
+            assert_eq!(len, if want < MIN_MATCH { 0 } else { want }, "at {pos}");
             assert!(lens.windows(2).all(|w| w[0] < w[1]));
             if len > 0 {
-                assert_eq!(common_len(&data, pos - dist as usize, pos, data.len()), len);
+                assert_eq!(common_len(&data, pos - dist as usize, pos, end), len);
             }
         }
     }
