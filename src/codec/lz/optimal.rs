@@ -24,8 +24,8 @@ const SKIP_AFTER: usize = 256;
 const LL_CACHE: usize = 64;
 
 /// Copies up to this long are tried at every length; longer ones at their full length
-/// only (that costs 0.1-0.3% of output against trying every length, and a sixth of the
-/// time on binaries).
+/// only: 0.03-0.35% more output than trying every length, for a quarter fewer
+/// instructions on binaries.
 const ML_CACHE: usize = 32;
 
 /// One position of the block on the cheapest known path to it.
