@@ -39,6 +39,22 @@ impl Default for Reps {
 }
 
 impl Reps {
+    /// The `off` value a copy from `dist` is sent as, and the history after it (the
+    /// encoder's side of [`Reps::resolve`]).
+    #[inline(always)]
+    pub fn send(self, dist: u32) -> (u32, Reps) {
+        let r = self.0;
+        if dist == r[0] {
+            (1, self)
+        } else if dist == r[1] {
+            (2, Reps([r[1], r[0], r[2]]))
+        } else if dist == r[2] {
+            (3, Reps([r[2], r[0], r[1]]))
+        } else {
+            (dist + REP_CODES, Reps([dist, r[0], r[1]]))
+        }
+    }
+
     /// Resolves an `off` value to a distance and updates the history as the decoder does.
     /// An `off` below 1 gives a distance no frame has (the decoder rejects it).
     #[inline(always)]
@@ -640,6 +656,21 @@ fn copy_match(frame: &mut [u8], op: usize, dist: usize, len: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sent_distance_resolves_back_with_the_same_history() {
+        let r = Reps([5, 9, 20]);
+        assert_eq!(r.send(5), (1, r));
+        assert_eq!(r.send(9), (2, Reps([9, 5, 20])));
+        assert_eq!(r.send(20), (3, Reps([20, 5, 9])));
+        assert_eq!(r.send(7), (7 + REP_CODES, Reps([7, 5, 9])));
+        for dist in [5, 9, 20, 7, 1] {
+            let (off, after) = r.send(dist);
+            let mut resolved = r;
+            assert_eq!(resolved.resolve(off), dist);
+            assert_eq!(resolved, after);
+        }
+    }
 
     #[test]
     fn length_codes_round_trip() {

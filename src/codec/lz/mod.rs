@@ -11,7 +11,7 @@ mod lazy;
 mod optimal;
 mod tree;
 
-pub use super::sequences::{Reps, Seq, MIN_MATCH, REP_CODES};
+pub use super::sequences::{Reps, Seq, MIN_MATCH};
 
 const NONE: u32 = u32::MAX;
 /// A match this long is taken without looking at the next positions.
@@ -520,23 +520,8 @@ impl MatchFinder {
         lits: &mut LitBuf,
     ) {
         lits.push(data, anchor, pos);
-        let r = &mut self.reps.0;
-        let off = if dist == r[0] {
-            1
-        } else if dist == r[1] {
-            r.swap(0, 1);
-            2
-        } else if dist == r[2] {
-            r[2] = r[1];
-            r[1] = r[0];
-            r[0] = dist;
-            3
-        } else {
-            r[2] = r[1];
-            r[1] = r[0];
-            r[0] = dist;
-            dist + REP_CODES
-        };
+        let (off, reps) = self.reps.send(dist);
+        self.reps = reps;
         seqs.push(Seq {
             lit_len: (pos - anchor) as u32,
             match_len: len as u32,

@@ -7,7 +7,9 @@
 //! a literal is priced with the change it makes to the run's length code, and a copy from
 //! a recent distance with the repeat code it would be sent as.
 
-use super::{common_len, log2_q8, read_u32, LitBuf, MatchFinder, Params, Seq, MIN_MATCH, SKIP_LOG};
+use super::{
+    common_len, log2_q8, read_u32, LitBuf, MatchFinder, Params, Reps, Seq, MIN_MATCH, SKIP_LOG,
+};
 use crate::codec::sequences::{
     len_code, off_code, DEFAULT_LL, DEFAULT_ML, DEFAULT_OF, REP_CODES, SEQ_SYMS,
 };
@@ -40,7 +42,7 @@ struct Node {
     len: u32,
     dist: u32,
     /// Recent distances after the path to here.
-    reps: [u32; 3],
+    reps: Reps,
 }
 
 const UNREACHED: Node = Node {
@@ -48,7 +50,7 @@ const UNREACHED: Node = Node {
     lit_len: 0,
     len: 0,
     dist: 0,
-    reps: [0; 3],
+    reps: Reps([0; 3]),
 };
 
 /// Bytes of [`OptimalScratch`] per position of a block.
@@ -181,20 +183,6 @@ impl OptimalScratch {
     }
 }
 
-/// The `off` value a copy from `dist` is sent as after `reps`, and the distances after it.
-#[inline(always)]
-fn off_for(reps: [u32; 3], dist: u32) -> (u32, [u32; 3]) {
-    if dist == reps[0] {
-        (1, reps)
-    } else if dist == reps[1] {
-        (2, [reps[1], reps[0], reps[2]])
-    } else if dist == reps[2] {
-        (3, [reps[2], reps[0], reps[1]])
-    } else {
-        (dist + REP_CODES, [dist, reps[0], reps[1]])
-    }
-}
-
 impl MatchFinder {
     /// Parses `data[start..end]` along its cheapest estimated path; returns the anchor
     /// (start of the trailing literals).
@@ -247,7 +235,7 @@ impl MatchFinder {
             lit_len: 0,
             len: 0,
             dist: 0,
-            reps: self.reps.0,
+            reps: self.reps,
         };
         let limit = end - MIN_MATCH;
         let mut search_from = start;
@@ -282,13 +270,13 @@ impl MatchFinder {
             // Copies from the recent distances along the cheapest path to here.
             let v = read_u32(data, i);
             let mut rep_best = 0;
-            for &d in &node.reps {
+            for &d in &node.reps.0 {
                 let d = d as usize;
                 if d == 0 || d > i || read_u32(data, i - d) != v {
                     continue;
                 }
                 let len = MIN_MATCH + common_len(data, i - d + MIN_MATCH, i + MIN_MATCH, end);
-                let (off, reps) = off_for(node.reps, d as u32);
+                let (off, reps) = node.reps.send(d as u32);
                 let step = Step {
                     dist: d as u32,
                     off,
@@ -316,7 +304,7 @@ impl MatchFinder {
             let mut shorter = MIN_MATCH - 1;
             for &(len, dist) in &o.cands {
                 let len = len as usize;
-                let (off, reps) = off_for(node.reps, dist);
+                let (off, reps) = node.reps.send(dist);
                 let step = Step { dist, off, reps };
                 relax_lengths(&mut o.nodes, prices, k, shorter, len, step, base, p.nice);
                 shorter = len;
@@ -395,7 +383,7 @@ fn count(stats: &mut Stats, seqs: &[Seq], lits: &[u8], trailing: &[u8]) {
 struct Step {
     dist: u32,
     off: u32,
-    reps: [u32; 3],
+    reps: Reps,
 }
 
 /// Relaxes copies of `step` from position `k` (reached at `base`, the next literal run's
@@ -457,14 +445,5 @@ mod tests {
         assert!(near(p[0], BIT), "{}", p[0]);
         assert!(near(p[1], 2 * BIT), "{}", p[1]);
         assert!(near(p[3], 12 * BIT), "{}", p[3]);
-    }
-
-    #[test]
-    fn recent_distances_update_as_the_encoder_sends_them() {
-        let r = [5, 9, 20];
-        assert_eq!(off_for(r, 5), (1, r));
-        assert_eq!(off_for(r, 9), (2, [9, 5, 20]));
-        assert_eq!(off_for(r, 20), (3, [20, 5, 9]));
-        assert_eq!(off_for(r, 7), (7 + REP_CODES, [7, 5, 9]));
     }
 }
