@@ -58,12 +58,20 @@ pub(super) const BYTES_PER_POSITION: usize =
     std::mem::size_of::<Node>() + std::mem::size_of::<(u32, u32)>();
 
 /// Symbol counts of a parsed block, the source of the next block's prices.
-#[derive(Clone)]
 struct Stats {
     lit: [u32; 256],
     ll: [u32; SEQ_SYMS],
     ml: [u32; SEQ_SYMS],
     of: [u32; SEQ_SYMS],
+}
+
+impl Stats {
+    const EMPTY: Stats = Stats {
+        lit: [0; 256],
+        ll: [0; SEQ_SYMS],
+        ml: [0; SEQ_SYMS],
+        of: [0; SEQ_SYMS],
+    };
 }
 
 /// What each symbol costs, in 1/256 bit.
@@ -344,14 +352,7 @@ impl MatchFinder {
             }
             pos += len as usize;
         }
-        let stats = o.stats.get_or_insert_with(|| {
-            Box::new(Stats {
-                lit: [0; 256],
-                ll: [0; SEQ_SYMS],
-                ml: [0; SEQ_SYMS],
-                of: [0; SEQ_SYMS],
-            })
-        });
+        let stats = o.stats.get_or_insert_with(|| Box::new(Stats::EMPTY));
         count(
             stats,
             &seqs[first_seq..],
@@ -364,10 +365,7 @@ impl MatchFinder {
 
 /// Replaces `stats` with the symbol counts of `seqs` and the literals `lits` and `trailing`.
 fn count(stats: &mut Stats, seqs: &[Seq], lits: &[u8], trailing: &[u8]) {
-    stats.lit = [0; 256];
-    stats.ll = [0; SEQ_SYMS];
-    stats.ml = [0; SEQ_SYMS];
-    stats.of = [0; SEQ_SYMS];
+    *stats = Stats::EMPTY;
     for &b in lits.iter().chain(trailing) {
         stats.lit[b as usize] += 1;
     }
