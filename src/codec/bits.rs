@@ -216,9 +216,11 @@ impl<'a> BitReader<'a> {
     }
 }
 
-/// `LOW_MASKS[n]` has the low `n` bits set.
-const LOW_MASKS: [u64; 64] = {
-    let mut m = [0u64; 64];
+/// `LOW_MASKS[n]` has the low `n` bits set (all 64 from 64 on; 256 entries, so that a byte
+/// indexes it without a check).
+const LOW_MASKS: [u64; 256] = {
+    let mut m = [u64::MAX; 256];
+    m[0] = 0;
     let mut n = 1;
     while n < 64 {
         m[n] = (1 << n) - 1;
@@ -227,10 +229,42 @@ const LOW_MASKS: [u64; 64] = {
     m
 };
 
+/// The window (`window`, `at`, `avail`) whose unread bits end just below absolute bit
+/// `top` (>= 0) of `data`: the 8 bytes from `at` on, or the first bytes near the start.
+fn window_below(data: &[u8], top: i64) -> (u64, usize, i64) {
+    if top >= 64 {
+        let at = (top as usize >> 3) - 7;
+        let window = match data.get(at..at + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
+            None => 0,
+        };
+        (window, at, top - 8 * at as i64)
+    } else {
+        let mut w = [0u8; 8];
+        let n = data.len().min(8);
+        w[..n].copy_from_slice(&data[..n]);
+        (u64::from_le_bytes(w), 0, top)
+    }
+}
+
+/// [`RevReader::refill`] near the start of the stream: the window (`window`, `at`, `avail`)
+/// after it; unchanged after reading below the start.
+#[cold]
+#[inline(never)]
+fn refill_start(data: &[u8], window: u64, at: usize, avail: i64) -> (u64, usize, i64) {
+    let top = 8 * at as i64 + avail;
+    if top >= 0 {
+        window_below(data, top)
+    } else {
+        (window, at, avail)
+    }
+}
+
 /// Reads bit fields of a [`BitWriter`] stream last written first: each read takes the
 /// `n` bits just below the current top, from a 64-bit window reloaded a word at a time.
 /// Reading below the start yields garbage bits but never panics, and is reported by
 /// [`RevReader::is_done`].
+#[derive(Clone)]
 pub struct RevReader<'a> {
     data: &'a [u8],
     /// Window: the 8 bytes of `data` from `at` on (zero past the end).
@@ -243,49 +277,33 @@ pub struct RevReader<'a> {
 impl<'a> RevReader<'a> {
     /// Reads `data` downwards from bit `top` (at most `8 * data.len()`).
     pub fn new(data: &'a [u8], top: usize) -> Self {
-        let mut r = Self {
+        let (window, at, avail) = window_below(data, top.min(data.len() * 8) as i64);
+        Self {
             data,
-            window: 0,
-            at: 0,
-            avail: 0,
-        };
-        r.load(top.min(data.len() * 8) as i64);
-        r
-    }
-
-    /// Points the window at the bytes just below absolute bit `top`.
-    #[inline(always)]
-    fn load(&mut self, top: i64) {
-        if top >= 64 {
-            let at = (top as usize >> 3) - 7;
-            self.window = match self.data.get(at..at + 8) {
-                Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
-                None => 0,
-            };
-            self.at = at;
-            self.avail = top - 8 * at as i64;
-        } else {
-            self.load_start(top);
+            window,
+            at,
+            avail,
         }
     }
 
-    #[cold]
-    fn load_start(&mut self, top: i64) {
-        let mut w = [0u8; 8];
-        let n = self.data.len().min(8);
-        w[..n].copy_from_slice(&self.data[..n]);
-        self.window = u64::from_le_bytes(w);
-        self.at = 0;
-        self.avail = top;
-    }
-
-    /// Makes at least 56 bits readable (fewer near the start of the stream).
+    /// Makes at least 56 bits readable (fewer near the start of the stream): moves the
+    /// window down by the whole bytes already read, keeping 56 to 63 unread bits.
     #[inline(always)]
     pub fn refill(&mut self) {
-        if self.avail < 56 {
-            let top = 8 * self.at as i64 + self.avail;
-            if top >= 0 {
-                self.load(top);
+        // Never negative: `avail` is at most 63 (see `load`).
+        let step = ((63 - self.avail) >> 3) as usize;
+        match self.at.checked_sub(step) {
+            Some(at) => {
+                self.window = match self.data.get(at..at + 8) {
+                    Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
+                    None => 0,
+                };
+                self.at = at;
+                self.avail += 8 * step as i64;
+            }
+            None => {
+                (self.window, self.at, self.avail) =
+                    { refill_start(self.data, self.window, self.at, self.avail) }
             }
         }
     }
@@ -296,7 +314,7 @@ impl<'a> RevReader<'a> {
     #[inline(always)]
     pub fn read(&mut self, n: u32) -> u32 {
         self.avail -= i64::from(n);
-        (self.window.wrapping_shr(self.avail as u32) & LOW_MASKS[n as usize % 64]) as u32
+        (self.window.wrapping_shr(self.avail as u32) & LOW_MASKS[n as u8 as usize]) as u32
     }
 
     /// True when every bit was read, and no read went below the start.

@@ -5,7 +5,7 @@ use super::huffman::take;
 use super::literals::{LiteralDecoder, LiteralEncoder};
 use super::lz::{LitBuf, MatchFinder};
 use super::sequences::{
-    Reps, Seq, SequenceDecoder, SequenceEncoder, Target, CODED_BYTES, MIN_MATCH, REP_CODES,
+    Reps, Seq, SequenceDecoder, SequenceEncoder, Target, CODED_BYTES, MIN_MATCH, REP_CODES, SLACK,
 };
 use super::{CodecError, GlyphCounts, Level};
 use crate::base::varint;
@@ -20,10 +20,6 @@ pub const MAX_BLOCK_SIZE: usize = 1 << 20;
 
 const BLOCK_RAW: u8 = 0;
 const BLOCK_CODED: u8 = 1;
-
-/// Spare bytes after the decoded frame and the literal buffer, so short copies can move
-/// 16 or 32 bytes at a time.
-pub const SLACK: usize = 32;
 
 /// Reusable encoder memory.
 #[derive(Default)]

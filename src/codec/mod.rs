@@ -16,9 +16,8 @@ mod literals;
 mod lz;
 mod sequences;
 
-pub use block::{
-    decode_body, decode_body_into, encode_body, DecodeScratch, EncodeScratch, SLACK as DECODE_SLACK,
-};
+pub use block::{decode_body, decode_body_into, encode_body, DecodeScratch, EncodeScratch};
+pub use sequences::SLACK as DECODE_SLACK;
 
 use std::fmt;
 

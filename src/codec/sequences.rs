@@ -4,7 +4,7 @@
 //! (predefined, single symbol, new, same as before); decoding is fused with executing the
 //! sequences into the frame (FORMAT.md 7.4).
 
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, RevReader};
 use super::fse::{self, Counts};
 use super::huffman::take;
 use super::{CodecError, GlyphCounts};
@@ -14,6 +14,9 @@ use crate::base::varint;
 pub const MIN_MATCH: usize = 4;
 /// `off` values 1..=REP_CODES name a recent distance; larger values are distance + REP_CODES.
 pub const REP_CODES: u32 = 3;
+/// Spare bytes after the decoded frame and the literal buffer, so short copies can move
+/// 16 or 32 bytes at a time.
+pub const SLACK: usize = 32;
 /// Symbols in each of the three sequence alphabets.
 pub const SEQ_SYMS: usize = fse::MAX_SYMS;
 
@@ -339,51 +342,41 @@ impl SequenceEncoder {
     }
 }
 
-/// A decoding table: entry = `value base << 32 | extra bits << 24 | state bits << 16 |
-/// next state base`.
+/// States of one sequence table; the three tables sit side by side in one array, so that
+/// a state is an index into it.
+const TABLE_SLOTS: usize = 1 << fse::MAX_LOG;
+
+/// A decoding table's description; its entries live in [`SequenceDecoder::entries`].
+#[derive(Default)]
 struct SeqTable {
-    /// Indexed by state (below `1 << log`; the rest is unused).
-    entries: Box<[u64; 1 << fse::MAX_LOG]>,
     log: u32,
-    /// Set when `entries` hold the predefined table (so mode 0 need not rebuild them).
+    /// Set when the entries hold the predefined table (so mode 0 need not rebuild them).
     is_default: bool,
     valid: bool,
-    scratch: Vec<fse::DecodeEntry>,
-}
-
-impl Default for SeqTable {
-    fn default() -> Self {
-        Self {
-            entries: Box::new([0; 1 << fse::MAX_LOG]),
-            log: 0,
-            is_default: false,
-            valid: false,
-            scratch: Vec::new(),
-        }
-    }
-}
-
-impl SeqTable {
-    fn build(&mut self, alphabet: usize, counts: &Counts) {
-        fse::decode_table(counts, &mut self.scratch);
-        for (slot, e) in self.entries.iter_mut().zip(&self.scratch) {
-            let (base, extra) = VALUE_BASE[alphabet][usize::from(e.symbol)];
-            *slot = u64::from(base) << 32
-                | u64::from(extra) << 24
-                | u64::from(e.nb) << 16
-                | u64::from(e.base);
-        }
-        self.log = counts.log;
-        self.valid = true;
-    }
 }
 
 /// The decoder's memory across the blocks of a frame.
-#[derive(Default)]
 pub struct SequenceDecoder {
     tables: [SeqTable; 3],
-    /// The block's sequences, decoded and checked: (literals, copy length, distance).
+    /// Decoding entries of the literal length, match length and offset tables, at
+    /// `k * TABLE_SLOTS`: `value base << 32 | extra bits << 24 | state bits << 16 | next
+    /// state base`, the base already offset to its own table.
+    entries: Box<[u64; 4 * TABLE_SLOTS]>,
+    scratch: Vec<fse::DecodeEntry>,
+    /// The block's sequences as read: (literal length, match length, `off`). Grown,
+    /// never cleared: every slot used is written first.
     decoded: Vec<[u32; 3]>,
+}
+
+impl Default for SequenceDecoder {
+    fn default() -> Self {
+        Self {
+            tables: Default::default(),
+            entries: Box::new([0; 4 * TABLE_SLOTS]),
+            scratch: Vec::new(),
+            decoded: Vec::new(),
+        }
+    }
 }
 
 /// Where the sequences of a block go.
@@ -411,6 +404,22 @@ impl SequenceDecoder {
         }
     }
 
+    /// Fills table `k` (0 literal length, 1 match length, 2 offset) from `counts`.
+    fn build(&mut self, k: usize, counts: &Counts) {
+        fse::decode_table(counts, &mut self.scratch);
+        let offset = k * TABLE_SLOTS;
+        let slots = &mut self.entries[offset..offset + TABLE_SLOTS];
+        for (slot, e) in slots.iter_mut().zip(&self.scratch) {
+            let (base, extra) = VALUE_BASE[k][usize::from(e.symbol)];
+            *slot = u64::from(base) << 32
+                | u64::from(extra) << 24
+                | u64::from(e.nb) << 16
+                | (u64::from(e.base) + offset as u64);
+        }
+        self.tables[k].log = counts.log;
+        self.tables[k].valid = true;
+    }
+
     /// Reads the tables of a section from `body[*pos..]`.
     fn read_tables(&mut self, body: &[u8], pos: &mut usize) -> Result<(), CodecError> {
         let at = *pos;
@@ -426,28 +435,27 @@ impl SequenceDecoder {
         let desc_at = *pos;
         let mut r = BitReader::new(body.get(desc_at..).unwrap_or(&[]));
         for k in 0..3 {
-            let t = &mut self.tables[k];
             match mode(k) {
                 MODE_DEFAULT => {
-                    if !(t.valid && t.is_default) {
-                        t.build(k, &default_counts(k));
-                        t.is_default = true;
+                    if !(self.tables[k].valid && self.tables[k].is_default) {
+                        self.build(k, &default_counts(k));
+                        self.tables[k].is_default = true;
                     }
                 }
                 MODE_SINGLE => {
                     let sym = r.read(SYM_BITS) as usize;
                     let mut counts = vec![0u16; SEQ_SYMS];
                     counts[sym] = 1;
-                    t.build(k, &Counts { log: 0, counts });
-                    t.is_default = false;
+                    self.build(k, &Counts { log: 0, counts });
+                    self.tables[k].is_default = false;
                 }
                 MODE_NEW => {
                     let counts = Counts::read(&mut r, SEQ_SYMS, SYM_BITS, desc_at)?;
-                    t.build(k, &counts);
-                    t.is_default = false;
+                    self.build(k, &counts);
+                    self.tables[k].is_default = false;
                 }
                 _ => {
-                    if !t.valid {
+                    if !self.tables[k].valid {
                         return Err(CodecError::new(
                             at,
                             "sequence table repeats the previous one, but no earlier block of the frame has one".into(),
@@ -493,78 +501,37 @@ impl SequenceDecoder {
         };
         let mut r = fse::open_stream(stream).ok_or_else(bad_stream)?;
         let [ll, ml, of] = &self.tables;
-        let (tl, tm, to) = (&*ll.entries, &*ml.entries, &*of.entries);
-        const MASK: usize = (1 << fse::MAX_LOG) - 1;
-        let mut sl = r.read(ll.log) as usize;
-        let mut sm = r.read(ml.log) as usize;
-        let mut so = r.read(of.log) as usize;
-        let (start_op, start_lit) = (t.op, t.lit_pos);
-        let (mut op, mut lit_pos) = (start_op, start_lit);
-        let (n_lits, block_end) = (t.n_lits, t.block_end);
-        let (mut primitive, mut iteration, mut delta) = (0u32, 0u32, 0u32);
-        let mut rp = *reps;
-        // First decode and check every sequence, then execute them: the copies of the
-        // second loop are independent, so their cache misses overlap.
-        // Grown, never cleared: every slot used is written below.
+        let states = [
+            r.read(ll.log) as usize,
+            TABLE_SLOTS + r.read(ml.log) as usize,
+            2 * TABLE_SLOTS + r.read(of.log) as usize,
+        ];
+        let mut run = Run {
+            op: t.op,
+            lit_pos: t.lit_pos,
+            reps: *reps,
+            kinds: [0; 3],
+        };
         if self.decoded.len() < n_seqs {
             self.decoded.resize(n_seqs, [0; 3]);
         }
-        let seqs = &mut self.decoded[..n_seqs];
-        for (i, slot) in seqs.iter_mut().enumerate() {
-            let (el, em, eo) = (tl[sl & MASK], tm[sm & MASK], to[so & MASK]);
-            // At most 25 + 26 bits, then 26 + 27: two refills of at least 56 bits.
-            r.refill();
-            let off = (eo >> 32) as u32 + r.read((eo >> 24) as u32 & 0xFF);
-            let match_len = (em >> 32) as usize + r.read((em >> 24) as u32 & 0xFF) as usize;
-            r.refill();
-            let lit_len = (el >> 32) as usize + r.read((el >> 24) as u32 & 0xFF) as usize;
-            if i + 1 < n_seqs {
-                sl = (el & 0xFFFF) as usize + r.read((el >> 16) as u32 & 0xFF) as usize;
-                sm = (em & 0xFFFF) as usize + r.read((em >> 16) as u32 & 0xFF) as usize;
-                so = (eo & 0xFFFF) as usize + r.read((eo >> 16) as u32 & 0xFF) as usize;
-            }
-            let lit_end = lit_pos + lit_len;
-            let copy_at = op + lit_len;
-            let end = copy_at + match_len;
-            let dist = rp.resolve(off) as usize;
-            if lit_end > n_lits || end > block_end || dist.wrapping_sub(1) >= copy_at {
-                return Err(bad_sequence(
-                    stream_at,
-                    i,
-                    lit_len,
-                    n_lits - lit_pos,
-                    match_len,
-                    dist,
-                    copy_at,
-                    block_end,
-                ));
-            }
-            // Bit 31 marks a copy sent as a repeat code (distances are below 2^27).
-            *slot = [
-                lit_len as u32,
-                match_len as u32,
-                dist as u32 | u32::from(off <= REP_CODES) << 31,
-            ];
-            lit_pos = lit_end;
-            op = end;
-        }
-        *reps = rp;
-        let (frame, lits) = (&mut *t.frame, t.lits);
-        let (mut o, mut l) = (start_op, start_lit);
-        for &[lit_len, match_len, d] in seqs.iter() {
-            let (lit_len, match_len) = (lit_len as usize, match_len as usize);
-            let dist = (d & 0x7FFF_FFFF) as usize;
-            copy_literals(frame, o, lits, l, lit_len);
-            copy_match(frame, o + lit_len, dist, match_len);
-            o += lit_len + match_len;
-            l += lit_len;
-        }
-        // Counted in a pass of their own, which the compiler vectorizes.
-        for &[lit_len, _, d] in seqs.iter() {
-            primitive += u32::from(lit_len != 0);
-            iteration += u32::from(d & 0x7FFF_FFFF == 1);
-            // A repeat code (bit 31) for a distance other than 1.
-            delta += u32::from(d > 0x8000_0001);
+        let decoded = &mut self.decoded[..n_seqs];
+        read_sequences(&self.entries, &mut r, states, decoded);
+        let fault = run_sequences(
+            decoded,
+            &mut t.frame[..t.block_end + SLACK],
+            &t.lits[..t.n_lits + SLACK],
+            &mut run,
+        );
+        if let Some(f) = fault {
+            return Err(CodecError::new(
+                stream_at,
+                format!(
+                    "sequence {}: {} literals ({} left) and a copy of {} bytes at distance {} ({} bytes of history, {} left in block)",
+                    f.index, f.lit_len, t.n_lits - run.lit_pos, f.match_len, f.dist,
+                    run.op + f.lit_len, t.block_end.saturating_sub(run.op + f.lit_len)
+                ),
+            ));
         }
         if !r.is_done() {
             return Err(CodecError::new(
@@ -572,37 +539,134 @@ impl SequenceDecoder {
                 "sequence stream ends early or has bits left over".into(),
             ));
         }
-        let (iteration, delta) = (u64::from(iteration), u64::from(delta));
-        counts.primitive += u64::from(primitive);
+        *reps = run.reps;
+        let [primitive, iteration, delta] = run.kinds.map(u64::from);
+        counts.primitive += primitive;
         counts.iteration += iteration;
         counts.delta += delta;
         counts.reference += n_seqs as u64 - iteration - delta;
-        counts.copied_bytes += (op - t.op - (lit_pos - t.lit_pos)) as u64;
-        t.op = op;
-        t.lit_pos = lit_pos;
+        counts.copied_bytes += (run.op - t.op - (run.lit_pos - t.lit_pos)) as u64;
+        t.op = run.op;
+        t.lit_pos = run.lit_pos;
         Ok(())
     }
 }
 
-#[cold]
-#[allow(clippy::too_many_arguments)]
-fn bad_sequence(
-    at: usize,
-    i: usize,
+/// Where the sequence loop stands: next frame byte, next literal, the distance history and
+/// the counts of sequences with literals, at distance 1 and sent as repeat codes (other
+/// than distance 1).
+struct Run {
+    op: usize,
+    lit_pos: usize,
+    reps: Reps,
+    kinds: [u32; 3],
+}
+
+/// A sequence that does not fit its block.
+struct Fault {
+    index: usize,
     lit_len: usize,
-    lits_left: usize,
     match_len: usize,
     dist: usize,
-    history: usize,
-    block_end: usize,
-) -> CodecError {
-    CodecError::new(
-        at,
-        format!(
-            "sequence {i}: {lit_len} literals ({lits_left} left) and a copy of {match_len} bytes at distance {dist} ({history} bytes of history, {} left in block)",
-            block_end.saturating_sub(history)
-        ),
-    )
+}
+
+/// Reads one sequence per slot of `out` from `r`, states starting at `states`:
+/// (literal length, match length, `off`). A malformed stream gives garbage values (the
+/// caller checks them) and a reader that is not done.
+#[inline(never)]
+fn read_sequences(
+    entries: &[u64; 4 * TABLE_SLOTS],
+    r: &mut RevReader<'_>,
+    states: [usize; 3],
+    out: &mut [[u32; 3]],
+) {
+    let [mut sl, mut sm, mut so] = states;
+    // A local copy keeps the reader in registers.
+    let mut rd = r.clone();
+    let Some((last, most)) = out.split_last_mut() else {
+        return;
+    };
+    for slot in most {
+        let (seq, [el, em, eo]) = read_one(entries, [sl, sm, so], &mut rd);
+        *slot = seq;
+        sl = (el & 0xFFFF) as usize + rd.read((el >> 16) as u32 & 0xFF) as usize;
+        sm = (em & 0xFFFF) as usize + rd.read((em >> 16) as u32 & 0xFF) as usize;
+        so = (eo & 0xFFFF) as usize + rd.read((eo >> 16) as u32 & 0xFF) as usize;
+    }
+    *last = read_one(entries, [sl, sm, so], &mut rd).0;
+    *r = rd;
+}
+
+/// One sequence's values from states `sl`, `sm`, `so`, and the three table entries.
+#[inline(always)]
+fn read_one(
+    entries: &[u64; 4 * TABLE_SLOTS],
+    [sl, sm, so]: [usize; 3],
+    rd: &mut RevReader<'_>,
+) -> ([u32; 3], [u64; 3]) {
+    const MASK: usize = 4 * TABLE_SLOTS - 1;
+    let (el, em, eo) = (entries[sl & MASK], entries[sm & MASK], entries[so & MASK]);
+    let extra = [eo, em, el].map(|e| (e >> 24) as u32 & 0xFF);
+    // A refill leaves at least 56 bits: enough for the extra bits and at most 27 state
+    // bits unless the extra bits exceed 29; then a second refill after two of them (at
+    // most 26 + 26 bits, then 26 + 27).
+    rd.refill();
+    let off = (eo >> 32) as u32 + rd.read(extra[0]);
+    let match_len = (em >> 32) as u32 + rd.read(extra[1]);
+    if extra[0] + extra[1] + extra[2] > 29 {
+        rd.refill();
+    }
+    let lit_len = (el >> 32) as u32 + rd.read(extra[2]);
+    ([lit_len, match_len, off], [el, em, eo])
+}
+
+/// Executes `seqs` into `frame` (the frame up to the block's end, plus slack) from `lits`
+/// (the block's literals plus slack), or stops at the first that does not fit, leaving
+/// `run` before it.
+#[inline(never)]
+fn run_sequences(seqs: &[[u32; 3]], frame: &mut [u8], lits: &[u8], run: &mut Run) -> Option<Fault> {
+    let block_end = frame.len() - SLACK;
+    let n_lits = lits.len() - SLACK;
+    let Run {
+        mut op,
+        mut lit_pos,
+        mut reps,
+        kinds,
+    } = *run;
+    let mut kinds = u64::from(kinds[0]) | u64::from(kinds[1]) << 21 | u64::from(kinds[2]) << 42;
+    let mut fault = None;
+    for (i, &[lit_len, match_len, off]) in seqs.iter().enumerate() {
+        let (lit_len, match_len) = (lit_len as usize, match_len as usize);
+        let copy_at = op + lit_len;
+        let end = copy_at + match_len;
+        let before = reps;
+        let dist = reps.resolve(off) as usize;
+        if lit_pos + lit_len > n_lits || end > block_end || dist.wrapping_sub(1) >= copy_at {
+            reps = before;
+            fault = Some(Fault {
+                index: i,
+                lit_len,
+                match_len,
+                dist,
+            });
+            break;
+        }
+        copy_literals(frame, op, lits, lit_pos, lit_len);
+        copy_match(frame, copy_at, dist, match_len);
+        // One add for three counters of at most 2^20 sequences each.
+        kinds += u64::from(lit_len != 0)
+            | u64::from(dist == 1) << 21
+            | u64::from(off <= REP_CODES && dist != 1) << 42;
+        lit_pos += lit_len;
+        op = end;
+    }
+    *run = Run {
+        op,
+        lit_pos,
+        reps,
+        kinds: [0, 21, 42].map(|at| (kinds >> at) as u32 & ((1 << 21) - 1)),
+    };
+    fault
 }
 
 /// Copies `len` literals to `frame[op..]`; `frame` and `lits` have 32 spare bytes.
@@ -611,8 +675,14 @@ fn copy_literals(frame: &mut [u8], op: usize, lits: &[u8], at: usize, len: usize
     if len <= 32 {
         frame[op..op + 32].copy_from_slice(&lits[at..at + 32]);
     } else {
-        frame[op..op + len].copy_from_slice(&lits[at..at + len]);
+        copy_long(&mut frame[op..op + len], &lits[at..at + len]);
     }
+}
+
+/// A long literal run, kept out of line so the short copy stays a fixed 32-byte move.
+#[inline(never)]
+fn copy_long(to: &mut [u8], from: &[u8]) {
+    to.copy_from_slice(from);
 }
 
 /// Writes `len` bytes copied from `dist` (1..=op) bytes back at `frame[op..]`; overlapping
