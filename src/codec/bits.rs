@@ -303,7 +303,7 @@ impl<'a> RevReader<'a> {
             }
             None => {
                 (self.window, self.at, self.avail) =
-                    { refill_start(self.data, self.window, self.at, self.avail) }
+                    refill_start(self.data, self.window, self.at, self.avail);
             }
         }
     }

@@ -62,28 +62,19 @@ impl Reps {
     /// An `off` below 1 gives a distance no frame has (the decoder rejects it).
     #[inline(always)]
     pub fn resolve(&mut self, off: u32) -> u32 {
-        let r = &mut self.0;
-        match off {
-            1 => r[0],
-            2 => {
-                r.swap(0, 1);
-                r[0]
-            }
-            3 => {
-                let d = r[2];
-                r[2] = r[1];
-                r[1] = r[0];
-                r[0] = d;
-                d
-            }
-            _ => {
-                let d = off.wrapping_sub(REP_CODES);
-                r[2] = r[1];
-                r[1] = r[0];
-                r[0] = d;
-                d
-            }
-        }
+        // Selects rather than branches: whether a copy repeats a distance is hard to
+        // predict.
+        let [r0, r1, r2] = self.0;
+        let dist = match off {
+            1 => r0,
+            2 => r1,
+            3 => r2,
+            _ => off.wrapping_sub(REP_CODES),
+        };
+        let second = if off == 1 { r1 } else { r0 };
+        let third = if off.wrapping_sub(1) < 2 { r2 } else { r1 };
+        self.0 = [dist, second, third];
+        dist
     }
 }
 
@@ -622,9 +613,15 @@ fn read_one(
 
 /// Executes `seqs` into `frame` (the frame up to the block's end, plus slack) from `lits`
 /// (the block's literals plus slack), or stops at the first that does not fit, leaving
-/// `run` before it.
+/// `run` before it. Each executed sequence's `off` is replaced by its distance, with bit 31
+/// set when it was a repeat code.
 #[inline(never)]
-fn run_sequences(seqs: &[[u32; 3]], frame: &mut [u8], lits: &[u8], run: &mut Run) -> Option<Fault> {
+fn run_sequences(
+    seqs: &mut [[u32; 3]],
+    frame: &mut [u8],
+    lits: &[u8],
+    run: &mut Run,
+) -> Option<Fault> {
     let block_end = frame.len() - SLACK;
     let n_lits = lits.len() - SLACK;
     let Run {
@@ -633,9 +630,10 @@ fn run_sequences(seqs: &[[u32; 3]], frame: &mut [u8], lits: &[u8], run: &mut Run
         mut reps,
         kinds,
     } = *run;
-    let mut kinds = u64::from(kinds[0]) | u64::from(kinds[1]) << 21 | u64::from(kinds[2]) << 42;
     let mut fault = None;
-    for (i, &[lit_len, match_len, off]) in seqs.iter().enumerate() {
+    let mut done = seqs.len();
+    for (i, slot) in seqs.iter_mut().enumerate() {
+        let [lit_len, match_len, off] = *slot;
         let (lit_len, match_len) = (lit_len as usize, match_len as usize);
         let copy_at = op + lit_len;
         let end = copy_at + match_len;
@@ -649,22 +647,29 @@ fn run_sequences(seqs: &[[u32; 3]], frame: &mut [u8], lits: &[u8], run: &mut Run
                 match_len,
                 dist,
             });
+            done = i;
             break;
         }
         copy_literals(frame, op, lits, lit_pos, lit_len);
         copy_match(frame, copy_at, dist, match_len);
-        // One add for three counters of at most 2^20 sequences each.
-        kinds += u64::from(lit_len != 0)
-            | u64::from(dist == 1) << 21
-            | u64::from(off <= REP_CODES && dist != 1) << 42;
+        // Bit 31 marks a copy sent as a repeat code (distances are below 2^27).
+        slot[2] = dist as u32 | u32::from(off <= REP_CODES) << 31;
         lit_pos += lit_len;
         op = end;
+    }
+    let [mut primitive, mut iteration, mut delta] = kinds;
+    // Counted in a pass of their own, which the compiler vectorizes.
+    for &[lit_len, _, d] in &seqs[..done] {
+        primitive += u32::from(lit_len != 0);
+        iteration += u32::from(d & 0x7FFF_FFFF == 1);
+        // A repeat code (bit 31) for a distance other than 1.
+        delta += u32::from(d > 0x8000_0001);
     }
     *run = Run {
         op,
         lit_pos,
         reps,
-        kinds: [0, 21, 42].map(|at| (kinds >> at) as u32 & ((1 << 21) - 1)),
+        kinds: [primitive, iteration, delta],
     };
     fault
 }
