@@ -346,13 +346,23 @@ struct SeqTable {
     valid: bool,
 }
 
+/// What a state decodes to: the value is `value` plus `extra` bits read, the next state
+/// `next` (already offset to its own table) plus `state_bits` bits read. Fields of their
+/// own, so that each is one load.
+#[derive(Clone, Copy, Default)]
+struct SeqEntry {
+    value: u32,
+    next: u16,
+    extra: u8,
+    state_bits: u8,
+}
+
 /// The decoder's memory across the blocks of a frame.
 pub struct SequenceDecoder {
     tables: [SeqTable; 3],
     /// Decoding entries of the literal length, match length and offset tables, at
-    /// `k * TABLE_SLOTS`: `value base << 32 | extra bits << 24 | state bits << 16 | next
-    /// state base`, the base already offset to its own table.
-    entries: Box<[u64; 4 * TABLE_SLOTS]>,
+    /// `k * TABLE_SLOTS`.
+    entries: Box<[SeqEntry; 4 * TABLE_SLOTS]>,
     scratch: Vec<fse::DecodeEntry>,
     /// The block's sequences as read: (literal length, match length, `off`). Grown,
     /// never cleared: every slot used is written first.
@@ -363,7 +373,7 @@ impl Default for SequenceDecoder {
     fn default() -> Self {
         Self {
             tables: Default::default(),
-            entries: Box::new([0; 4 * TABLE_SLOTS]),
+            entries: Box::new([SeqEntry::default(); 4 * TABLE_SLOTS]),
             scratch: Vec::new(),
             decoded: Vec::new(),
         }
@@ -402,10 +412,12 @@ impl SequenceDecoder {
         let slots = &mut self.entries[offset..offset + TABLE_SLOTS];
         for (slot, e) in slots.iter_mut().zip(&self.scratch) {
             let (base, extra) = VALUE_BASE[k][usize::from(e.symbol)];
-            *slot = u64::from(base) << 32
-                | u64::from(extra) << 24
-                | u64::from(e.nb) << 16
-                | (u64::from(e.base) + offset as u64);
+            *slot = SeqEntry {
+                value: base,
+                next: e.base + offset as u16,
+                extra: extra as u8,
+                state_bits: e.nb,
+            };
         }
         self.tables[k].log = counts.log;
         self.tables[k].valid = true;
@@ -566,7 +578,7 @@ struct Fault {
 /// caller checks them) and a reader that is not done.
 #[inline(never)]
 fn read_sequences(
-    entries: &[u64; 4 * TABLE_SLOTS],
+    entries: &[SeqEntry; 4 * TABLE_SLOTS],
     r: &mut RevReader<'_>,
     states: [usize; 3],
     out: &mut [[u32; 3]],
@@ -580,9 +592,9 @@ fn read_sequences(
     for slot in most {
         let (seq, [el, em, eo]) = read_one(entries, [sl, sm, so], &mut rd);
         *slot = seq;
-        sl = (el & 0xFFFF) as usize + rd.read((el >> 16) as u32 & 0xFF) as usize;
-        sm = (em & 0xFFFF) as usize + rd.read((em >> 16) as u32 & 0xFF) as usize;
-        so = (eo & 0xFFFF) as usize + rd.read((eo >> 16) as u32 & 0xFF) as usize;
+        sl = usize::from(el.next) + rd.read(u32::from(el.state_bits)) as usize;
+        sm = usize::from(em.next) + rd.read(u32::from(em.state_bits)) as usize;
+        so = usize::from(eo.next) + rd.read(u32::from(eo.state_bits)) as usize;
     }
     *last = read_one(entries, [sl, sm, so], &mut rd).0;
     *r = rd;
@@ -591,23 +603,23 @@ fn read_sequences(
 /// One sequence's values from states `sl`, `sm`, `so`, and the three table entries.
 #[inline(always)]
 fn read_one(
-    entries: &[u64; 4 * TABLE_SLOTS],
+    entries: &[SeqEntry; 4 * TABLE_SLOTS],
     [sl, sm, so]: [usize; 3],
     rd: &mut RevReader<'_>,
-) -> ([u32; 3], [u64; 3]) {
+) -> ([u32; 3], [SeqEntry; 3]) {
     const MASK: usize = 4 * TABLE_SLOTS - 1;
     let (el, em, eo) = (entries[sl & MASK], entries[sm & MASK], entries[so & MASK]);
-    let extra = [eo, em, el].map(|e| (e >> 24) as u32 & 0xFF);
+    let extra = [eo, em, el].map(|e| u32::from(e.extra));
     // A refill leaves at least 56 bits: enough for the extra bits and at most 27 state
     // bits unless the extra bits exceed 29; then a second refill after two of them (at
     // most 26 + 26 bits, then 26 + 27).
     rd.refill();
-    let off = (eo >> 32) as u32 + rd.read(extra[0]);
-    let match_len = (em >> 32) as u32 + rd.read(extra[1]);
+    let off = eo.value + rd.read(extra[0]);
+    let match_len = em.value + rd.read(extra[1]);
     if extra[0] + extra[1] + extra[2] > 29 {
         rd.refill();
     }
-    let lit_len = (el >> 32) as u32 + rd.read(extra[2]);
+    let lit_len = el.value + rd.read(extra[2]);
     ([lit_len, match_len, off], [el, em, eo])
 }
 
