@@ -1,8 +1,9 @@
 //! The sequence section of a coded block: per sequence a literal length, a match length
 //! and an offset, each sent as a code plus extra bits; the three code streams are tANS
 //! coded (see `fse`) in one bit stream read backwards, with per-alphabet table modes
-//! (predefined, single symbol, new, same as before); decoding is fused with executing the
-//! sequences into the frame (FORMAT.md 7.4).
+//! (predefined, single symbol, new, same as before) (FORMAT.md 7.4). A section decodes in
+//! two tight passes, each a function of its own so that its state stays in registers: one
+//! reads the sequences, the next checks and executes them into the frame.
 
 use super::bits::{BitReader, BitWriter, RevReader};
 use super::fse::{self, Counts};
