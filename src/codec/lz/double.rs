@@ -23,7 +23,33 @@ impl MatchFinder {
         seqs: &mut Vec<Seq>,
         lits: &mut LitBuf,
     ) -> usize {
-        let (mls, slog, llog) = (p.min_len, p.hash_log, p.long_log);
+        // The short prefix length as a constant, so that its hash shifts by constants:
+        // 5 at levels 2 and 3, 4 for costly literals.
+        match p.min_len {
+            4 => self.parse_double_n::<4>(data, p, start, end, seqs, lits),
+            5 => self.parse_double_n::<5>(data, p, start, end, seqs, lits),
+            _ => self.parse_double_n::<6>(data, p, start, end, seqs, lits),
+        }
+    }
+
+    #[inline(always)]
+    fn parse_double_n<const MLS: usize>(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        start: usize,
+        end: usize,
+        seqs: &mut Vec<Seq>,
+        lits: &mut LitBuf,
+    ) -> usize {
+        let (mls, slog, llog) = (MLS, p.hash_log, p.long_log);
+        // The tables as locals, indexed under masks of their lengths (powers of two) less
+        // one, which the hashes are below anyway, so that no access needs a bounds check.
+        let (mut short, mut long) = (
+            std::mem::take(&mut self.head),
+            std::mem::take(&mut self.long),
+        );
+        let (smask, lmask) = (short.len() - 1, long.len() - 1);
         // Hashing reads 8 bytes at the position and the next.
         let limit = end - 9;
         let mut anchor = start;
@@ -34,10 +60,10 @@ impl MatchFinder {
             let v = read_u64(data, ip);
             let hl = hash8(v, llog);
             let hs = hash_n(v, mls, slog);
-            let cl = self.long[hl] as usize;
-            let cs = self.head[hs] as usize;
-            self.long[hl] = ip as u32;
-            self.head[hs] = ip as u32;
+            let cl = long[hl & lmask] as usize;
+            let cs = short[hs & smask] as usize;
+            long[hl & lmask] = ip as u32;
+            short[hs & smask] = ip as u32;
             let next = ip + 1;
             let r0 = self.reps.0[0] as usize;
             // The four bytes at `next` are bytes 1-4 of `v`.
@@ -58,9 +84,9 @@ impl MatchFinder {
                     // it is longer by more than the literal it costs.
                     let v1 = read_u64(data, next);
                     let (hl1, hs1) = (hash8(v1, llog), hash_n(v1, mls, slog));
-                    let (cl1, cs1) = (self.long[hl1] as usize, self.head[hs1] as usize);
-                    self.long[hl1] = next as u32;
-                    self.head[hs1] = next as u32;
+                    let (cl1, cs1) = (long[hl1 & lmask] as usize, short[hs1 & smask] as usize);
+                    long[hl1 & lmask] = next as u32;
+                    short[hs1 & smask] = next as u32;
                     for cand in [cl1, cs1] {
                         if cand < next && read_u32(data, cand) == v1 as u32 {
                             let l1 = 4 + common_len(data, cand + 4, next + 4, end);
@@ -84,10 +110,10 @@ impl MatchFinder {
                 // Seed both tables inside the copy.
                 for x in [at + 2, ip - 2] {
                     let v = read_u64(data, x);
-                    self.long[hash8(v, llog)] = x as u32;
-                    self.head[hash_n(v, mls, slog)] = x as u32;
+                    long[hash8(v, llog) & lmask] = x as u32;
+                    short[hash_n(v, mls, slog) & smask] = x as u32;
                 }
-                self.head[hash_n(read_u64(data, ip - 1), mls, slog)] = (ip - 1) as u32;
+                short[hash_n(read_u64(data, ip - 1), mls, slog) & smask] = (ip - 1) as u32;
                 // A copy at the previous distance right away (alternating patterns).
                 loop {
                     let r1 = self.reps.0[1] as usize;
@@ -96,14 +122,15 @@ impl MatchFinder {
                     }
                     let len = 4 + common_len(data, ip - r1 + 4, ip + 4, end);
                     let v = read_u64(data, ip);
-                    self.long[hash8(v, llog)] = ip as u32;
-                    self.head[hash_n(v, mls, slog)] = ip as u32;
+                    long[hash8(v, llog) & lmask] = ip as u32;
+                    short[hash_n(v, mls, slog) & smask] = ip as u32;
                     self.emit(data, anchor, ip, len, r1 as u32, seqs, lits);
                     ip += len;
                     anchor = ip;
                 }
             }
         }
+        (self.head, self.long) = (short, long);
         self.run_carry = if anchor == start {
             carry + (end - start)
         } else {

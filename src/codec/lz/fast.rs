@@ -19,7 +19,30 @@ impl MatchFinder {
         seqs: &mut Vec<Seq>,
         lits: &mut LitBuf,
     ) -> usize {
-        let (mls, hlog) = (p.min_len, p.hash_log);
+        // The prefix length as a constant, so that its hash shifts by constants (6 at
+        // level 1).
+        match p.min_len {
+            4 => self.parse_fast_n::<4>(data, p, start, end, seqs, lits),
+            5 => self.parse_fast_n::<5>(data, p, start, end, seqs, lits),
+            _ => self.parse_fast_n::<6>(data, p, start, end, seqs, lits),
+        }
+    }
+
+    #[inline(always)]
+    fn parse_fast_n<const MLS: usize>(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        start: usize,
+        end: usize,
+        seqs: &mut Vec<Seq>,
+        lits: &mut LitBuf,
+    ) -> usize {
+        let (mls, hlog) = (MLS, p.hash_log);
+        // The table as a local, indexed under a mask of its length (a power of two) less
+        // one, which the hashes are below anyway, so that no access needs a bounds check.
+        let mut table = std::mem::take(&mut self.head);
+        let mask = table.len() - 1;
         // Hashing reads 8 bytes.
         let limit = end - 8;
         let mut anchor = start;
@@ -29,8 +52,8 @@ impl MatchFinder {
         while ip < limit {
             let v = read_u64(data, ip);
             let h = hash_n(v, mls, hlog);
-            let cand = self.head[h] as usize;
-            self.head[h] = ip as u32;
+            let cand = table[h & mask] as usize;
+            table[h & mask] = ip as u32;
             let next = ip + 1;
             let r0 = self.reps.0[0] as usize;
             // The four bytes at `next` are bytes 1-4 of `v`.
@@ -55,7 +78,7 @@ impl MatchFinder {
             if ip < limit {
                 // Seed the table inside the copy so the next copy can start from there.
                 for x in [at + 2, ip - 2] {
-                    self.head[hash_n(read_u64(data, x), mls, hlog)] = x as u32;
+                    table[hash_n(read_u64(data, x), mls, hlog) & mask] = x as u32;
                 }
                 // A copy at the previous distance right away (alternating patterns).
                 loop {
@@ -64,13 +87,14 @@ impl MatchFinder {
                         break;
                     }
                     let len = 4 + common_len(data, ip - r1 + 4, ip + 4, end);
-                    self.head[hash_n(read_u64(data, ip), mls, hlog)] = ip as u32;
+                    table[hash_n(read_u64(data, ip), mls, hlog) & mask] = ip as u32;
                     self.emit(data, anchor, ip, len, r1 as u32, seqs, lits);
                     ip += len;
                     anchor = ip;
                 }
             }
         }
+        self.head = table;
         self.run_carry = if anchor == start {
             carry + (end - start)
         } else {
