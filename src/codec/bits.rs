@@ -40,10 +40,10 @@ impl<'a> BitWriter<'a> {
     /// Moves the whole bytes of the accumulator to the output.
     #[inline(always)]
     pub fn flush(&mut self) {
-        if self.pos + 8 > self.out.len() {
-            self.grow();
+        match self.out.get_mut(self.pos..self.pos + 8) {
+            Some(word) => word.copy_from_slice(&self.acc.to_le_bytes()),
+            None => self.grow_and_write(),
         }
-        self.out[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_le_bytes());
         let bytes = self.nbits >> 3;
         self.pos += bytes as usize;
         // Two shifts of at most 32: a whole word (64 bits pending) leaves nothing.
@@ -66,12 +66,15 @@ impl<'a> BitWriter<'a> {
         }
     }
 
-    /// Makes room past `pos`: grows by about half of what was written from `start`, not
-    /// of the whole vector, which may hold far more (a frame's output before this).
+    /// Makes room past `pos` and writes the accumulator there: grows by about half of what
+    /// was written from `start`, not of the whole vector, which may hold far more (a
+    /// frame's output before this).
     #[cold]
-    fn grow(&mut self) {
+    #[inline(never)]
+    fn grow_and_write(&mut self) {
         let written = self.pos - self.start;
         self.out.resize(self.pos + written / 2 + 64, 0);
+        self.out[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_le_bytes());
     }
 
     /// Writes `value` (`n` <= 57 bits) and flushes.

@@ -252,8 +252,7 @@ impl SequenceEncoder {
     pub fn encode(&mut self, seqs: &[Seq], out: &mut Vec<u8>) {
         let mut freqs = [[0u32; SEQ_SYMS]; 3];
         self.coded.clear();
-        self.coded.reserve_exact(seqs.len());
-        for q in seqs {
+        self.coded.extend(seqs.iter().map(|q| {
             let (lc, ln, le) = len_code(q.lit_len);
             let (mc, mn, me) = len_code(q.match_len - MIN_MATCH as u32);
             let (oc, on, oe) = off_code(q.off);
@@ -262,12 +261,12 @@ impl SequenceEncoder {
             freqs[2][oc] += 1;
             // Blocks of at most 128 KiB: literal and match lengths take at most 16 extra
             // bits, offsets 25, so all three fit one field of at most 57 bits.
-            self.coded.push(Coded {
+            Coded {
                 extra: u64::from(le) | u64::from(me) << ln | u64::from(oe) << (ln + mn),
                 extra_bits: (ln + mn + on) as u8,
                 codes: [lc as u8, mc as u8, oc as u8],
-            });
-        }
+            }
+        }));
         let mode_at = out.len();
         out.push(0);
         let mut modes = 0u8;
@@ -317,7 +316,10 @@ impl SequenceEncoder {
             w.put(v, nb);
             let (v, nb) = ll.step(&mut states[0], usize::from(q.codes[0]));
             w.put(v, nb);
-            w.flush();
+            // At most 7 + 27 bits pending: the extra bits fit too unless they exceed 30.
+            if q.extra_bits > 30 {
+                w.flush();
+            }
             w.put(q.extra, u32::from(q.extra_bits));
             w.flush();
         }
