@@ -278,8 +278,10 @@ pub struct RevReader<'a> {
 }
 
 impl<'a> RevReader<'a> {
-    /// Reads `data` downwards from bit `top` (at most `8 * data.len()`).
+    /// Reads `data` downwards from bit `top` (below `8 * data.len()`: a stream's end
+    /// marker; the window keeps the byte of bit `top`, which a stream always has).
     pub fn new(data: &'a [u8], top: usize) -> Self {
+        debug_assert!(top < data.len() * 8);
         let (window, at, avail) = window_below(data, top.min(data.len() * 8) as i64);
         Self {
             data,
@@ -293,7 +295,7 @@ impl<'a> RevReader<'a> {
     /// window down by the whole bytes already read, keeping 56 to 63 unread bits.
     #[inline(always)]
     pub fn refill(&mut self) {
-        // Never negative: `avail` is at most 63 (see `load`).
+        // Never negative: `avail` is at most 63 (see `window_below`).
         let step = ((63 - self.avail) >> 3) as usize;
         match self.at.checked_sub(step) {
             Some(at) => {

@@ -14,7 +14,10 @@ const LAZY_BELOW: usize = 64;
 impl MatchFinder {
     /// Parses `data[start..end]` (`end - start` > 16); returns the anchor (start of the
     /// trailing literals).
-    pub(super) fn parse_double(
+    /// Parses `data[start..end]` (`end - start` > 16) with `MLS` = `p.min_len` (a constant,
+    /// so that the hash shifts by constants); returns the anchor (start of the trailing
+    /// literals).
+    pub(super) fn parse_double<const MLS: usize>(
         &mut self,
         data: &[u8],
         p: Params,
@@ -23,25 +26,7 @@ impl MatchFinder {
         seqs: &mut Vec<Seq>,
         lits: &mut LitBuf,
     ) -> usize {
-        // The short prefix length as a constant, so that its hash shifts by constants:
-        // 5 at levels 2 and 3, 4 for costly literals.
-        match p.min_len {
-            4 => self.parse_double_n::<4>(data, p, start, end, seqs, lits),
-            5 => self.parse_double_n::<5>(data, p, start, end, seqs, lits),
-            _ => self.parse_double_n::<6>(data, p, start, end, seqs, lits),
-        }
-    }
-
-    #[inline(always)]
-    fn parse_double_n<const MLS: usize>(
-        &mut self,
-        data: &[u8],
-        p: Params,
-        start: usize,
-        end: usize,
-        seqs: &mut Vec<Seq>,
-        lits: &mut LitBuf,
-    ) -> usize {
+        debug_assert_eq!(MLS, p.min_len);
         let (mls, slog, llog) = (MLS, p.hash_log, p.long_log);
         // The tables as locals, indexed under masks of their lengths (powers of two) less
         // one, which the hashes are below anyway, so that no access needs a bounds check.

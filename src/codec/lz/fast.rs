@@ -10,7 +10,10 @@ use super::{
 impl MatchFinder {
     /// Parses `data[start..end]` (`end - start` > 16); returns the anchor (start of the
     /// trailing literals).
-    pub(super) fn parse_fast(
+    /// Parses `data[start..end]` (`end - start` > 16) with `MLS` = `p.min_len` (a constant,
+    /// so that the hash shifts by constants); returns the anchor (start of the trailing
+    /// literals).
+    pub(super) fn parse_fast<const MLS: usize>(
         &mut self,
         data: &[u8],
         p: Params,
@@ -19,25 +22,7 @@ impl MatchFinder {
         seqs: &mut Vec<Seq>,
         lits: &mut LitBuf,
     ) -> usize {
-        // The prefix length as a constant, so that its hash shifts by constants (6 at
-        // level 1).
-        match p.min_len {
-            4 => self.parse_fast_n::<4>(data, p, start, end, seqs, lits),
-            5 => self.parse_fast_n::<5>(data, p, start, end, seqs, lits),
-            _ => self.parse_fast_n::<6>(data, p, start, end, seqs, lits),
-        }
-    }
-
-    #[inline(always)]
-    fn parse_fast_n<const MLS: usize>(
-        &mut self,
-        data: &[u8],
-        p: Params,
-        start: usize,
-        end: usize,
-        seqs: &mut Vec<Seq>,
-        lits: &mut LitBuf,
-    ) -> usize {
+        debug_assert_eq!(MLS, p.min_len);
         let (mls, hlog) = (MLS, p.hash_log);
         // The table as a local, indexed under a mask of its length (a power of two) less
         // one, which the hashes are below anyway, so that no access needs a bounds check.

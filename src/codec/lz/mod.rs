@@ -495,8 +495,13 @@ impl MatchFinder {
         let mut anchor = start;
         if end - start > 16 {
             anchor = match p.strategy {
-                Strategy::Fast => self.parse_fast(data, p, start, end, seqs, lits),
-                Strategy::Double => self.parse_double(data, p, start, end, seqs, lits),
+                // The prefix length as a constant: 6 at level 1; 5 at levels 2 and 3, 4
+                // for costly literals.
+                Strategy::Fast => self.parse_fast::<6>(data, p, start, end, seqs, lits),
+                Strategy::Double if p.min_len == 4 => {
+                    self.parse_double::<4>(data, p, start, end, seqs, lits)
+                }
+                Strategy::Double => self.parse_double::<5>(data, p, start, end, seqs, lits),
                 Strategy::Optimal => self.parse_optimal(data, p, start, end, seqs, lits),
                 _ => self.parse_lazy(data, p, start, end, seqs, lits),
             };
