@@ -232,15 +232,21 @@ const LOW_MASKS: [u64; 256] = {
     m
 };
 
+/// The 8 bytes of `data` from `at` on, little-endian (zero if they run past the end).
+#[inline(always)]
+fn word_at(data: &[u8], at: usize) -> u64 {
+    match data.get(at..at + 8) {
+        Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
+        None => 0,
+    }
+}
+
 /// The window (`window`, `at`, `avail`) whose unread bits end just below absolute bit
 /// `top` (>= 0) of `data`: the 8 bytes from `at` on, or the first bytes near the start.
 fn window_below(data: &[u8], top: i64) -> (u64, usize, i64) {
     if top >= 64 {
         let at = (top as usize >> 3) - 7;
-        let window = match data.get(at..at + 8) {
-            Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
-            None => 0,
-        };
+        let window = word_at(data, at);
         (window, at, top - 8 * at as i64)
     } else {
         let mut w = [0u8; 8];
@@ -299,10 +305,7 @@ impl<'a> RevReader<'a> {
         let step = ((63 - self.avail) >> 3) as usize;
         match self.at.checked_sub(step) {
             Some(at) => {
-                self.window = match self.data.get(at..at + 8) {
-                    Some(w) => u64::from_le_bytes(w.try_into().unwrap_or([0; 8])),
-                    None => 0,
-                };
+                self.window = word_at(self.data, at);
                 self.at = at;
                 self.avail += 8 * step as i64;
             }

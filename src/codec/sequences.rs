@@ -63,8 +63,7 @@ impl Reps {
     /// An `off` below 1 gives a distance no frame has (the decoder rejects it).
     #[inline(always)]
     pub fn resolve(&mut self, off: u32) -> u32 {
-        // Selects rather than branches: whether a copy repeats a distance is hard to
-        // predict.
+        // The history as three values, so that a caller's loop keeps them in registers.
         let [r0, r1, r2] = self.0;
         let dist = match off {
             1 => r0,
@@ -512,33 +511,29 @@ impl SequenceDecoder {
             TABLE_SLOTS + r.read(ml.log) as usize,
             2 * TABLE_SLOTS + r.read(of.log) as usize,
         ];
-        let mut run = Run {
-            op: t.op,
-            lit_pos: t.lit_pos,
-            reps: *reps,
-            kinds: [0; 3],
-        };
         if self.decoded.len() < n_seqs {
             self.decoded.resize(n_seqs, [0; 3]);
         }
         let decoded = &mut self.decoded[..n_seqs];
         read_sequences(&self.entries, &mut r, states, decoded);
-        let fault = run_sequences(
-            decoded,
-            &mut t.frame[..t.block_end + SLACK],
-            &t.lits[..t.n_lits + SLACK],
-            &mut run,
-        );
-        if let Some(f) = fault {
-            return Err(CodecError::new(
-                stream_at,
-                format!(
-                    "sequence {}: {} literals ({} left) and a copy of {} bytes at distance {} ({} bytes of history, {} left in block)",
-                    f.index, f.lit_len, t.n_lits - run.lit_pos, f.match_len, f.dist,
-                    run.op + f.lit_len, t.block_end.saturating_sub(run.op + f.lit_len)
-                ),
-            ));
-        }
+        let start = Run {
+            op: t.op,
+            lit_pos: t.lit_pos,
+            reps: *reps,
+        };
+        let frame = &mut t.frame[..t.block_end + SLACK];
+        let (run, kinds) = run_sequences(decoded, frame, &t.lits[..t.n_lits + SLACK], start)
+            .map_err(|f| {
+                let history = f.op + f.lit_len;
+                CodecError::new(
+                    stream_at,
+                    format!(
+                        "sequence {}: {} literals ({} left) and a copy of {} bytes at distance {} ({history} bytes of history, {} left in block)",
+                        f.index, f.lit_len, t.n_lits - f.lit_pos, f.match_len, f.dist,
+                        t.block_end.saturating_sub(history)
+                    ),
+                )
+            })?;
         if !r.is_done() {
             return Err(CodecError::new(
                 stream_at,
@@ -546,7 +541,7 @@ impl SequenceDecoder {
             ));
         }
         *reps = run.reps;
-        let [primitive, iteration, delta] = run.kinds.map(u64::from);
+        let [primitive, iteration, delta] = kinds.map(u64::from);
         counts.primitive += primitive;
         counts.iteration += iteration;
         counts.delta += delta;
@@ -558,22 +553,22 @@ impl SequenceDecoder {
     }
 }
 
-/// Where the sequence loop stands: next frame byte, next literal, the distance history and
-/// the counts of sequences with literals, at distance 1 and sent as repeat codes (other
-/// than distance 1).
+/// Where the sequence loop stands: next frame byte, next literal and the distance history.
+#[derive(Clone, Copy)]
 struct Run {
     op: usize,
     lit_pos: usize,
     reps: Reps,
-    kinds: [u32; 3],
 }
 
-/// A sequence that does not fit its block.
+/// A sequence that does not fit its block, and the frame byte and literal it starts at.
 struct Fault {
     index: usize,
     lit_len: usize,
     match_len: usize,
     dist: usize,
+    op: usize,
+    lit_pos: usize,
 }
 
 /// Reads one sequence per slot of `out` from `r`, states starting at `states`:
@@ -627,43 +622,39 @@ fn read_one(
 }
 
 /// Executes `seqs` into `frame` (the frame up to the block's end, plus slack) from `lits`
-/// (the block's literals plus slack), or stops at the first that does not fit, leaving
-/// `run` before it. Each executed sequence's `off` is replaced by its distance, with bit 31
-/// set when it was a repeat code.
+/// (the block's literals plus slack), starting at `start`; returns where it ends and the
+/// counts of sequences with literals, at distance 1, and sent as repeat codes for another
+/// distance; or the first sequence that does not fit. Each executed sequence's `off` is
+/// replaced by its distance, with bit 31 set when it was a repeat code.
 #[inline(never)]
 fn run_sequences(
     seqs: &mut [[u32; 3]],
     frame: &mut [u8],
     lits: &[u8],
-    run: &mut Run,
-) -> Option<Fault> {
+    start: Run,
+) -> Result<(Run, [u32; 3]), Fault> {
     let block_end = frame.len() - SLACK;
     let n_lits = lits.len() - SLACK;
     let Run {
         mut op,
         mut lit_pos,
         mut reps,
-        kinds,
-    } = *run;
-    let mut fault = None;
-    let mut done = seqs.len();
+    } = start;
     for (i, slot) in seqs.iter_mut().enumerate() {
         let [lit_len, match_len, off] = *slot;
         let (lit_len, match_len) = (lit_len as usize, match_len as usize);
         let copy_at = op + lit_len;
         let end = copy_at + match_len;
-        let before = reps;
         let dist = reps.resolve(off) as usize;
         if lit_pos + lit_len > n_lits || end > block_end || dist.wrapping_sub(1) >= copy_at {
-            reps = before;
-            fault = Some(Fault {
+            return Err(Fault {
                 index: i,
                 lit_len,
                 match_len,
                 dist,
+                op,
+                lit_pos,
             });
-            done = i;
-            break;
         }
         copy_literals(frame, op, lits, lit_pos, lit_len);
         copy_match(frame, copy_at, dist, match_len);
@@ -672,21 +663,15 @@ fn run_sequences(
         lit_pos += lit_len;
         op = end;
     }
-    let [mut primitive, mut iteration, mut delta] = kinds;
+    let [mut primitive, mut iteration, mut delta] = [0u32; 3];
     // Counted in a pass of their own, which the compiler vectorizes.
-    for &[lit_len, _, d] in &seqs[..done] {
+    for &[lit_len, _, d] in seqs.iter() {
         primitive += u32::from(lit_len != 0);
         iteration += u32::from(d & 0x7FFF_FFFF == 1);
         // A repeat code (bit 31) for a distance other than 1.
         delta += u32::from(d > 0x8000_0001);
     }
-    *run = Run {
-        op,
-        lit_pos,
-        reps,
-        kinds: [primitive, iteration, delta],
-    };
-    fault
+    Ok((Run { op, lit_pos, reps }, [primitive, iteration, delta]))
 }
 
 /// Copies `len` literals to `frame[op..]`; `frame` and `lits` have 32 spare bytes.

@@ -12,8 +12,6 @@ use super::{
 const LAZY_BELOW: usize = 64;
 
 impl MatchFinder {
-    /// Parses `data[start..end]` (`end - start` > 16); returns the anchor (start of the
-    /// trailing literals).
     /// Parses `data[start..end]` (`end - start` > 16) with `MLS` = `p.min_len` (a constant,
     /// so that the hash shifts by constants); returns the anchor (start of the trailing
     /// literals).
