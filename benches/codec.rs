@@ -46,6 +46,7 @@ fn pipeline(c: &mut Criterion) {
             threads,
             read_mode: ReadMode::Read,
             memory_limit: Some(1 << 30),
+            ..EncoderConfig::default()
         })
         .expect("encoder");
         group.bench_with_input(BenchmarkId::new("encode_reader", threads), &data, |b, d| {

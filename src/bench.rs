@@ -172,7 +172,7 @@ pub fn measure(data: &[u8], case: Case, min_time: Duration) -> Result<Measured> 
         chunk_size: case.chunk_size.map_or(ChunkSize::Auto, ChunkSize::Fixed),
         threads: case.threads,
         read_mode: ReadMode::Read,
-        memory_limit: None,
+        ..EncoderConfig::default()
     })?;
     let plan = encoder.plan(Some(data.len() as u64))?;
     let start_rss = stats::current_rss().unwrap_or(0);

@@ -32,15 +32,24 @@ pub struct FrameSummary {
 }
 
 impl FrameEncoder {
-    /// Appends the frame glyph for `raw` (1..=chunk size bytes) to `out`.
-    pub fn encode(&mut self, raw: &[u8], level: Level, out: &mut Vec<u8>) -> FrameSummary {
+    /// Appends the frame glyph for `window[history..]` (1..=chunk size bytes) to `out`.
+    /// `window[..history]` is the previous frame of a linked frame (or its end), which
+    /// copies may reach into; `history` is 0 for the first frame of a group.
+    pub fn encode(
+        &mut self,
+        window: &[u8],
+        history: usize,
+        level: Level,
+        out: &mut Vec<u8>,
+    ) -> FrameSummary {
+        let raw = &window[history..];
         let start = out.len();
         let raw_crc = crc32c::crc32c(raw);
         // The body is coded in place after room for the largest frame header, then moved
         // down behind the real header: no second buffer per frame.
         let body_at = start + MAX_FRAME_HEADER;
         out.resize(body_at, 0);
-        let coded = codec::encode_body(raw, level, &mut self.scratch, out);
+        let coded = codec::encode_body(window, history, level, &mut self.scratch, out);
         let body_len = out.len() - body_at;
         let (method, glyphs) = if body_len < raw.len() {
             (Method::Coded, coded)
@@ -82,22 +91,36 @@ pub struct DecodedFrame {
     pub glyphs: GlyphCounts,
 }
 
-/// Decodes the frame glyph `glyph` (head `head`, frame number `frame`, stream offset
-/// `at`), appending its raw bytes to `out`; checks the frame and data checksums.
+/// Where a frame is: its glyph, head, number in the stream, stream offset, and the
+/// stream's chunk size.
+#[derive(Clone, Copy, Debug)]
+pub struct FrameAt<'a> {
+    /// The whole frame glyph.
+    pub glyph: &'a [u8],
+    /// Its head.
+    pub head: &'a GlyphHead,
+    /// The stream's chunk size.
+    pub chunk_size: u64,
+    /// Frame number (0-based) in the stream.
+    pub number: u64,
+    /// Stream offset of the glyph.
+    pub at: u64,
+}
+
+/// Decodes a frame, appending its raw bytes to `out`; a linked frame's copies reach back
+/// into the last `history` bytes of `out` (the previous frame). Checks the frame and data
+/// checksums.
 ///
 /// # Errors
 /// Corruption or a checksum mismatch, naming the frame and offset.
 pub fn decode_frame(
-    glyph: &[u8],
-    head: &GlyphHead,
-    chunk_size: u64,
-    frame: u64,
-    at: u64,
+    f: FrameAt<'_>,
+    history: usize,
     scratch: &mut DecodeScratch,
     out: &mut Vec<u8>,
 ) -> Result<DecodedFrame> {
     let start = out.len();
-    let result = decode_frame_at(glyph, head, chunk_size, frame, at, scratch, out, start);
+    let result = decode_frame_into(f, history, scratch, out, start);
     let end = result
         .as_ref()
         .map_or(start, |d| start + d.header.raw_size as usize);
@@ -105,53 +128,41 @@ pub fn decode_frame(
     result
 }
 
-/// Like [`decode_frame`], but decodes into `buf[..raw size]` of a buffer reused across
-/// frames: `buf` only ever grows (to the largest frame plus a little), so no frame pays
-/// for clearing it. The frame's bytes are `buf[..header.raw_size]`.
+/// Decodes a frame into `buf[offset..offset + raw size]` of a buffer reused across frames,
+/// growing `buf` as needed (it may be left longer than that, and only ever grows, so no
+/// frame pays for clearing it). A linked frame's copies reach back into the `history`
+/// bytes before `offset` (the previous frame).
 ///
 /// # Errors
-/// Corruption or a checksum mismatch, naming the frame and offset.
-pub fn decode_frame_reuse(
-    glyph: &[u8],
-    head: &GlyphHead,
-    chunk_size: u64,
-    frame: u64,
-    at: u64,
-    scratch: &mut DecodeScratch,
-    buf: &mut Vec<u8>,
-) -> Result<DecodedFrame> {
-    decode_frame_at(glyph, head, chunk_size, frame, at, scratch, buf, 0)
-}
-
-/// Decodes a frame into `buf[offset..offset + raw size]`, growing `buf` as needed (it may
-/// be left longer than that).
-#[allow(clippy::too_many_arguments)]
-fn decode_frame_at(
-    glyph: &[u8],
-    head: &GlyphHead,
-    chunk_size: u64,
-    frame: u64,
-    at: u64,
+/// Corruption or a checksum mismatch, naming the frame and offset; `history` above
+/// `offset`.
+pub fn decode_frame_into(
+    f: FrameAt<'_>,
+    history: usize,
     scratch: &mut DecodeScratch,
     buf: &mut Vec<u8>,
     offset: usize,
 ) -> Result<DecodedFrame> {
-    let (header, body_at) = FrameHeader::parse(glyph, head, chunk_size, frame, at)?;
-    let body = &glyph[body_at..];
+    let (frame, at) = (f.number, f.at);
+    let (header, body_at) = FrameHeader::parse(f.glyph, f.head, f.chunk_size, frame, at)?;
+    let body = &f.glyph[body_at..];
     let raw = header.raw_size as usize;
     if buf.len() < offset + raw + codec::DECODE_SLACK {
         buf.resize(offset + raw + codec::DECODE_SLACK, 0);
     }
-    let dest = &mut buf[offset..];
+    let window = offset
+        .checked_sub(history)
+        .ok_or_else(|| Error::corrupt(Some(frame), at, "history of a linked frame is missing"))?;
+    let dest = &mut buf[window..];
     let glyphs = match header.method {
         Method::Stored => {
-            dest[..raw].copy_from_slice(body);
+            dest[history..history + raw].copy_from_slice(body);
             stored_counts(raw as u64)
         }
-        Method::Coded => codec::decode_body_into(body, raw, scratch, dest)
+        Method::Coded => codec::decode_body_into(body, history, raw, scratch, dest)
             .map_err(|e| Error::corrupt(Some(frame), at + (body_at + e.offset) as u64, e.detail))?,
     };
-    let crc = crc32c::crc32c(&dest[..raw]);
+    let crc = crc32c::crc32c(&dest[history..history + raw]);
     if crc != header.raw_crc {
         return Err(Error::Checksum {
             what: "frame data",

@@ -7,19 +7,31 @@ use crate::codec::DecodeScratch;
 use crate::decode::walk::{Glyph, Walker};
 use crate::error::{Error, Result};
 use crate::format::{self, IndexEntry, Metadata, StreamHeader, VERSION};
-use crate::frame::{decode_frame, FrameEncoder, StreamAssembler};
+use crate::frame::{decode_frame, FrameAt, FrameEncoder, StreamAssembler};
 use crate::pipeline::prescan;
+use crate::pipeline::sizing::DEFAULT_GROUP;
 
-/// Encodes `data` into a complete `.sigma` stream.
+/// Encodes `data` into a complete `.sigma` stream with frames of `chunk_size` bytes in
+/// groups of [`DEFAULT_GROUP`].
 ///
 /// # Errors
 /// A chunk size outside the format's limits.
 pub fn encode(data: &[u8], level: Level, chunk_size: u64) -> Result<Vec<u8>> {
+    encode_grouped(data, level, chunk_size, DEFAULT_GROUP)
+}
+
+/// Encodes `data` into a complete `.sigma` stream with frames of `chunk_size` bytes in
+/// groups of `group`.
+///
+/// # Errors
+/// A chunk size or group outside the format's limits.
+pub fn encode_grouped(data: &[u8], level: Level, chunk_size: u64, group: u8) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(data.len() / 2 + 64);
     encode_into(
         data,
         level,
         chunk_size,
+        group,
         None,
         &mut FrameEncoder::default(),
         &mut out,
@@ -32,21 +44,24 @@ pub fn encode(data: &[u8], level: Level, chunk_size: u64) -> Result<Vec<u8>> {
 /// The bytes are those the streaming pipeline writes for the same input and settings.
 ///
 /// # Errors
-/// A chunk size outside the format's limits.
+/// A chunk size or group outside the format's limits.
 pub fn encode_into(
     data: &[u8],
     level: Level,
     chunk_size: u64,
+    group: u8,
     metadata: Option<&Metadata>,
     enc: &mut FrameEncoder,
     out: &mut Vec<u8>,
 ) -> Result<u64> {
     format::check_chunk_size(chunk_size)?;
+    format::check_group(group)?;
     let start = out.len();
     let header = StreamHeader {
         version: VERSION,
         level,
         chunk_size,
+        group,
     };
     let mut asm = StreamAssembler::begin(&header, out);
     if let Some(m) = metadata {
@@ -54,11 +69,15 @@ pub fn encode_into(
         m.write(out);
         asm.add_other((out.len() - before) as u64);
     }
-    let mut pos = 0;
-    for len in prescan::cuts(data, chunk_size as usize) {
-        let summary = enc.encode(&data[pos..pos + len], level, out);
+    let (mut pos, mut prev) = (0, 0);
+    for (k, len) in prescan::cuts(data, chunk_size as usize)
+        .into_iter()
+        .enumerate()
+    {
+        let history = if header.linked(k as u64) { prev } else { 0 };
+        let summary = enc.encode(&data[pos - history..pos + len], history, level, out);
         asm.add_frame(&summary)?;
-        pos += len;
+        (pos, prev) = (pos + len, len);
     }
     asm.finish(out)?;
     Ok((out.len() - start) as u64)
@@ -98,8 +117,10 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
         first.get_or_insert(*w.header());
         let chunk_size = w.header().chunk_size;
         let from = data.len();
+        let header = *w.header();
         let mut seen: Vec<IndexEntry> = Vec::new();
         let (index_at, head) = loop {
+            glyph.clear();
             let next = w.next(&mut glyph)?;
             if metadata.is_none() {
                 metadata = w.metadata().cloned();
@@ -107,15 +128,18 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
             match next {
                 (at, Glyph::Frame { frame, head, gap }) => {
                     let before = data.len();
-                    let d = decode_frame(
-                        &glyph,
-                        &head,
+                    let history = match seen.last() {
+                        Some(prev) if header.linked(frame) => prev.raw_size as usize,
+                        _ => 0,
+                    };
+                    let f = FrameAt {
+                        glyph: &glyph,
+                        head: &head,
                         chunk_size,
-                        frame,
+                        number: frame,
                         at,
-                        &mut scratch,
-                        &mut data,
-                    )?;
+                    };
+                    let d = decode_frame(f, history, &mut scratch, &mut data)?;
                     seen.push(IndexEntry {
                         gap,
                         encoded_len: glyph.len() as u64,

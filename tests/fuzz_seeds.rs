@@ -66,6 +66,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             let mut body = Vec::new();
             encode_body(
                 part,
+                0,
                 Level::new(level).unwrap(),
                 &mut EncodeScratch::default(),
                 &mut body,
@@ -166,6 +167,7 @@ fn fuzz_seeds_reach_their_targets() {
                     usize::from(seed[1]) | usize::from(seed[2]) << 8 | usize::from(seed[3]) << 16;
                 decode_body(
                     &seed[5..],
+                    0,
                     n,
                     &mut DecodeScratch::default(),
                     &mut Vec::new(),

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use sigmalang::decode::{self, Decoder};
+use sigmalang::decode::{self, Decoder, FrameInfo};
 use sigmalang::memory;
 use sigmalang::pipeline::{Encoder, ReadMode};
 use sigmalang::Level;
@@ -148,11 +148,16 @@ fn range_decoding_reads_only_what_is_asked() {
         assert_eq!(n, b - a);
         assert_eq!(out, &data[a as usize..b as usize]);
         // Header, trailer, the index (read twice: checked, then walked) and only the
-        // frames that overlap the range.
+        // frames that overlap the range, with the frame before the first of them when it
+        // is linked (odd-numbered: groups of two).
+        let overlaps = |fr: &FrameInfo| fr.raw_start < b && fr.raw_start + fr.entry.raw_size > a;
         let covering: u64 = frames
             .iter()
-            .filter(|fr| fr.raw_start < b && fr.raw_start + fr.entry.raw_size > a)
-            .map(|fr| fr.entry.encoded_len)
+            .enumerate()
+            .filter(|&(k, fr)| {
+                overlaps(fr) || (k % 2 == 0 && frames.get(k + 1).is_some_and(&overlaps))
+            })
+            .map(|(_, fr)| fr.entry.encoded_len)
             .sum();
         let bound = 80 + 38 + 2 * index_and_trailer + covering;
         assert!(

@@ -274,6 +274,7 @@ fn a_trailer_declaring_huge_counts_allocates_nothing() {
         version: format::VERSION,
         level: Level::DEFAULT,
         chunk_size: 1 << 20,
+        group: 2,
     }
     .write(&mut head);
     let size: u64 = 3 << 30;
@@ -362,10 +363,10 @@ fn a_crafted_index_cannot_make_a_range_decode_succeed_short() {
 fn decode_memory_follows_the_budget_and_declared_sizes_allocate_nothing() {
     use sigmalang::pipeline::sizing::{decode_plan, decode_slot_memory};
     let chunk = 64 << 20;
-    let p = decode_plan(chunk, 8, Some(3 * decode_slot_memory(chunk))).unwrap();
+    let p = decode_plan(chunk, 2, 8, Some(3 * decode_slot_memory(chunk, 2))).unwrap();
     assert!(p.slots <= 2 && p.threads <= 1, "{p:?}");
-    assert!(decode_plan(chunk, 8, Some(1 << 20)).is_err());
-    let p = decode_plan(1 << 20, 4, None).unwrap();
+    assert!(decode_plan(chunk, 2, 8, Some(1 << 20)).is_err());
+    let p = decode_plan(1 << 20, 2, 4, None).unwrap();
     assert_eq!((p.slots, p.threads), (8, 4));
     // A 23-byte stream declaring a 64 MiB chunk and a frame of nearly that size.
     let mut s = Vec::new();
@@ -373,6 +374,7 @@ fn decode_memory_follows_the_budget_and_declared_sizes_allocate_nothing() {
         version: format::VERSION,
         level: Level::DEFAULT,
         chunk_size: chunk,
+        group: 2,
     }
     .write(&mut s);
     format::write_head(&mut s, format::FRAME, format::max_frame_payload(chunk));
@@ -579,6 +581,7 @@ fn setuid_setgid_and_sticky_bits_are_never_applied() {
         version: format::VERSION,
         level: Level::DEFAULT,
         chunk_size: 4096,
+        group: 2,
     }
     .write(&mut s);
     let (_, header_len) = StreamHeader::parse(&s).unwrap();

@@ -66,6 +66,7 @@ pub fn config(level: u8, chunk: u64, threads: usize, read_mode: ReadMode) -> Enc
         threads,
         read_mode,
         memory_limit: Some(1 << 30),
+        ..EncoderConfig::default()
     }
 }
 

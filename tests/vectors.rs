@@ -27,12 +27,18 @@ fn sha256(data: &[u8]) -> String {
 }
 
 /// Builds a stream glyph by glyph, keeping the index and trailer consistent.
+/// Its streams have frame groups of two: every odd-numbered frame is linked to the frame
+/// before it.
 struct Builder {
     out: Vec<u8>,
     entries: Vec<IndexEntry>,
     gap: u64,
     content: Vec<u8>,
     enc: FrameEncoder,
+    /// The previous frame's bytes.
+    prev: Vec<u8>,
+    /// Code the next frame with the previous one as history even if it is not linked.
+    cross: bool,
 }
 
 impl Builder {
@@ -42,6 +48,7 @@ impl Builder {
             version: format::VERSION,
             level: Level::DEFAULT,
             chunk_size,
+            group: 2,
         }
         .write(&mut out);
         Builder {
@@ -50,7 +57,15 @@ impl Builder {
             gap: 0,
             content: Vec::new(),
             enc: FrameEncoder::default(),
+            prev: Vec::new(),
+            cross: false,
         }
+    }
+
+    /// The next frame copies from the one before it even if it starts a group.
+    fn crossing(&mut self) -> &mut Self {
+        self.cross = true;
+        self
     }
 
     /// A glyph that is not a frame (metadata, unknown).
@@ -68,9 +83,13 @@ impl Builder {
         edit: impl FnOnce(&mut Vec<u8>, &mut IndexEntry),
     ) -> &mut Self {
         let mut glyph = Vec::new();
+        let linked = self.entries.len() % 2 == 1 || std::mem::take(&mut self.cross);
+        let history = if linked { self.prev.len() } else { 0 };
+        let window = [&self.prev[..history], data].concat();
         let s = self
             .enc
-            .encode(data, Level::new(level).unwrap(), &mut glyph);
+            .encode(&window, history, Level::new(level).unwrap(), &mut glyph);
+        self.prev = data.to_vec();
         let mut entry = IndexEntry {
             gap: self.gap,
             ..s.entry
@@ -322,11 +341,39 @@ fn vectors() -> Vec<(&'static str, Vec<u8>, Expect)> {
             "version 1 is not supported",
         ),
     ));
+    v.push((
+        "version-2",
+        V2_HELLO.to_vec(),
+        Rejects(
+            "format version 2 is not supported",
+            "version 2 is not supported",
+        ),
+    ));
+    // Frame 1 is linked to frame 0 and copies all of it; frame 2 starts a group, yet
+    // copies from frame 1.
+    let s = Builder::new(4096).frame(a, 3).frame(a, 3).finish();
+    v.push(("linked-copy", s, Decodes([a, a].concat())));
+    let s = Builder::new(4096)
+        .frame(a, 3)
+        .frame(b, 3)
+        .crossing()
+        .frame(b, 3)
+        .finish();
+    v.push((
+        "copy-across-groups",
+        s,
+        Rejects(
+            "a group's first frame copies from the frame before it",
+            "bytes of history",
+        ),
+    ));
     v
 }
 
 /// `hello.sigma` as format version 1 wrote it.
 const V1_HELLO: &[u8] = include_bytes!("vectors/version-1.sigma");
+/// `hello.sigma` as format version 2 wrote it.
+const V2_HELLO: &[u8] = include_bytes!("vectors/version-2.sigma");
 
 #[test]
 fn vectors_decode_or_are_rejected_as_listed() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pysigma: a second, independent decoder for `.sigma` streams (format version 2).
+"""pysigma: a second, independent decoder for `.sigma` streams (format version 3).
 
 Written from FORMAT.md alone (no reference to the Rust sources), in pure Python with the
 standard library only, to show that the document is enough to accept and reject exactly
@@ -568,18 +568,25 @@ class FrameState:
         self.tables = [None, None, None]  # LL, ML, OF
 
 
-def decode_body(body, raw_size):
-    """Decodes a method-1 body (section 7). Returns (bytes, counts) with counts =
-    [PRIMITIVE, REFERENCE, DELTA, ITERATION, literal bytes]. Raises BodyError."""
+def decode_body(body, raw_size, history=b""):
+    """Decodes a method-1 body (section 7). `history` is the decoded content of the previous
+    frame for a linked frame (section 5), else empty: copies may reach into it (7.4.5).
+    Returns (bytes, counts) with counts = [PRIMITIVE, REFERENCE, DELTA, ITERATION, literal
+    bytes]. Raises BodyError."""
     st = FrameState()
-    out = bytearray()
+    # The frame is decoded after its history, so that a copy reaching before the frame's
+    # start reads the end of the previous frame, and a distance is valid iff it is at most
+    # len(out) (the frame's bytes so far plus the history's).
+    out = bytearray(history)
+    base = len(out)
+    raw_end = base + raw_size
     counts = [0, 0, 0, 0, 0]
     pos = 0
     end = len(body)
-    while len(out) < raw_size:
+    while len(out) < raw_end:
         if pos >= end:
             raise BodyError(pos, "body ends before the frame is complete (%d of %d bytes)"
-                            % (len(out), raw_size))
+                            % (len(out) - base, raw_size))
         bpos = pos
         kind = body[pos]
         pos += 1
@@ -593,9 +600,9 @@ def decode_body(body, raw_size):
             raise BodyError(bpos, "block of raw length 0")
         if raw_len > 1 << 20:
             raise BodyError(bpos, "block raw length %d above 1 MiB" % raw_len)
-        if raw_len > raw_size - len(out):
+        if raw_len > raw_end - len(out):
             raise BodyError(bpos, "block raw length %d above the %d bytes the frame lacks"
-                            % (raw_len, raw_size - len(out)))
+                            % (raw_len, raw_end - len(out)))
         if kind == 0:
             if pos + raw_len > end:
                 raise BodyError(pos, "raw block runs past the end of the body")
@@ -604,11 +611,11 @@ def decode_body(body, raw_size):
             counts[0] += 1
             counts[4] += raw_len
             continue
-        pos = decode_coded_block(body, pos, end, raw_len, bpos, st, out, counts)
+        pos = decode_coded_block(body, pos, end, raw_len, bpos, st, out, base, counts)
     if pos != end:
         raise BodyError(pos, "%d bytes left in the body after the frame is complete"
                         % (end - pos))
-    return out, counts
+    return (out[base:] if base else out), counts
 
 
 def _vint(body, pos, end, what):
@@ -618,7 +625,7 @@ def _vint(body, pos, end, what):
         raise BodyError(e.offset, e.message)
 
 
-def decode_coded_block(body, pos, end, raw_len, bpos, st, out, counts):
+def decode_coded_block(body, pos, end, raw_len, bpos, st, out, base, counts):
     block_start = len(out)
     n_lits, pos = _vint(body, pos, end, "literal count")
     n_seqs, pos = _vint(body, pos, end, "sequence count")
@@ -713,7 +720,7 @@ def decode_coded_block(body, pos, end, raw_len, bpos, st, out, counts):
                             % (slen, end - pos))
         sstart = pos
         pos += slen
-        li = execute_sequences(body, sstart, slen, n_seqs, tables, st, lits, out,
+        li = execute_sequences(body, sstart, slen, n_seqs, tables, st, lits, out, base,
                                block_start, raw_len, counts)
     if li < n_lits:
         out += lits[li:]
@@ -725,9 +732,11 @@ def decode_coded_block(body, pos, end, raw_len, bpos, st, out, counts):
     return pos
 
 
-def execute_sequences(body, sstart, slen, n_seqs, tables, st, lits, out, block_start,
+def execute_sequences(body, sstart, slen, n_seqs, tables, st, lits, out, base, block_start,
                       raw_len, counts):
-    """7.4.4 and 7.4.5. Returns the number of literals used."""
+    """7.4.4 and 7.4.5. `out` holds the history (`base` bytes: the previous frame's for a
+    linked frame, else none), then this frame's output. Returns the number of literals
+    used."""
     if slen == 0:
         raise BodyError(sstart, "empty sequence stream")
     s = bytes(body[sstart:sstart + slen])
@@ -758,7 +767,6 @@ def execute_sequences(body, sstart, slen, n_seqs, tables, st, lits, out, block_s
     li = 0
     n_lits = len(lits)
     block_end = block_start + raw_len
-    frame_start_len = 0
     for i in range(n_seqs):
         ofc = of_sym[of_state]
         mlc = ml_sym[ml_state]
@@ -826,9 +834,10 @@ def execute_sequences(body, sstart, slen, n_seqs, tables, st, lits, out, block_s
             counts[0] += 1
         # step 3: the copy
         olen = len(out)
-        if d == 0 or d > olen - frame_start_len:
-            raise BodyError(sstart, "sequence %d: distance %d with %d bytes output"
-                            % (i, d, olen))
+        if d == 0 or d > olen:
+            raise BodyError(sstart, "sequence %d: distance %d with %d bytes output%s"
+                            % (i, d, olen - base, " after %d bytes of the previous frame"
+                               % base if base else ""))
         if olen + match_len > block_end:
             raise BodyError(sstart, "sequence %d: copy of %d bytes ends past its block"
                             % (i, match_len))
@@ -895,7 +904,7 @@ def decode_bytes(data, sink=None):
 
 
 def parse_header(buf, pos):
-    """Section 3. Returns (chunk size C, end of the header glyph)."""
+    """Section 3. Returns (chunk size C, end of the header glyph, group G)."""
     n = len(buf)
     if buf[pos:pos + 2] != b"\xff\x7e":
         raise SigmaError(pos, "not a .sigma stream (no FF 7E stream header)")
@@ -906,9 +915,9 @@ def parse_header(buf, pos):
     if buf[p:p + 4] != b"SGMA":
         raise SigmaError(p, "not a .sigma stream (bad magic)")
     version = buf[p + 4]
-    if version != 2:
-        if version == 1:
-            raise SigmaError(p + 4, "stream format version 1 is not supported")
+    if version != 3:
+        if version in (1, 2):
+            raise SigmaError(p + 4, "stream format version %d is not supported" % version)
         raise SigmaError(p + 4, "unsupported version %d" % version)
     crc_at = g.end - 4
     if crc32c(buf[g.start:crc_at]) != _u32(buf, crc_at):
@@ -916,16 +925,16 @@ def parse_header(buf, pos):
     level = buf[p + 5]
     if not 1 <= level <= 9:
         raise SigmaError(p + 5, "level %d outside 1-9" % level)
-    flags = buf[p + 6]
-    if flags != 0:
-        raise SigmaError(p + 6, "flags %d, not 0" % flags)
+    group = buf[p + 6]
+    if not 1 <= group <= 16:
+        raise SigmaError(p + 6, "frame group %d outside 1-16" % group)
     c, q = read_varint(buf, p + 7, crc_at, "chunk size")
     if not MIN_CHUNK <= c <= MAX_CHUNK:
         raise SigmaError(p + 7, "chunk size %d outside 4096-67108864" % c)
     if q != crc_at:
         raise SigmaError(q, "stream header fields do not fill it (%d bytes left)"
                          % (crc_at - q))
-    return c, g.end
+    return c, g.end, group
 
 
 def parse_metadata(buf, g):
@@ -956,8 +965,10 @@ def parse_metadata(buf, g):
         raise SigmaError(q, "metadata fields do not fill it (%d bytes left)" % (crc_at - q))
 
 
-def decode_frame(buf, g, c, frame_no, sink):
-    """Section 5. Returns (raw size, raw CRC, glyph counts [P, R, D, I, literal bytes])."""
+def decode_frame(buf, g, c, frame_no, sink, history=b""):
+    """Section 5. `history`: the previous frame's decoded content if this frame is linked,
+    else empty. Returns (raw size, raw CRC, glyph counts [P, R, D, I, literal bytes], the
+    decoded content)."""
     p = g.payload_start
     end = g.end
     try:
@@ -988,7 +999,7 @@ def decode_frame(buf, g, c, frame_no, sink):
     else:
         body = buf[body_start:end]
         try:
-            raw, counts = decode_body(body, raw_size)
+            raw, counts = decode_body(body, raw_size, history)
         except BodyError as e:
             raise SigmaError(body_start + e.pos, "corrupt frame body: " + e.message,
                              frame_no)
@@ -996,20 +1007,21 @@ def decode_frame(buf, g, c, frame_no, sink):
     if got != raw_crc:
         raise SigmaError(q + 1, "frame content checksum mismatch", frame_no)
     sink.write(raw)
-    return raw_size, raw_crc, counts
+    return raw_size, raw_crc, counts, raw
 
 
 def decode_stream(buf, pos, sink, stream_no):
     """Decodes one stream starting at `pos`; returns the position after its trailer."""
     n = len(buf)
     sstart = pos
-    c, pos = parse_header(buf, pos)
+    c, pos, group = parse_header(buf, pos)
     header_end = pos
     prev_end = header_end
     seen_meta = False
     frames = []  # index entries as read: [gap, enc len, raw, P, R, D, I, lit]
     content_crc = 0
     content_size = 0
+    prev_raw = b""  # the previous frame's content: the history of a linked frame
     while True:
         g = read_glyph_head(buf, pos)
         kind = CONTAINER.get(g.key)
@@ -1030,7 +1042,10 @@ def decode_stream(buf, pos, sink, stream_no):
             fno = len(frames)
             check_length(g, max_frame_payload(c), "frame")
             need_payload(buf, g, "frame")
-            raw_size, raw_crc, counts = decode_frame(buf, g, c, fno, sink)
+            # Section 5: frame k (per stream) is linked unless k is a multiple of G.
+            history = prev_raw if fno % group else b""
+            raw_size, raw_crc, counts, raw = decode_frame(buf, g, c, fno, sink, history)
+            prev_raw = raw if group > 1 else b""
             frames.append([g.start - prev_end, g.end - g.start, raw_size] + counts)
             content_crc = crc32c_combine(content_crc, raw_crc, raw_size)
             content_size += raw_size

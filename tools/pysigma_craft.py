@@ -59,8 +59,8 @@ def with_crc(gtype, gid, fields, extra_after_crc=b""):
     return h + fields + u32(P.crc32c(h + fields)) + extra_after_crc
 
 
-def header(chunk=4096, level=3, flags=0, version=2, magic=b"SGMA", extra=b""):
-    return with_crc(3, 0x7E, magic + bytes([version, level, flags]) + varint(chunk) + extra)
+def header(chunk=4096, level=3, group=2, version=3, magic=b"SGMA", extra=b""):
+    return with_crc(3, 0x7E, magic + bytes([version, level, group]) + varint(chunk) + extra)
 
 
 def metadata(name=b"a.txt", mode=0o644, mtime=0, nanos=0, extra=b""):
@@ -89,12 +89,15 @@ def coded_frame(data, body):
 class Stream:
     """Assembles a stream from glyph byte strings; frames are given with their content so
     that the index and trailer can be computed (glyph counts by decoding the body with
-    pysigma; a body it rejects gets stored-frame counts, which the probe then shows)."""
+    pysigma, a linked frame after the previous frame's given content; a body it rejects
+    gets stored-frame counts, which the probe then shows). `group` is the header's G (for
+    a given `hdr`, the G used to tell linked frames when counting)."""
 
-    def __init__(self, chunk=4096, level=3, hdr=None):
+    def __init__(self, chunk=4096, level=3, hdr=None, group=2):
         self.chunk = chunk
-        self.hdr = hdr if hdr is not None else header(chunk, level)
-        self.items = []  # (bytes, content or None)
+        self.group = group
+        self.hdr = hdr if hdr is not None else header(chunk, level, group)
+        self.items = []  # (bytes, content or None, counts or None)
 
     def add(self, glyph_bytes, content=None, counts=None):
         self.items.append((glyph_bytes, content, counts))
@@ -106,15 +109,18 @@ class Stream:
         entries = []
         content = bytearray()
         prev_end = len(out)
+        prev = b""
         for g, c, counts in self.items:
             start = len(out)
             out += g
             if c is None:
                 continue
             if counts is None:
-                counts = frame_counts(g, c, self.chunk)
+                history = prev if len(entries) % max(self.group, 1) else b""
+                counts = frame_counts(g, c, self.chunk, history)
             entries.append([start - prev_end, len(g), len(c)] + counts)
             content += c
+            prev = c
             prev_end = len(out)
         if index_mutator:
             index_mutator(entries)
@@ -136,12 +142,13 @@ class Stream:
         return bytes(out), bytes(content)
 
 
-def frame_counts(g, content, chunk):
-    """Glyph counts of a frame glyph as pysigma decodes them (stored: 1 PRIMITIVE)."""
+def frame_counts(g, content, chunk, history=b""):
+    """Glyph counts of a frame glyph as pysigma decodes them (stored: 1 PRIMITIVE), after
+    `history` (the previous frame's content) for a linked frame."""
     try:
         gl = P.read_glyph_head(g, 0)
         sink = P.Sink(keep=False)
-        _, _, counts = P.decode_frame(g, gl, chunk, 0, sink)
+        _, _, counts, _ = P.decode_frame(g, gl, chunk, 0, sink, history)
         return counts
     except (P.SigmaError, IndexError):
         return [1, 0, 0, 0, len(content)]
@@ -449,10 +456,13 @@ def probes():
     yield "f-zero-after", one + b"\0"
     # --- header
     for name, h in [("level-0", header(level=0)), ("level-9", header(level=9)),
-                    ("level-10", header(level=10)), ("flags-1", header(flags=1)),
+                    ("level-10", header(level=10)), ("group-0", header(group=0)),
+                    ("group-1", header(group=1)), ("group-16", header(group=16)),
+                    ("group-17", header(group=17)), ("group-255", header(group=255)),
                     ("chunk-4095", header(chunk=4095)), ("chunk-max", header(chunk=64 << 20)),
                     ("chunk-max+1", header(chunk=(64 << 20) + 1)),
-                    ("version-3", header(version=3)), ("magic", header(magic=b"SGMB")),
+                    ("version-1", header(version=1)), ("version-2", header(version=2)),
+                    ("version-4", header(version=4)), ("magic", header(magic=b"SGMB")),
                     ("extra-5", header(extra=b"\0" * 5)), ("extra-6", header(extra=b"\0" * 6))]:
         s = Stream(hdr=h)
         s.add(*sf)
@@ -507,7 +517,7 @@ def probes():
     tb[-1] ^= 1
     yield "t-length-byte", bytes(tb)
     yield "i-overlong-entry", overlong_index(sf)
-    yield "h-length-11", glyph(3, 0x7E, b"SGMA\x02\x03\x00" + u32(0)) + simple([sf])[len(hdr):]
+    yield "h-length-11", glyph(3, 0x7E, b"SGMA\x03\x03\x02" + u32(0)) + simple([sf])[len(hdr):]
     yield "h-length-22", header(extra=b"\0" * 9) + simple([sf])[len(hdr):]
     # --- varints inside bodies: not the shortest form, longer than 10 bytes
     yield "b-overlong-raw-len", simple([(coded_frame(text, bytes([0, 0x87, 0x81, 0x00])
@@ -739,6 +749,66 @@ def probes():
     s_big = Stream(chunk=2 << 20)
     s_big.add(coded_frame(mib + b"\0", raw_block(mib) + raw_block(b"\0")), mib + b"\0")
     yield "b-raw-block-1mib", s_big.build()[0]
+    # --- frame groups (section 5, 7.4.5): frame k is linked unless k % G == 0, and only a
+    # linked frame's copies may reach into the previous frame's content (h bytes)
+    def linked(prev, seqs, lits=b""):
+        out = run_seqs(lits, seqs, prefix=prev)
+        sec, _ = sequence_section(seqs)
+        ls = bytes([0]) + lits if lits else b""
+        return coded_frame(out, coded_block(len(out), len(lits), len(seqs), ls, sec)), out
+
+    def grouped(frames, group=2):
+        s = Stream(group=group)
+        for f in frames:
+            s.add(*f)
+        return s.build()[0]
+
+    h = len(text)
+    to_start = linked(text, [(0, 20, 3 + h)])  # distance h at position 0: byte 0 of text
+    yield "g-linked-copy", grouped([sf, to_start])
+    yield "g-linked-distance-max", grouped([sf, linked(text, [(5, 8, 3 + 5 + h)], b"12345")])
+    yield "g-linked-distance-over", grouped([sf, linked(text, [(5, 8, 4 + 5 + h)], b"12345")])
+    yield "g-linked-distance-0-over", grouped([sf, linked(text, [(0, 8, 4 + h)])])
+    yield "g-linked-overlap", grouped([sf, linked(text, [(0, 12, 3 + 3)])])
+    yield "g-linked-straddle", grouped([sf, linked(text, [(2, 30, 3 + 12)], b"#!")])
+    yield "g-linked-repeat-1", grouped([sf, linked(text, [(0, 6, 1)])])
+    yield "g-linked-repeat-8", grouped([sf, linked(text, [(0, 8, 3)])])
+    yield "g-linked-repeat-4-swap", grouped([sf, linked(text, [(0, 5, 2)])])
+    yield "g-group-1", grouped([sf, to_start], group=1)
+    yield "g-group-1-no-copy", grouped([sf, sf], group=1)
+    yield "g-across-groups", grouped([sf, sf, to_start])
+    yield "g-group-3", grouped([sf, sf, to_start], group=3)
+    yield "g-group-3-fourth", grouped([sf, sf, sf, to_start], group=3)
+    xs = (b"X" * 50, b"X" * 50)
+    xf = (stored_frame(xs[0]), xs[0])
+    yield "g-history-is-one-frame", grouped([sf, xf, linked(xs[0], [(0, 8, 4 + 50)])],
+                                            group=3)
+    yield "g-history-previous-only", grouped([sf, xf, linked(xs[0], [(0, 8, 3 + 50)])],
+                                             group=3)
+    f0, o0 = seq_frame(seqs, lits)
+    yield "g-coded-history", grouped([(f0, o0), linked(o0, [(3, 40, 3 + 3 + len(o0))],
+                                                        b"abc")])
+    body2 = raw_block(b"abcd") + coded_block(20, 0, 1, b"", sequence_section(
+        [(0, 20, 3 + 4 + h)])[0])
+    yield "g-linked-second-block", grouped([sf, (coded_frame(b"abcd" + text[:20], body2),
+                                                 b"abcd" + text[:20])])
+    body3 = raw_block(b"abcd") + coded_block(20, 0, 1, b"", sequence_section(
+        [(0, 20, 4 + 4 + h)])[0])
+    yield "g-linked-second-block-over", grouped([sf, (coded_frame(
+        b"abcd" + bytes(20), body3), b"abcd" + bytes(20))])
+    # concatenated streams count frames from 0 again: a second stream's frame 0 is not
+    # linked to the first stream's last frame
+    yield "g-concat-restart", grouped([sf]) + grouped([to_start])
+    yield "g-concat-linked", grouped([sf]) + grouped([sf, to_start])
+    # G = 16: a chain of 16 linked copies, then frame 16 starts a new group
+    chain = [sf]
+    for _ in range(15):
+        chain.append(linked(chain[-1][1], [(0, 20, 3 + len(chain[-1][1]))]))
+    yield "g-group-16", grouped(chain + [sf], group=16)
+    yield "g-group-16-next-group", grouped(chain + [linked(chain[-1][1], [(0, 20, 23)])],
+                                           group=16)
+    yield "g-group-16-linked-last", grouped(chain[:-1] + [
+        linked(chain[-2][1], [(0, 20, 23)])], group=16)
 
 
 def degenerate_log(log):
@@ -870,12 +940,13 @@ def reindex(buf):
     while pos < len(data):
         sstart = pos
         hdr = P.read_glyph_head(data, pos)
-        chunk, _ = P.parse_header(data, pos)
+        chunk, _, group = P.parse_header(data, pos)
         out += data[hdr.start:hdr.end]
         pos = hdr.end
         prev_end = pos
         entries = []
         total = bytearray()
+        prev = b""  # the previous frame's content as decoded now: a linked frame's history
         while True:
             g = P.read_glyph_head(data, pos)
             if g.key == P.G_INDEX:
@@ -885,15 +956,18 @@ def reindex(buf):
                 local = P.read_glyph_head(bytes(seg), 0)
                 raw_size, q = _frame_fields(bytes(seg), local)
                 method, body = seg[q], bytes(seg[q + 9:])
+                history = prev if len(entries) % group else b""
+                prev = b""
                 try:
                     if method == 0 and len(body) == raw_size:
                         content, counts = body, [1, 0, 0, 0, raw_size]
                     elif method == 1:
-                        content, counts = P.decode_body(body, raw_size)
+                        content, counts = P.decode_body(body, raw_size, history)
                     else:
                         raise P.BodyError(0, "method")
                     seg[q + 1:q + 5] = u32(P.crc32c(content))
                     total += content
+                    prev = bytes(content)
                 except P.BodyError:
                     counts = None
                 reseal_glyph(seg, local)

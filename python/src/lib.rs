@@ -345,7 +345,7 @@ fn auto_chunk_size(py: Python<'_>, size: Option<u64>, level: u8) -> PyResult<u64
 }
 
 /// The library's memory estimate for encoding an input of `size` bytes, split into its
-/// terms: `chunk_buffer` (one input chunk per slot, two per worker), `encoder_state` (match-finder
+/// terms: `chunk_buffer` (per slot, two per worker, one input chunk and the chunk before it), `encoder_state` (match-finder
 /// tables per worker), `output_buffer` (encoded frames in flight, at half a chunk each)
 /// and `overhead` (the process before any frame work); they add up to `estimate`. Also
 /// the resolved `chunk_size`, `threads`, `slots` and the budget's `notes`.
@@ -361,15 +361,17 @@ fn memory_estimate<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let level = crate::level(py, level)?;
     let chunk = chunk_setting(py, chunk_size)?;
-    let plan = sizing::plan(level, chunk, threads, memory_limit, size)
+    let plan = sizing::plan(level, chunk, sizing::DEFAULT_GROUP, threads, memory_limit, size)
         .map_err(|e| errors::to_py(py, &e))?;
     let workers = plan.threads as u64;
     let chunk = plan.chunk_size;
+    // A linked frame's input holds the frame before it too.
+    let window = sizing::encode_window(chunk, plan.group);
     let d = PyDict::new(py);
-    d.set_item("chunk_buffer", plan.slots() as u64 * chunk)?;
+    d.set_item("chunk_buffer", plan.slots() as u64 * window)?;
     d.set_item(
         "encoder_state",
-        workers * sigmalang::codec::encoder_memory(level, chunk as usize) as u64,
+        workers * sigmalang::codec::encoder_memory(level, window as usize) as u64,
     )?;
     d.set_item("output_buffer", plan.slots() as u64 * chunk / 2)?;
     d.set_item("overhead", sizing::BASE_MEMORY)?;

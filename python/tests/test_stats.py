@@ -109,10 +109,12 @@ def test_memory_estimates_come_from_the_engine():
     parts = estimate_memory_usage(1024 * MIB, MIB, threads=2, memory_limit=1 << 40)
     d = _native.memory_estimate(level=3, chunk_size=MIB, threads=2, memory_limit=1 << 40, size=1024 * MIB)
     assert sum(parts.values()) == d["estimate"]
-    assert parts["chunk_buffer"] == 4 * MIB  # one chunk per frame in flight (2 x threads)
+    # Per frame in flight (2 x threads): its chunk and the chunk before it (frames linked
+    # in groups of two).
+    assert parts["chunk_buffer"] == 8 * MIB
     assert parts["output_buffer"] == 4 * MIB // 2  # 2 x threads frames at half a chunk
     four = estimate_memory_usage(1024 * MIB, MIB, threads=4, memory_limit=1 << 40)
-    assert four["chunk_buffer"] == 8 * MIB and four["encoder_state"] == 2 * parts["encoder_state"]
+    assert four["chunk_buffer"] == 16 * MIB and four["encoder_state"] == 2 * parts["encoder_state"]
     # Stronger levels keep larger match-finder tables.
     nine = estimate_memory_usage(1024 * MIB, MIB, threads=2, level=9, memory_limit=1 << 40)
     assert nine["encoder_state"] > parts["encoder_state"]

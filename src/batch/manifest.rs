@@ -614,7 +614,7 @@ impl Journal {
             chunk_size: ChunkSize::Fixed(PART_CHUNK),
             threads,
             read_mode: ReadMode::Read,
-            memory_limit: None,
+            ..EncoderConfig::default()
         })?;
         let mut tmp = to.as_os_str().to_owned();
         tmp.push(".writing");

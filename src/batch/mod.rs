@@ -867,6 +867,7 @@ fn encode_small(
             &slot.input,
             level,
             chunk,
+            cfg.encoder.group,
             Some(&meta),
             enc,
             &mut slot.output,

@@ -141,6 +141,11 @@ pub struct BatchEncodeArgs {
     /// Frame size (e.g. 64K, 4M) or `auto`.
     #[arg(long, default_value = "auto", value_name = "SIZE|auto")]
     pub chunk_size: String,
+    /// Frames per group: every frame but a group's first may copy from the frame before
+    /// it (better ratio across frame boundaries); 1 makes every frame independent.
+    #[arg(long, default_value_t = sigmalang::pipeline::sizing::DEFAULT_GROUP, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(1..=sigmalang::format::MAX_GROUP as i64))]
+    pub group: u8,
     /// Memory budget (e.g. 64M, 1G).
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
@@ -238,6 +243,11 @@ pub struct EncodeArgs {
     /// Frame size (e.g. 64K, 4M) or `auto` (by input size).
     #[arg(long, default_value = "auto", value_name = "SIZE|auto")]
     pub chunk_size: String,
+    /// Frames per group: every frame but a group's first may copy from the frame before
+    /// it (better ratio across frame boundaries); 1 makes every frame independent.
+    #[arg(long, default_value_t = sigmalang::pipeline::sizing::DEFAULT_GROUP, value_name = "N",
+          value_parser = clap::value_parser!(u8).range(1..=sigmalang::format::MAX_GROUP as i64))]
+    pub group: u8,
     /// Memory budget (e.g. 64M, 1G); lowers threads, then chunk size, to fit.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,

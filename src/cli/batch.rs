@@ -28,6 +28,7 @@ pub fn run(a: BatchArgs, partials: &Partials) -> Result<Exit, String> {
                         ReadMode::Read
                     },
                     memory_limit: memory_limit(e.memory_limit.as_deref())?,
+                    group: e.group,
                 },
                 shard: parse_shard(e.shard.as_deref())?,
                 prune: e.prune,

@@ -333,6 +333,7 @@ fn inspect_json(
         "version": info.header.version,
         "level": info.header.level.get(),
         "chunk_size": info.header.chunk_size,
+        "group": info.header.group,
         "raw_size": info.trailer.raw_size,
         "encoded_size": info.encoded_size,
         "ratio": ratio(info),
@@ -373,7 +374,7 @@ fn inspect_text(
     let g = &info.glyphs;
     write!(
         out,
-        "{name}\n  format version  {}\n  level           {}\n  chunk size      {} bytes\n  raw size        {} bytes\n  encoded size    {} bytes\n  ratio           {:.3}\n  frames          {} (raw {}..{} bytes)\n  glyphs          {} total: primitive {}, reference {}, delta {}, iteration {}\n  bytes           literal {}, copied {}\n  content crc32c  {:08x}\n",
+        "{name}\n  format version  {}\n  level           {}\n  chunk size      {} bytes\n  raw size        {} bytes\n  encoded size    {} bytes\n  ratio           {:.3}\n  frames          {} (raw {}..{} bytes, groups of {})\n  glyphs          {} total: primitive {}, reference {}, delta {}, iteration {}\n  bytes           literal {}, copied {}\n  content crc32c  {:08x}\n",
         info.header.version,
         info.header.level.get(),
         info.header.chunk_size,
@@ -383,6 +384,7 @@ fn inspect_text(
         info.trailer.frames,
         info.frame_raw_min,
         info.frame_raw_max,
+        info.header.group,
         g.total(),
         g.primitive,
         g.reference,

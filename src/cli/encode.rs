@@ -34,6 +34,7 @@ fn resolve(a: &EncodeArgs) -> Result<EncoderConfig, String> {
         threads: a.common.threads,
         read_mode,
         memory_limit: memory_limit(a.memory_limit.as_deref())?,
+        group: a.group,
     })
 }
 
@@ -178,7 +179,7 @@ fn full_load(encoder: &Encoder, input: &Path, w: &mut dyn Write) -> Result<Stats
     let data = fs::read(input).map_err(|e| Error::io("reading input", e))?;
     let plan = encoder.plan(Some(data.len() as u64))?;
     let level = encoder.level();
-    let stream = sigmalang::memory::encode(&data, level, plan.chunk_size)?;
+    let stream = sigmalang::memory::encode_grouped(&data, level, plan.chunk_size, plan.group)?;
     w.write_all(&stream)
         .map_err(|e| Error::io("writing output", e))?;
     Ok(Stats {

@@ -49,18 +49,25 @@ pub struct DecodeScratch {
     seq_dec: SequenceDecoder,
 }
 
-/// Appends the coded body of `input` to `out` and returns its glyph counts.
+/// Appends the coded body of `input[history..]` to `out` and returns its glyph counts.
+/// Copies may reach back into `input[..history]`, the end of the previous frame of a
+/// linked frame (FORMAT.md 5); `history` is 0 for an independent frame.
+///
+/// # Panics
+/// If `history` exceeds `input.len()`.
 pub fn encode_body(
     input: &[u8],
+    history: usize,
     level: Level,
     scratch: &mut EncodeScratch,
     out: &mut Vec<u8>,
 ) -> GlyphCounts {
-    scratch.mf.reset(level, input);
+    assert!(history <= input.len(), "history is part of the input");
+    scratch.mf.reset(level, input, history);
     scratch.lit_enc.reset();
     scratch.seq_enc.reset();
     let mut counts = GlyphCounts::default();
-    let mut start = 0;
+    let mut start = history;
     while start < input.len() {
         let end = (start + BLOCK_SIZE).min(input.len());
         scratch.seqs.clear();
@@ -130,52 +137,62 @@ fn read_varint(body: &[u8], pos: &mut usize, what: &str) -> Result<u64, CodecErr
     varint::read(body, pos).map_err(|e| CodecError::new(*pos, format!("{what}: {e}")))
 }
 
-/// Decodes a frame body into exactly `raw_size` bytes appended to `out`; returns the
-/// glyph counts of what it decoded.
+/// Decodes a frame body into exactly `raw_size` bytes appended to `out`; copies may reach
+/// back into the last `history` bytes already in `out` (the previous frame of a linked
+/// frame). Returns the glyph counts of what it decoded.
 ///
 /// # Errors
-/// A [`CodecError`] naming the body offset of the first inconsistency.
+/// A [`CodecError`] naming the body offset of the first inconsistency; `history` larger
+/// than `out`.
 pub fn decode_body(
     body: &[u8],
+    history: usize,
     raw_size: usize,
     scratch: &mut DecodeScratch,
     out: &mut Vec<u8>,
 ) -> Result<GlyphCounts, CodecError> {
+    let Some(window_start) = out.len().checked_sub(history) else {
+        return Err(CodecError::new(
+            0,
+            format!("history is {history} bytes, only {} are there", out.len()),
+        ));
+    };
     let frame_start = out.len();
     out.resize(frame_start + raw_size + SLACK, 0);
-    let result = decode_into(body, raw_size, scratch, &mut out[frame_start..]);
+    let result = decode_into(body, history, raw_size, scratch, &mut out[window_start..]);
     out.truncate(frame_start + raw_size);
     result
 }
 
-/// Decodes a frame body into `frame[..raw_size]`; `frame` must be at least
-/// `raw_size + DECODE_SLACK` bytes (the rest is scratch space). Lets a caller reuse one
-/// buffer for every frame without clearing it. Returns the glyph counts.
+/// Decodes a frame body into `buf[history..history + raw_size]`, with copies reaching
+/// back into `buf[..history]` (the previous frame of a linked frame, else empty); `buf`
+/// must be at least `history + raw_size + DECODE_SLACK` bytes (the rest is scratch
+/// space). Lets a caller reuse one buffer for every frame without clearing it. Returns
+/// the glyph counts.
 ///
 /// # Errors
 /// A [`CodecError`] naming the body offset of the first inconsistency.
 pub fn decode_body_into(
     body: &[u8],
+    history: usize,
     raw_size: usize,
     scratch: &mut DecodeScratch,
-    frame: &mut [u8],
+    buf: &mut [u8],
 ) -> Result<GlyphCounts, CodecError> {
-    if frame.len() < raw_size + SLACK {
+    let need = history + raw_size + SLACK;
+    if buf.len() < need {
         return Err(CodecError::new(
             0,
-            format!(
-                "output buffer is {} bytes, needs {}",
-                frame.len(),
-                raw_size + SLACK
-            ),
+            format!("output buffer is {} bytes, needs {need}", buf.len()),
         ));
     }
-    decode_into(body, raw_size, scratch, frame)
+    decode_into(body, history, raw_size, scratch, buf)
 }
 
-/// Decodes into `frame` (`raw_size` bytes plus [`SLACK`]).
+/// Decodes into `frame[history..history + raw_size]` (followed by [`SLACK`] bytes).
 fn decode_into(
     body: &[u8],
+    history: usize,
     raw_size: usize,
     scratch: &mut DecodeScratch,
     frame: &mut [u8],
@@ -185,12 +202,13 @@ fn decode_into(
     scratch.seq_dec.reset();
     let mut counts = GlyphCounts::default();
     let mut pos = 0usize;
-    let mut op = 0usize;
-    while op < raw_size {
+    let mut op = history;
+    let raw_end = history + raw_size;
+    while op < raw_end {
         let block_at = pos;
         let kind = take(body, &mut pos, 1, "block kind")?[0];
         let raw_len = read_varint(body, &mut pos, "block size")?;
-        let left = (raw_size - op) as u64;
+        let left = (raw_end - op) as u64;
         if raw_len == 0 || raw_len > left || raw_len > MAX_BLOCK_SIZE as u64 {
             return Err(CodecError::new(
                 block_at,
@@ -308,10 +326,16 @@ mod tests {
     fn round_trip(data: &[u8], level: u8) -> usize {
         let mut body = Vec::new();
         let mut es = EncodeScratch::default();
-        let enc_counts = encode_body(data, Level::new(level).unwrap(), &mut es, &mut body);
+        let enc_counts = encode_body(data, 0, Level::new(level).unwrap(), &mut es, &mut body);
         let mut out = vec![9u8; 3]; // decoding appends after existing content
-        let dec_counts =
-            decode_body(&body, data.len(), &mut DecodeScratch::default(), &mut out).unwrap();
+        let dec_counts = decode_body(
+            &body,
+            0,
+            data.len(),
+            &mut DecodeScratch::default(),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(&out[3..], data);
         assert_eq!(enc_counts, dec_counts, "level {level}");
         assert_eq!(
@@ -400,6 +424,7 @@ mod tests {
         let mut body = Vec::new();
         encode_body(
             &data,
+            0,
             Level::DEFAULT,
             &mut EncodeScratch::default(),
             &mut body,
@@ -407,14 +432,14 @@ mod tests {
         let mut ds = DecodeScratch::default();
         for cut in [0, 1, body.len() / 2, body.len() - 1] {
             let mut out = Vec::new();
-            assert!(decode_body(&body[..cut], data.len(), &mut ds, &mut out).is_err());
+            assert!(decode_body(&body[..cut], 0, data.len(), &mut ds, &mut out).is_err());
         }
         for i in (0..body.len()).step_by(body.len() / 50 + 1) {
             let mut bad = body.clone();
             bad[i] ^= 0x5A;
             let mut out = Vec::new();
             // Must not panic; may or may not detect (the frame CRC catches the rest).
-            let _ = decode_body(&bad, data.len(), &mut ds, &mut out);
+            let _ = decode_body(&bad, 0, data.len(), &mut ds, &mut out);
         }
     }
 }

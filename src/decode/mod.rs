@@ -16,7 +16,7 @@ use crate::base::{crc, write_all, GlyphCounts, Progress};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{GlyphHead, IndexEntry, Metadata, Trailer, INDEX_ENTRY_FIELDS};
-use crate::frame::decode_frame_reuse;
+use crate::frame::{decode_frame_into, FrameAt};
 use crate::parallel::{self, resolve_threads, Slot};
 use crate::pipeline::sizing;
 use crate::stats::{self, Stats};
@@ -60,19 +60,37 @@ struct Closing {
     end: u64,
 }
 
+/// One frame of a group job: where it is in the stream and in the slot's input.
+struct FrameJob {
+    frame: u64,
+    at: u64,
+    head: GlyphHead,
+    gap: u64,
+    /// Its glyph is `slot.input[start..end]`.
+    start: usize,
+    end: usize,
+    /// Whether its copies reach into the frame before it (the previous one in the job).
+    linked: bool,
+}
+
 enum Job {
-    Frame {
-        frame: u64,
-        at: u64,
-        head: GlyphHead,
-        gap: u64,
+    /// A group of frames: the first independent, the others linked to the one before.
+    Group {
+        frames: Vec<FrameJob>,
         chunk_size: u64,
     },
     Close(Box<Closing>),
 }
 
+/// A decoded frame: its index entry as read, and the CRC of its bytes.
+struct FrameDone {
+    entry: IndexEntry,
+    raw_crc: u32,
+}
+
 enum Done {
-    Frame { entry: IndexEntry, raw_crc: u32 },
+    /// The group's frames, whose bytes are `slot.output[..sum of raw sizes]`.
+    Group(Vec<FrameDone>),
     Close(Box<Closing>),
 }
 
@@ -171,12 +189,14 @@ impl Decoder {
         let header = *walker.header();
         let plan = sizing::decode_plan(
             header.chunk_size,
+            header.group,
             self.threads,
             self.memory_limit.or_else(sizing::default_memory_limit),
         )?;
         let mut reader = StreamReader {
             walker: Some(walker),
             metadata: None,
+            index: None,
         };
         let mut writer = OrderedWriter {
             out,
@@ -215,30 +235,56 @@ struct StreamReader<R> {
     walker: Option<Walker<R>>,
     /// The first stream's metadata glyph.
     metadata: Option<Metadata>,
+    /// The index's head and offset, when it was met while a group was read.
+    index: Option<(u64, GlyphHead)>,
 }
 
 impl<R: BufRead> StreamReader<R> {
-    /// The next frame to decode, or the closing checks of a stream; `None` at the end.
+    /// The next group of frames to decode, or the closing checks of a stream; `None` at
+    /// the end.
     fn next_job(&mut self, slot: &mut Slot) -> Result<Option<Job>> {
         let Some(w) = self.walker.as_mut() else {
             return Ok(None);
         };
-        let (at, glyph) = w.next(&mut slot.input)?;
-        if self.metadata.is_none() {
-            self.metadata = w.metadata().cloned();
-        }
-        let head = match glyph {
-            Glyph::Frame { frame, head, gap } => {
-                return Ok(Some(Job::Frame {
-                    frame,
-                    at,
-                    head,
-                    gap,
-                    chunk_size: w.header().chunk_size,
-                }))
+        slot.input.clear();
+        let mut frames = Vec::new();
+        let (at, head) = loop {
+            if let Some(index) = self.index.take() {
+                break index;
             }
-            Glyph::Index(head) => head,
+            let start = slot.input.len();
+            let (at, glyph) = w.next(&mut slot.input)?;
+            if self.metadata.is_none() {
+                self.metadata = w.metadata().cloned();
+            }
+            match glyph {
+                Glyph::Frame { frame, head, gap } => {
+                    frames.push(FrameJob {
+                        frame,
+                        at,
+                        head,
+                        gap,
+                        start,
+                        end: slot.input.len(),
+                        linked: w.header().linked(frame),
+                    });
+                    if !w.header().linked(frame + 1) {
+                        break (0, head);
+                    }
+                }
+                Glyph::Index(head) if frames.is_empty() => break (at, head),
+                Glyph::Index(head) => {
+                    self.index = Some((at, head));
+                    break (0, head);
+                }
+            }
         };
+        if !frames.is_empty() {
+            return Ok(Some(Job::Group {
+                frames,
+                chunk_size: w.header().chunk_size,
+            }));
+        }
         let mut listed = FrameDigest::default();
         let mut glyphs = GlyphCounts::default();
         let (trailer, trailer_at) = w.index(&head, at, |_, e: IndexEntry| {
@@ -292,6 +338,7 @@ impl<R: Read> DecodeReader<BufReader<R>> {
             reader: StreamReader {
                 walker: Some(walker),
                 metadata: None,
+                index: None,
             },
             slot: Slot::default(),
             scratch: DecodeScratch::default(),
@@ -319,9 +366,13 @@ impl<R: BufRead> DecodeReader<R> {
                 return Ok(false);
             };
             match decode_job(job, &mut self.slot, &mut self.scratch)? {
-                Done::Frame { entry, raw_crc } => {
-                    self.seen.add(&entry, raw_crc);
-                    (self.pos, self.len) = (0, entry.raw_size as usize);
+                Done::Group(frames) => {
+                    let mut len = 0;
+                    for f in &frames {
+                        self.seen.add(&f.entry, f.raw_crc);
+                        len += f.entry.raw_size as usize;
+                    }
+                    (self.pos, self.len) = (0, len);
                     return Ok(true);
                 }
                 Done::Close(c) => std::mem::take(&mut self.seen).check(&c)?,
@@ -344,36 +395,38 @@ impl<R: BufRead> Read for DecodeReader<R> {
     }
 }
 
-/// A worker's part: decodes one frame (checking it) into the slot.
+/// A worker's part: decodes a group of frames (checking each) one after the other into
+/// the slot's output, each linked frame right after the frame it copies from.
 fn decode_job(job: Job, slot: &mut Slot, scratch: &mut DecodeScratch) -> Result<Done> {
-    let (frame, at, head, gap, chunk_size) = match job {
-        Job::Frame {
-            frame,
-            at,
-            head,
-            gap,
-            chunk_size,
-        } => (frame, at, head, gap, chunk_size),
+    let (frames, chunk_size) = match job {
+        Job::Group { frames, chunk_size } => (frames, chunk_size),
         Job::Close(c) => return Ok(Done::Close(c)),
     };
-    let d = decode_frame_reuse(
-        &slot.input,
-        &head,
-        chunk_size,
-        frame,
-        at,
-        scratch,
-        &mut slot.output,
-    )?;
-    Ok(Done::Frame {
-        entry: IndexEntry {
-            gap,
-            encoded_len: slot.input.len() as u64,
-            raw_size: d.header.raw_size,
-            glyphs: d.glyphs,
-        },
-        raw_crc: d.header.raw_crc,
-    })
+    let mut done = Vec::with_capacity(frames.len());
+    let (mut offset, mut prev) = (0usize, 0usize);
+    for f in frames {
+        let at = FrameAt {
+            glyph: &slot.input[f.start..f.end],
+            head: &f.head,
+            chunk_size,
+            number: f.frame,
+            at: f.at,
+        };
+        let history = if f.linked { prev } else { 0 };
+        let d = decode_frame_into(at, history, scratch, &mut slot.output, offset)?;
+        prev = d.header.raw_size as usize;
+        offset += prev;
+        done.push(FrameDone {
+            entry: IndexEntry {
+                gap: f.gap,
+                encoded_len: (f.end - f.start) as u64,
+                raw_size: d.header.raw_size,
+                glyphs: d.glyphs,
+            },
+            raw_crc: d.header.raw_crc,
+        });
+    }
+    Ok(Done::Group(done))
 }
 
 /// The output side: writes frames in order, and checks each stream's index and trailer
@@ -388,9 +441,14 @@ struct OrderedWriter<'a> {
 impl OrderedWriter<'_> {
     fn consume(&mut self, done: Done, slot: &mut Slot) -> Result<()> {
         match done {
-            Done::Frame { entry, raw_crc } => {
-                write_all(self.out, &slot.output[..entry.raw_size as usize])?;
-                self.seen.add(&entry, raw_crc);
+            Done::Group(frames) => {
+                let mut offset = 0;
+                for f in &frames {
+                    let end = offset + f.entry.raw_size as usize;
+                    write_all(self.out, &slot.output[offset..end])?;
+                    self.seen.add(&f.entry, f.raw_crc);
+                    offset = end;
+                }
                 (self.progress)(self.totals.raw_size + self.seen.raw);
             }
             Done::Close(c) => {

@@ -10,7 +10,7 @@ use crate::base::{write_all, GlyphCounts};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{self, IndexEntry, StreamHeader, Trailer};
-use crate::frame::decode_frame;
+use crate::frame::{decode_frame, FrameAt};
 use crate::stats::{self, Stats};
 
 /// What a stream's header, index and trailer say, read without decoding frames.
@@ -259,11 +259,31 @@ pub fn decode_range_stats<F: Read + Seek>(
     let (mut frames, mut read) = (0u64, 0u64);
     let mut scratch = DecodeScratch::default();
     let mut glyph = Vec::new();
-    let mut raw = Vec::new();
+    // The last frame decoded, and its number: the history of a linked frame after it.
+    let mut window = Vec::new();
+    let mut last: Option<u64> = None;
+    // The frames of the current group before the range starts, in case a linked frame
+    // of the range needs them.
+    let mut before: Vec<FrameInfo> = Vec::new();
     if start < end {
         walk_index(f, &info, |fr, input| {
             let fr_end = fr.raw_start + fr.entry.raw_size;
-            if fr_end > start && fr.raw_start < end {
+            let header = &info.header;
+            if fr_end <= start {
+                if !header.linked(fr.number) {
+                    before.clear();
+                }
+                before.push(*fr);
+                return Ok(true);
+            }
+            // The group's frames before this one, when this one needs them and they were
+            // skipped.
+            let mut todo: Vec<FrameInfo> = Vec::new();
+            if header.linked(fr.number) && last != Some(fr.number - 1) {
+                todo.append(&mut before);
+            }
+            todo.push(*fr);
+            for fr in &todo {
                 // Read the frame, then put the input back where the index reader left it.
                 let resume = input
                     .stream_position()
@@ -272,15 +292,19 @@ pub fn decode_range_stats<F: Read + Seek>(
                 glyph.clear();
                 read_payload(input, fr.entry.encoded_len, &mut glyph, fr.offset)?;
                 seek(input, resume)?;
-                raw.clear();
-                decode_indexed_frame(&glyph, fr, info.header.chunk_size, &mut scratch, &mut raw)?;
-                let from = start.max(fr.raw_start) - fr.raw_start;
-                let to = end.min(fr_end) - fr.raw_start;
-                write_all(out, &raw[from as usize..to as usize])?;
-                written += to - from;
+                let linked = header.linked(fr.number) && last == Some(fr.number - 1);
+                if !linked {
+                    window.clear();
+                }
+                decode_indexed_frame(&glyph, fr, header.chunk_size, &mut scratch, &mut window)?;
+                last = Some(fr.number);
                 frames += 1;
                 read += fr.entry.encoded_len;
             }
+            let from = start.max(fr.raw_start) - fr.raw_start;
+            let to = end.min(fr_end) - fr.raw_start;
+            write_all(out, &window[from as usize..to as usize])?;
+            written += to - from;
             Ok(fr_end < end)
         })?;
     }
@@ -310,13 +334,15 @@ pub fn decode_range_stats<F: Read + Seek>(
     })
 }
 
-/// Decodes the frame glyph `glyph` that the index entry `fr` describes into `raw`.
+/// Decodes the frame glyph `glyph` that the index entry `fr` describes; `window` holds
+/// the frame before it when `fr` is linked to it (else nothing) and is left holding
+/// exactly `fr`'s bytes.
 fn decode_indexed_frame(
     glyph: &[u8],
     fr: &FrameInfo,
     chunk_size: u64,
     scratch: &mut DecodeScratch,
-    raw: &mut Vec<u8>,
+    window: &mut Vec<u8>,
 ) -> Result<()> {
     let head = format::read_head(glyph, fr.offset)?
         .filter(|h| {
@@ -330,7 +356,17 @@ fn decode_indexed_frame(
                 "no frame glyph where the index points",
             )
         })?;
-    let decoded = decode_frame(glyph, &head, chunk_size, fr.number, fr.offset, scratch, raw)?;
+    let history = window.len();
+    let f = FrameAt {
+        glyph,
+        head: &head,
+        chunk_size,
+        number: fr.number,
+        at: fr.offset,
+    };
+    let decoded = decode_frame(f, history, scratch, window)?;
+    window.drain(..history);
+    let raw = window;
     if decoded.glyphs != fr.entry.glyphs {
         return Err(Error::corrupt(
             Some(fr.number),

@@ -3,7 +3,8 @@
 //! offset, so only the damaged frames' bytes are lost. Otherwise the file is scanned for
 //! frame glyphs (every candidate proven by its frame CRC and raw CRC); frames keep their
 //! original offsets as long as everything before them was found, and the damaged
-//! stretches are reported. Memory stays at one frame whatever the damage.
+//! stretches are reported. A frame that does not decode alone is tried as a linked frame
+//! after the frame right before it. Memory stays at two frames whatever the damage.
 #![forbid(unsafe_code)]
 
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -14,7 +15,7 @@ use crate::base::GlyphCounts;
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{self, IndexEntry, StreamHeader, Trailer, MAX_CHUNK};
-use crate::frame::decode_frame;
+use crate::frame::{decode_frame, FrameAt};
 
 /// A range of the original content that could not be recovered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -140,36 +141,67 @@ fn read_frame_at<F: Read + Seek>(f: &mut F, at: u64, len: u64, glyph: &mut Vec<u
     read_payload(f, len, glyph, at)
 }
 
-/// Decodes the frame glyph in `glyph` (found at `at`) into `raw`; its raw size, or `None`
-/// when it is not an intact frame.
-fn decode_at(
-    glyph: &[u8],
-    at: u64,
-    chunk: u64,
-    number: u64,
-    scratch: &mut DecodeScratch,
-    raw: &mut Vec<u8>,
-) -> Option<u64> {
-    decode_counted(glyph, at, chunk, number, scratch, raw).map(|(n, _)| n)
+/// A frame found in the file and decoded: where its glyph ends, and whether it needed
+/// the frame right before it (a linked frame).
+#[derive(Clone, Copy, Debug)]
+struct Decoded {
+    end: u64,
+    raw_size: u64,
+    glyphs: GlyphCounts,
+    linked: bool,
 }
 
-/// Like [`decode_at`], with the frame's glyph counts.
-fn decode_counted(
-    glyph: &[u8],
-    at: u64,
-    chunk: u64,
-    number: u64,
-    scratch: &mut DecodeScratch,
-    raw: &mut Vec<u8>,
-) -> Option<(u64, GlyphCounts)> {
-    let head = format::read_head(glyph, at).ok()??;
-    if !head.is(format::FRAME) || head.payload_len? + head.head_len as u64 != glyph.len() as u64 {
-        return None;
+/// Decodes frames found in the file one at a time, keeping the last one decoded: a frame
+/// that does not decode alone is tried as a linked frame after it (also across damage
+/// between the two). Either way the raw CRC proves the bytes.
+#[derive(Default)]
+struct Chain {
+    scratch: DecodeScratch,
+    /// The last frame decoded, and where its glyph ends.
+    window: Vec<u8>,
+    end: Option<u64>,
+}
+
+impl Chain {
+    /// Decodes the frame glyph in `glyph` (found at `at`); its bytes are then
+    /// [`Chain::raw`].
+    fn decode(&mut self, glyph: &[u8], at: u64) -> Option<Decoded> {
+        let head = format::read_head(glyph, at).ok()??;
+        if !head.is(format::FRAME) || head.payload_len? + head.head_len as u64 != glyph.len() as u64
+        {
+            return None;
+        }
+        let f = FrameAt {
+            glyph,
+            head: &head,
+            chunk_size: MAX_CHUNK,
+            number: 0,
+            at,
+        };
+        let prev = self.window.len();
+        let (d, linked) = match decode_frame(f, 0, &mut self.scratch, &mut self.window) {
+            Ok(d) => (d, false),
+            Err(_) if prev > 0 => {
+                let d = decode_frame(f, prev, &mut self.scratch, &mut self.window).ok()?;
+                (d, true)
+            }
+            Err(_) => return None,
+        };
+        self.window.drain(..prev);
+        let end = at + glyph.len() as u64;
+        self.end = Some(end);
+        Some(Decoded {
+            end,
+            raw_size: d.header.raw_size,
+            glyphs: d.glyphs,
+            linked,
+        })
     }
-    raw.clear();
-    decode_frame(glyph, &head, chunk, number, at, scratch, raw)
-        .ok()
-        .map(|d| (d.header.raw_size, d.glyphs))
+
+    /// The bytes of the last frame decoded.
+    fn raw(&self) -> &[u8] {
+        &self.window
+    }
 }
 
 fn push_lost(lost: &mut Vec<Lost>, start: u64, end: Option<u64>, exact: bool) {
@@ -206,15 +238,14 @@ fn next_candidate<F: Read + Seek>(f: &mut F, from: u64, size: u64) -> Result<Opt
     Ok(None)
 }
 
-/// The frame glyph that starts at `at`, if there is an intact one: its length and raw size.
+/// The frame glyph that starts at `at`, if there is an intact one (decoded by `chain`).
 fn try_frame<F: Read + Seek>(
     f: &mut F,
     at: u64,
     size: u64,
     glyph: &mut Vec<u8>,
-    raw: &mut Vec<u8>,
-    scratch: &mut DecodeScratch,
-) -> Result<Option<(u64, u64)>> {
+    chain: &mut Chain,
+) -> Result<Option<Decoded>> {
     let mut head = [0u8; format::MAX_HEAD_LEN];
     let n = (size - at).min(head.len() as u64) as usize;
     f.seek(SeekFrom::Start(at))
@@ -232,7 +263,7 @@ fn try_frame<F: Read + Seek>(
         return Ok(None);
     };
     read_frame_at(f, at, len, glyph)?;
-    Ok(decode_at(glyph, at, MAX_CHUNK, 0, scratch, raw).map(|r| (len, r)))
+    Ok(chain.decode(glyph, at))
 }
 
 /// True when the bytes `[from, to)` are whole well-formed glyphs that are not frames
@@ -257,30 +288,41 @@ fn only_other_glyphs<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<bo
     Ok(pos == to)
 }
 
-/// The raw size a damaged frame glyph filling exactly `[from, to)` declares, if its head
-/// and raw size field are readable and plausible.
+/// The raw size that damaged frame glyphs filling exactly `[from, to)` declare (one, or
+/// several in a row: a linked frame after a damaged one cannot be decoded either), if
+/// their heads and raw size fields are readable and plausible.
 fn damaged_frame_size<F: Read + Seek>(
     f: &mut F,
     from: u64,
     to: u64,
     chunk: u64,
 ) -> Result<Option<u64>> {
-    let mut head = [0u8; 2 * format::MAX_HEAD_LEN];
-    let n = (to - from).min(head.len() as u64) as usize;
-    f.seek(SeekFrom::Start(from))
-        .map_err(|e| Error::io("seeking input", e))?;
-    f.read_exact(&mut head[..n])
-        .map_err(|e| Error::io("reading input", e))?;
-    let Ok(Some(h)) = format::read_head(&head[..n], from) else {
-        return Ok(None);
-    };
-    if !h.is(format::FRAME) || h.payload_len.map(|l| l + h.head_len as u64) != Some(to - from) {
-        return Ok(None);
+    let (mut at, mut total) = (from, 0u64);
+    while at < to {
+        let mut head = [0u8; 2 * format::MAX_HEAD_LEN];
+        let n = (to - at).min(head.len() as u64) as usize;
+        f.seek(SeekFrom::Start(at))
+            .map_err(|e| Error::io("seeking input", e))?;
+        f.read_exact(&mut head[..n])
+            .map_err(|e| Error::io("reading input", e))?;
+        let Ok(Some(h)) = format::read_head(&head[..n], at) else {
+            return Ok(None);
+        };
+        let len = h.payload_len.map(|l| l + h.head_len as u64);
+        let Some(len) = len.filter(|&l| h.is(format::FRAME) && l <= to - at) else {
+            return Ok(None);
+        };
+        let mut pos = h.head_len;
+        let Some(raw) = format::varint::read(&head[..n], &mut pos)
+            .ok()
+            .filter(|&raw| raw > 0 && raw <= chunk)
+        else {
+            return Ok(None);
+        };
+        total += raw;
+        at += len;
     }
-    let mut pos = h.head_len;
-    Ok(format::varint::read(&head[..n], &mut pos)
-        .ok()
-        .filter(|&raw| raw > 0 && raw <= chunk))
+    Ok(Some(total))
 }
 
 /// The trailer at the end of the file, when it is intact.
@@ -388,16 +430,16 @@ fn by_found_index<F: Read + Seek>(
     entries: &[IndexEntry],
     out: &mut dyn SalvageOutput,
 ) -> Result<Salvaged> {
-    let mut scratch = DecodeScratch::default();
-    let (mut glyph, mut raw) = (Vec::new(), Vec::new());
-    // Every intact frame glyph in the file: (offset, length, raw size, glyph counts).
-    let mut found = Vec::new();
+    let mut chain = Chain::default();
+    let mut glyph = Vec::new();
+    // Every intact frame glyph in the file: its offset and what decoding it found.
+    let mut found: Vec<(u64, Decoded)> = Vec::new();
     let mut pos = from;
     while let Some(at) = next_candidate(f, pos, size)? {
-        match try_counted(f, at, size, &mut glyph, &mut raw, &mut scratch)? {
-            Some((len, n, g)) => {
-                found.push((at, len, n, g));
-                pos = at + len;
+        match try_frame(f, at, size, &mut glyph, &mut chain)? {
+            Some(d) => {
+                found.push((at, d));
+                pos = d.end;
             }
             None => pos = at + 1,
         }
@@ -414,19 +456,45 @@ fn by_found_index<F: Read + Seek>(
         // Raw size and glyph counts identify a frame (its decoded content is proven by
         // its raw CRC); the entry's encoded length is not trusted for this.
         let matches = |&i: &usize| {
-            let (_, _, n, g) = found[i];
-            !used[i] && (n, g) == (e.raw_size, e.glyphs)
+            let (_, d) = found[i];
+            !used[i] && (d.raw_size, d.glyphs) == (e.raw_size, e.glyphs)
         };
         let hit = (next..found.len().min(next + 64))
             .chain(next.saturating_sub(64)..next)
             .find(matches);
         match hit {
             Some(i) => {
-                let (at, len, ..) = found[i];
                 used[i] = true;
-                read_frame_at(f, at, len, &mut glyph)?;
-                decode_at(&glyph, at, MAX_CHUNK, 0, &mut scratch, &mut raw);
-                out.write_at(raw_start, &raw)?;
+                // A linked frame is decoded after the frames of its group before it,
+                // back to the last frame decoded.
+                let mut first = i;
+                while first > 0
+                    && found[first].1.linked
+                    && chain.end != Some(found[first - 1].1.end)
+                {
+                    first -= 1;
+                }
+                if chain.end != Some(found[i].1.end) {
+                    for &(at, d) in &found[first..=i] {
+                        read_frame_at(f, at, d.end - at, &mut glyph)?;
+                        if chain.decode(&glyph, at).is_none() {
+                            // Cannot happen for frames that decoded before; reported lost.
+                            chain = Chain::default();
+                            break;
+                        }
+                    }
+                }
+                if chain.end != Some(found[i].1.end) {
+                    push_lost(
+                        &mut result.lost,
+                        raw_start,
+                        Some(raw_start + e.raw_size),
+                        true,
+                    );
+                    raw_start += e.raw_size;
+                    continue;
+                }
+                out.write_at(raw_start, chain.raw())?;
                 result.frames += 1;
                 result.bytes += e.raw_size;
                 next = next.max(i + 1);
@@ -442,21 +510,6 @@ fn by_found_index<F: Read + Seek>(
     }
     out.finish(raw_start)?;
     Ok(result)
-}
-
-/// [`try_frame`] with the frame's glyph counts.
-fn try_counted<F: Read + Seek>(
-    f: &mut F,
-    at: u64,
-    size: u64,
-    glyph: &mut Vec<u8>,
-    raw: &mut Vec<u8>,
-    scratch: &mut DecodeScratch,
-) -> Result<Option<(u64, u64, GlyphCounts)>> {
-    let Some((len, _)) = try_frame(f, at, size, glyph, raw, scratch)? else {
-        return Ok(None);
-    };
-    Ok(decode_counted(glyph, at, MAX_CHUNK, 0, scratch, raw).map(|(n, g)| (len, n, g)))
 }
 
 fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Salvaged> {
@@ -477,8 +530,8 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
         }
     }
     let mut result = Salvaged::default();
-    let mut scratch = DecodeScratch::default();
-    let (mut glyph, mut raw) = (Vec::new(), Vec::new());
+    let mut chain = Chain::default();
+    let mut glyph = Vec::new();
     // Raw offset of the next frame: exact while nothing before it was lost.
     let (mut raw_at, mut exact) = (0u64, true);
     // A damaged stream header loses no content: the first frame may start right after
@@ -492,15 +545,15 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
     let mut last_end = header_len;
     let mut from = header_len;
     while let Some(at) = next_candidate(f, from, size)? {
-        let Some((len, raw_size)) = try_frame(f, at, size, &mut glyph, &mut raw, &mut scratch)?
-        else {
+        let Some(d) = try_frame(f, at, size, &mut glyph, &mut chain)? else {
             from = at + 1;
             continue;
         };
+        let raw_size = d.raw_size;
         let header_gap = result.frames == 0 && header_len == 0 && at <= header_room;
         if at > last_end && !header_gap && !only_other_glyphs(f, last_end, at)? {
-            // One damaged frame whose head still spans the gap keeps offsets exact: its
-            // raw size field says how much was lost.
+            // Damaged frames whose heads still tile the gap keep offsets exact: their
+            // raw size fields say how much was lost.
             match damaged_frame_size(f, last_end, at, chunk)? {
                 Some(n) if exact => {
                     push_lost(&mut result.lost, raw_at, Some(raw_at + n), true);
@@ -512,11 +565,11 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
                 }
             }
         }
-        out.write_at(raw_at, &raw)?;
+        out.write_at(raw_at, chain.raw())?;
         raw_at += raw_size;
         result.frames += 1;
         result.bytes += raw_size;
-        last_end = at + len;
+        last_end = d.end;
         from = last_end;
     }
     // After the last frame: only an intact trailer that agrees with what was found (and

@@ -203,14 +203,17 @@ impl<R: BufRead> Walker<R> {
         self.pos
     }
 
-    /// Reads up to the next frame or the index. A frame is read whole into `buf`;
-    /// metadata is checked and kept; glyphs this version does not know are skipped.
+    /// Reads up to the next frame or the index. A frame is read whole and appended to
+    /// `buf` (whatever `buf` held stays in front of it); metadata is checked and kept;
+    /// glyphs this version does not know are skipped.
     ///
     /// # Errors
     /// Truncation, a glyph over its size limit, a container glyph out of place, or bad
     /// metadata.
     pub fn next(&mut self, buf: &mut Vec<u8>) -> Result<(u64, Glyph)> {
+        let base = buf.len();
         loop {
+            buf.truncate(base);
             let at = self.pos;
             let head =
                 read_glyph_head(&mut self.r, at, &mut self.head_buf)?.ok_or(Error::Truncated {
@@ -243,12 +246,16 @@ impl<R: BufRead> Walker<R> {
             if head.is(format::INDEX) {
                 return Ok((at, Glyph::Index(head)));
             }
-            buf.clear();
             buf.extend_from_slice(&self.head_buf);
+            // `read_payload` counts offsets from `buf`'s start; the glyph starts at `base`.
             read_payload(&mut self.r, len, buf, at).map_err(|e| match e {
-                Error::Truncated { offset, detail } if head.is(format::FRAME) => Error::Truncated {
-                    offset,
-                    detail: format!("frame {}: {detail}", self.frames),
+                Error::Truncated { offset, detail } => Error::Truncated {
+                    offset: offset - base as u64,
+                    detail: if head.is(format::FRAME) {
+                        format!("frame {}: {detail}", self.frames)
+                    } else {
+                        detail
+                    },
                 },
                 e => e,
             })?;
@@ -265,9 +272,9 @@ impl<R: BufRead> Walker<R> {
                     },
                 ));
             }
-            self.gap += buf.len() as u64;
+            self.gap += (buf.len() - base) as u64;
             if head.is(format::METADATA) {
-                self.metadata = Some(Metadata::parse(buf, &head, at)?);
+                self.metadata = Some(Metadata::parse(&buf[base..], &head, at)?);
             }
         }
     }

@@ -7,7 +7,7 @@ use crate::base::{crc, GlyphCounts, Level};
 use crate::error::{Error, Result};
 
 /// Format version written by this build (and the highest it reads).
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 /// Magic bytes at the start of the stream header payload.
 pub const MAGIC: [u8; 4] = *b"SGMA";
 /// Smallest chunk (frame) size.
@@ -36,6 +36,20 @@ pub fn check_chunk_size(chunk_size: u64) -> Result<()> {
                 "chunk size is {chunk_size}, should be {}..={} bytes",
                 MIN_CHUNK, MAX_CHUNK
             ),
+        })
+    }
+}
+
+/// Checks a frame group against the format's limits (1 to [`MAX_GROUP`]).
+///
+/// # Errors
+/// A group outside them.
+pub fn check_group(group: u8) -> Result<()> {
+    if (1..=MAX_GROUP).contains(&group) {
+        Ok(())
+    } else {
+        Err(Error::InvalidSetting {
+            detail: format!("frame group is {group}, should be 1..={MAX_GROUP}"),
         })
     }
 }
@@ -240,7 +254,11 @@ fn short(at: u64, what: &str) -> Error {
 
 // ---------------------------------------------------------------- stream header
 
-/// Shortest stream header payload: magic, version, level, flags, a 1-byte chunk size
+/// Largest frame group: a linked frame follows at most this many frames less one of
+/// its group, so a decoder holds at most this many frames of a group at once.
+pub const MAX_GROUP: u8 = 16;
+
+/// Shortest stream header payload: magic, version, level, group, a 1-byte chunk size
 /// varint and the CRC (the chunk-size limits make 3 bytes the real minimum).
 pub const MIN_HEADER_PAYLOAD: u64 = 4 + 3 + 1 + 4;
 /// Longest stream header payload (a 10-byte chunk size varint).
@@ -255,9 +273,23 @@ pub struct StreamHeader {
     pub level: Level,
     /// Nominal frame size; no frame's raw size exceeds it.
     pub chunk_size: u64,
+    /// Frames per group (1 to [`MAX_GROUP`]): frame `k` of the stream is linked (may
+    /// copy from the frame before it) unless `k` is a multiple of the group.
+    pub group: u8,
 }
 
 impl StreamHeader {
+    /// Whether frame `frame` (0-based in the stream) is linked: its copies may reach back
+    /// into the whole of the frame before it.
+    pub fn linked(&self, frame: u64) -> bool {
+        !frame.is_multiple_of(u64::from(self.group))
+    }
+
+    /// The first frame of the group holding frame `frame`.
+    pub fn group_start(&self, frame: u64) -> u64 {
+        frame - frame % u64::from(self.group)
+    }
+
     /// Appends the stream header glyph.
     pub fn write(&self, out: &mut Vec<u8>) {
         let start = out.len();
@@ -265,7 +297,7 @@ impl StreamHeader {
         payload.extend_from_slice(&MAGIC);
         payload.push(self.version);
         payload.push(self.level.get());
-        payload.push(0); // flags
+        payload.push(self.group);
         varint::write(&mut payload, self.chunk_size);
         write_head(out, STREAM_HEAD, payload.len() as u64 + 4);
         out.extend_from_slice(&payload);
@@ -334,11 +366,12 @@ impl StreamHeader {
         let body = crc_checked(glyph, head.head_len, "stream header", 0)?;
         let level = Level::new(p[5])
             .ok_or_else(|| Error::corrupt(None, 0, format!("level is {}, should be 1-9", p[5])))?;
-        if p[6] != 0 {
+        let group = p[6];
+        if !(1..=MAX_GROUP).contains(&group) {
             return Err(Error::corrupt(
                 None,
                 0,
-                format!("header flags are {:#x}, should be 0", p[6]),
+                format!("frame group is {group}, should be 1-{MAX_GROUP}"),
             ));
         }
         let mut pos = head.head_len + 7;
@@ -366,6 +399,7 @@ impl StreamHeader {
                 version,
                 level,
                 chunk_size,
+                group,
             },
             end,
         ))
@@ -823,6 +857,7 @@ mod tests {
             version: VERSION,
             level: Level::DEFAULT,
             chunk_size: 1 << 20,
+            group: 2,
         };
         let mut out = Vec::new();
         h.write(&mut out);

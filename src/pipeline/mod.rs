@@ -23,7 +23,7 @@ use crate::frame::{FrameEncoder, FrameSummary, StreamAssembler};
 use crate::parallel;
 use crate::stats::{self, Stats};
 pub use sizing::{ChunkSize, Plan};
-use source::{MappedSource, ReaderSource};
+use source::{Cut, MappedSource, ReaderSource};
 
 /// How a regular file is read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,6 +51,8 @@ pub struct EncoderConfig {
     pub read_mode: ReadMode,
     /// Memory budget in bytes; `None` means a default derived from available memory.
     pub memory_limit: Option<u64>,
+    /// Frames per group (1 = every frame independent); see [`sizing::DEFAULT_GROUP`].
+    pub group: u8,
 }
 
 impl Default for EncoderConfig {
@@ -61,6 +63,7 @@ impl Default for EncoderConfig {
             threads: 0,
             read_mode: ReadMode::Auto,
             memory_limit: None,
+            group: sizing::DEFAULT_GROUP,
         }
     }
 }
@@ -73,8 +76,8 @@ pub struct Encoder {
 }
 
 enum Job {
-    Mapped(memmap2::Mmap, usize),
-    Buffered,
+    Mapped(memmap2::Mmap, Cut),
+    Buffered(Cut),
 }
 
 impl Encoder {
@@ -110,6 +113,7 @@ impl Encoder {
         sizing::plan(
             self.config.level,
             self.config.chunk_size,
+            self.config.group,
             self.threads,
             self.config.memory_limit,
             size,
@@ -171,18 +175,20 @@ impl Encoder {
                     .map_err(|e| Error::io("opening input", e))?,
                 before.len(),
                 plan.chunk_size as usize,
+                plan.group,
             );
             self.run(&plan, out, progress, metadata, move |_slot| {
-                Ok(src.next_frame()?.map(|(map, n)| Job::Mapped(map, n)))
+                Ok(src.next_frame()?.map(|(map, cut)| Job::Mapped(map, cut)))
             })?
         } else {
             let mut src = ReaderSource::new(
                 file.try_clone()
                     .map_err(|e| Error::io("opening input", e))?,
                 plan.chunk_size as usize,
+                plan.group,
             );
             self.run(&plan, out, progress, metadata, move |slot| {
-                Ok(src.next_frame(&mut slot.input)?.map(|_| Job::Buffered))
+                Ok(src.next_frame(&mut slot.input)?.map(Job::Buffered))
             })?
         };
         if sized {
@@ -207,9 +213,9 @@ impl Encoder {
         progress: Progress<'_>,
     ) -> Result<Stats> {
         let plan = self.plan(size)?;
-        let mut src = ReaderSource::new(reader, plan.chunk_size as usize);
+        let mut src = ReaderSource::new(reader, plan.chunk_size as usize, plan.group);
         self.run(&plan, out, progress, None, move |slot| {
-            Ok(src.next_frame(&mut slot.input)?.map(|_| Job::Buffered))
+            Ok(src.next_frame(&mut slot.input)?.map(Job::Buffered))
         })
     }
 
@@ -230,6 +236,7 @@ impl Encoder {
             version: VERSION,
             level,
             chunk_size: plan.chunk_size,
+            group: plan.group,
         };
         let mut head = Vec::new();
         let mut asm = StreamAssembler::begin(&header, &mut head);
@@ -246,8 +253,15 @@ impl Encoder {
             move |job: Job, slot, enc: &mut FrameEncoder| -> Result<FrameSummary> {
                 slot.output.clear();
                 let summary = match &job {
-                    Job::Mapped(map, n) => enc.encode(&map[..*n], level, &mut slot.output),
-                    Job::Buffered => enc.encode(&slot.input, level, &mut slot.output),
+                    Job::Mapped(map, cut) => enc.encode(
+                        &map[..cut.history + cut.len],
+                        cut.history,
+                        level,
+                        &mut slot.output,
+                    ),
+                    Job::Buffered(cut) => {
+                        enc.encode(&slot.input, cut.history, level, &mut slot.output)
+                    }
                 };
                 // The mapping is dropped here: its pages leave our resident set.
                 drop(job);

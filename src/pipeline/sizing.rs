@@ -77,10 +77,26 @@ pub struct DecodePlan {
     pub threads: usize,
 }
 
-/// Memory one decoding slot needs for frames of `chunk` bytes: the frame glyph read
-/// whole, and its decoded bytes.
-pub fn decode_slot_memory(chunk: u64) -> u64 {
-    format::max_frame_glyph(chunk) + chunk + codec::DECODE_SLACK as u64
+/// Frames per group the encoder makes unless told otherwise: every other frame is
+/// linked to the one before it, so half the frames start with a frame of history while
+/// groups still decode in parallel and a byte range costs at most two frames of work
+/// more than before.
+pub const DEFAULT_GROUP: u8 = 2;
+
+/// Memory one decoding slot needs for frames of `chunk` bytes in groups of `group`: the
+/// group's frame glyphs read whole, and its decoded bytes.
+pub fn decode_slot_memory(chunk: u64, group: u8) -> u64 {
+    u64::from(group) * (format::max_frame_glyph(chunk) + chunk) + codec::DECODE_SLACK as u64
+}
+
+/// Bytes an encoding worker parses at once for frames of `chunk` bytes in groups of
+/// `group`: the frame, and the frame before it when frames are linked.
+pub fn encode_window(chunk: u64, group: u8) -> u64 {
+    if group > 1 {
+        2 * chunk
+    } else {
+        chunk
+    }
 }
 
 /// Fits the frames a decoder keeps in flight to `memory_limit`: two per thread, fewer
@@ -88,15 +104,20 @@ pub fn decode_slot_memory(chunk: u64) -> u64 {
 ///
 /// # Errors
 /// A limit that cannot hold even one frame.
-pub fn decode_plan(chunk: u64, threads: usize, memory_limit: Option<u64>) -> Result<DecodePlan> {
-    let per_slot = decode_slot_memory(chunk);
+pub fn decode_plan(
+    chunk: u64,
+    group: u8,
+    threads: usize,
+    memory_limit: Option<u64>,
+) -> Result<DecodePlan> {
+    let per_slot = decode_slot_memory(chunk, group);
     let mut slots = slots(threads) as u64;
     if let Some(limit) = memory_limit {
         let fit = limit.saturating_sub(BASE_MEMORY) / per_slot;
         if fit == 0 {
             return Err(Error::InvalidSetting {
                 detail: format!(
-                    "memory limit {limit} bytes is too small to decode frames of {chunk} bytes (needs about {})",
+                    "memory limit {limit} bytes is too small to decode groups of {group} frames of {chunk} bytes (needs about {})",
                     BASE_MEMORY + per_slot
                 ),
             });
@@ -115,6 +136,8 @@ pub fn decode_plan(chunk: u64, threads: usize, memory_limit: Option<u64>) -> Res
 pub struct Plan {
     /// Frame size.
     pub chunk_size: u64,
+    /// Frames per group.
+    pub group: u8,
     /// Workers encoding at once.
     pub threads: usize,
     /// Estimated peak resident memory of the process.
@@ -132,20 +155,22 @@ impl Plan {
 }
 
 /// Estimated peak resident memory of encoding with `threads` workers and `chunk`-byte
-/// frames: the base, then per worker its match-finder tables, then per slot its input
-/// chunk (a slot keeps its buffer until the writer has written its frame) and one
-/// encoded frame, counted at half a chunk (2:1). Incompressible input keeps stored
-/// frames of a full chunk and may need up to `slots x chunk / 2` more.
-pub fn estimate(level: Level, chunk: u64, threads: usize) -> u64 {
+/// frames in groups of `group`: the base, then per worker its match-finder tables (over
+/// the frame and its history), then per slot its input (a slot keeps its buffer until
+/// the writer has written its frame: the frame and, for linked frames, the frame before
+/// it) and one encoded frame, counted at half a chunk (2:1). Incompressible input keeps
+/// stored frames of a full chunk and may need up to `slots x chunk / 2` more.
+pub fn estimate(level: Level, chunk: u64, group: u8, threads: usize) -> u64 {
     let slots = slots(threads) as u64;
-    let per_worker = codec::encoder_memory(level, chunk as usize) as u64;
-    BASE_MEMORY + threads as u64 * per_worker + slots * (chunk + chunk / 2)
+    let window = encode_window(chunk, group);
+    let per_worker = codec::encoder_memory(level, window as usize) as u64;
+    BASE_MEMORY + threads as u64 * per_worker + slots * (window + chunk / 2)
 }
 
 /// Upper bound of [`estimate`] for incompressible input (every encoded frame a stored
 /// chunk); the memory budget is checked against this.
-pub fn estimate_bound(level: Level, chunk: u64, threads: usize) -> u64 {
-    estimate(level, chunk, threads) + slots(threads) as u64 * chunk / 2
+pub fn estimate_bound(level: Level, chunk: u64, group: u8, threads: usize) -> u64 {
+    estimate(level, chunk, group, threads) + slots(threads) as u64 * chunk / 2
 }
 
 /// What a load-everything encoder needs for `size` bytes: the input, an output as large
@@ -174,6 +199,7 @@ pub fn default_memory_limit() -> Option<u64> {
 pub fn plan(
     level: Level,
     chunk: ChunkSize,
+    group: u8,
     threads: usize,
     memory_limit: Option<u64>,
     size: Option<u64>,
@@ -183,24 +209,25 @@ pub fn plan(
         ChunkSize::Fixed(n) => n,
     };
     format::check_chunk_size(chunk_size)?;
+    format::check_group(group)?;
     let mut threads = cap_threads(resolve_threads(threads));
     let mut notes = Vec::new();
     let limit = memory_limit.or_else(default_memory_limit);
     if let Some(limit) = limit {
         let wanted = (threads, chunk_size);
-        while estimate_bound(level, chunk_size, threads) > limit && threads > 1 {
+        while estimate_bound(level, chunk_size, group, threads) > limit && threads > 1 {
             threads -= 1;
         }
-        while estimate_bound(level, chunk_size, threads) > limit && chunk_size > 64 * KIB {
+        while estimate_bound(level, chunk_size, group, threads) > limit && chunk_size > 64 * KIB {
             chunk_size /= 2;
         }
-        if estimate_bound(level, chunk_size, threads) > limit {
+        if estimate_bound(level, chunk_size, group, threads) > limit {
             return Err(Error::InvalidSetting {
                 detail: format!(
                     "memory limit {} bytes is too small: 1 thread with {} KiB chunks needs about {} bytes",
                     limit,
                     chunk_size / KIB,
-                    estimate_bound(level, chunk_size, threads)
+                    estimate_bound(level, chunk_size, group, threads)
                 ),
             });
         }
@@ -218,7 +245,8 @@ pub fn plan(
     Ok(Plan {
         chunk_size,
         threads,
-        estimate: estimate(level, chunk_size, threads),
+        estimate: estimate(level, chunk_size, group, threads),
+        group,
         notes,
     })
 }
@@ -268,8 +296,9 @@ mod tests {
         let p = plan(
             l,
             ChunkSize::Fixed(4 * MIB),
+            2,
             4,
-            Some(estimate_bound(l, 4 * MIB, 2)),
+            Some(estimate_bound(l, 4 * MIB, 2, 2)),
             None,
         )
         .unwrap();
@@ -278,12 +307,13 @@ mod tests {
         let p = plan(
             l,
             ChunkSize::Fixed(4 * MIB),
+            2,
             4,
-            Some(estimate_bound(l, MIB, 1)),
+            Some(estimate_bound(l, MIB, 2, 1)),
             None,
         )
         .unwrap();
         assert_eq!((p.threads, p.chunk_size), (1, MIB));
-        assert!(plan(l, ChunkSize::Fixed(4 * MIB), 4, Some(MIB), None).is_err());
+        assert!(plan(l, ChunkSize::Fixed(4 * MIB), 2, 4, Some(MIB), None).is_err());
     }
 }

@@ -31,74 +31,134 @@ fn map_region(file: &File, offset: u64, len: usize) -> io::Result<Mmap> {
     unsafe { MmapOptions::new().offset(offset).len(len).map(file) }
 }
 
-/// Frames of a regular file, each in its own mapping of at most one chunk, released
-/// (unmapped) as soon as the frame is encoded.
+/// A frame as a source gives it: `history` bytes of the frame before it (a linked frame;
+/// else 0), then the frame's `len` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    /// Bytes of the previous frame in front of the frame.
+    pub history: usize,
+    /// The frame's length.
+    pub len: usize,
+}
+
+/// Which frames are linked: frame `k` of the stream unless `k` is a multiple of the group.
+struct Groups {
+    group: u64,
+    frames: u64,
+    prev_len: usize,
+}
+
+impl Groups {
+    fn new(group: u8) -> Self {
+        Self {
+            group: u64::from(group.max(1)),
+            frames: 0,
+            prev_len: 0,
+        }
+    }
+
+    /// History of the next frame: the whole previous frame when it is linked.
+    fn history(&self) -> usize {
+        if self.frames.is_multiple_of(self.group) {
+            0
+        } else {
+            self.prev_len
+        }
+    }
+
+    /// Whether the frame after the next one will be linked to it.
+    fn next_keeps(&self) -> bool {
+        !(self.frames + 1).is_multiple_of(self.group)
+    }
+
+    fn advance(&mut self, len: usize) {
+        self.frames += 1;
+        self.prev_len = len;
+    }
+}
+
+/// Frames of a regular file, each in its own mapping of at most one chunk (plus the frame
+/// before it for a linked frame), released (unmapped) as soon as the frame is encoded.
 pub struct MappedSource {
     file: File,
     len: u64,
     pos: u64,
     chunk: usize,
+    groups: Groups,
 }
 
 impl MappedSource {
-    /// Walks `file` of `len` bytes in frames of at most `chunk` bytes.
-    pub fn new(file: File, len: u64, chunk: usize) -> Self {
+    /// Walks `file` of `len` bytes in frames of at most `chunk` bytes, in groups of
+    /// `group` frames.
+    pub fn new(file: File, len: u64, chunk: usize, group: u8) -> Self {
         Self {
             file,
             len,
             pos: 0,
             chunk,
+            groups: Groups::new(group),
         }
     }
 
-    /// The next frame: its mapping and length (a prefix of the mapping).
+    /// The next frame: a mapping of its history and itself, and where the frame is in it.
     ///
     /// # Errors
     /// The mapping fails.
-    pub fn next_frame(&mut self) -> Result<Option<(Mmap, usize)>> {
+    pub fn next_frame(&mut self) -> Result<Option<(Mmap, Cut)>> {
         if self.pos >= self.len {
             return Ok(None);
         }
+        let history = self.groups.history();
         let rest = self.len - self.pos;
         let window = rest.min(self.chunk as u64) as usize;
-        let map =
-            map_region(&self.file, self.pos, window).map_err(|e| Error::io("mapping input", e))?;
-        let n = prescan::cut(&map, self.chunk, rest > self.chunk as u64);
-        self.pos += n as u64;
-        Ok(Some((map, n)))
+        let map = map_region(&self.file, self.pos - history as u64, history + window)
+            .map_err(|e| Error::io("mapping input", e))?;
+        let len = prescan::cut(&map[history..], self.chunk, rest > self.chunk as u64);
+        self.pos += len as u64;
+        self.groups.advance(len);
+        Ok(Some((map, Cut { history, len })))
     }
 }
 
-/// Frames of any reader, read into pooled buffers of at most `chunk + 1` bytes.
+/// Frames of any reader, read into pooled buffers of at most `chunk + 1` bytes (after
+/// a copy of the previous frame, for a linked frame).
 pub struct ReaderSource<R> {
     reader: R,
     /// Bytes read past the previous cut; they start the next frame.
     carry: Vec<u8>,
     chunk: usize,
+    groups: Groups,
+    /// The previous frame, while the next one is linked to it.
+    prev: Vec<u8>,
 }
 
 impl<R: Read> ReaderSource<R> {
-    /// Reads frames of at most `chunk` bytes from `reader`.
-    pub fn new(reader: R, chunk: usize) -> Self {
+    /// Reads frames of at most `chunk` bytes from `reader`, in groups of `group` frames.
+    pub fn new(reader: R, chunk: usize, group: u8) -> Self {
         Self {
             reader,
             carry: Vec::new(),
             chunk,
+            groups: Groups::new(group),
+            prev: Vec::new(),
         }
     }
 
-    /// Fills `buf` with the next frame; returns its length, or `None` at the end.
+    /// Fills `buf` with the next frame, after its history; returns where it is, or
+    /// `None` at the end.
     ///
     /// # Errors
     /// A read error.
-    pub fn next_frame(&mut self, buf: &mut Vec<u8>) -> Result<Option<usize>> {
+    pub fn next_frame(&mut self, buf: &mut Vec<u8>) -> Result<Option<Cut>> {
+        let history = self.groups.history();
         buf.clear();
-        buf.reserve_exact(self.chunk + 1);
+        buf.reserve_exact(history + self.chunk + 1);
+        buf.extend_from_slice(&self.prev[..history]);
         buf.extend_from_slice(&self.carry);
         self.carry.clear();
         // One byte beyond the chunk tells whether more input follows.
-        while buf.len() <= self.chunk {
-            let want = (self.chunk + 1 - buf.len()) as u64;
+        while buf.len() - history <= self.chunk {
+            let want = (self.chunk + 1 - (buf.len() - history)) as u64;
             match (&mut self.reader).take(want).read_to_end(buf) {
                 Ok(0) => break,
                 Ok(_) => {}
@@ -106,13 +166,23 @@ impl<R: Read> ReaderSource<R> {
                 Err(e) => return Err(Error::io("reading input", e)),
             }
         }
-        if buf.is_empty() {
+        let got = buf.len() - history;
+        if got == 0 {
             return Ok(None);
         }
-        let more = buf.len() > self.chunk;
-        let n = prescan::cut(&buf[..buf.len().min(self.chunk)], self.chunk, more);
-        self.carry.extend_from_slice(&buf[n..]);
-        buf.truncate(n);
-        Ok(Some(n))
+        let more = got > self.chunk;
+        let len = prescan::cut(
+            &buf[history..history + got.min(self.chunk)],
+            self.chunk,
+            more,
+        );
+        self.carry.extend_from_slice(&buf[history + len..]);
+        buf.truncate(history + len);
+        self.prev.clear();
+        if self.groups.next_keeps() {
+            self.prev.extend_from_slice(&buf[history..]);
+        }
+        self.groups.advance(len);
+        Ok(Some(Cut { history, len }))
     }
 }

@@ -12,7 +12,7 @@ const SHORT_COPY_REACH: u32 = 1024;
 impl MatchFinder {
     /// Inserts every position below `upto` into the hash chains.
     #[inline(always)]
-    fn insert_upto(&mut self, data: &[u8], upto: usize, hash_log: u32, row: bool) {
+    pub(super) fn insert_upto(&mut self, data: &[u8], upto: usize, hash_log: u32, row: bool) {
         let last = data.len().saturating_sub(MIN_MATCH);
         let upto = upto.min(last + 1);
         if row {

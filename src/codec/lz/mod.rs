@@ -55,6 +55,10 @@ struct Params {
     step_log: u32,
 }
 
+/// Bytes of history, at most, that the optimal parser inserts into its trees before a
+/// linked frame (a tree insertion costs about as much as a search).
+const PRIME_TREE: usize = 1 << 20;
+
 /// Once a chain search has a match this long, it looks at only two more candidates.
 const GOOD_MATCH: usize = 32;
 
@@ -297,6 +301,8 @@ pub struct MatchFinder {
     pub reps: Reps,
     /// Literals at the end of the previous block (fast and double finders' step).
     run_carry: usize,
+    /// Where the frame starts in the parsed data (the history's length).
+    frame_start: usize,
     optimal: optimal::OptimalScratch,
 }
 
@@ -426,14 +432,17 @@ fn literals_are_costly(data: &[u8]) -> bool {
 }
 
 impl MatchFinder {
-    /// Prepares for a new frame, `data`.
-    pub fn reset(&mut self, level: Level, data: &[u8]) {
-        let frame_len = data.len();
+    /// Prepares for a new frame, `data[history..]`, whose copies may reach back into
+    /// `data[..history]`, and inserts the positions of that history into the tables.
+    pub fn reset(&mut self, level: Level, data: &[u8], history: usize) {
+        let frame_len = data.len() - history;
         let mut p = params_for(level, frame_len);
-        if p.strategy == Strategy::Double && literals_are_costly(data) {
+        if p.strategy == Strategy::Double && literals_are_costly(&data[history..]) {
             p = for_costly_literals(p);
         }
-        p.hash_log = table_log(p.hash_log, frame_len);
+        // Tables and chains cover the history too.
+        let window_len = data.len();
+        p.hash_log = table_log(p.hash_log, window_len);
         let entries = 1usize << p.hash_log;
         if p.strategy == Strategy::Row {
             self.row_bits = p.hash_log - ROW.trailing_zeros();
@@ -448,12 +457,12 @@ impl MatchFinder {
             self.head.resize(entries, NONE);
         }
         if p.strategy == Strategy::Double {
-            p.long_log = table_log(p.long_log, frame_len);
+            p.long_log = table_log(p.long_log, window_len);
             self.long.clear();
             self.long.resize(1 << p.long_log, NONE);
         }
         if matches!(p.strategy, Strategy::Chain | Strategy::Optimal) {
-            let window = (1usize << p.window_log).min(frame_len.next_power_of_two().max(64));
+            let window = (1usize << p.window_log).min(window_len.next_power_of_two().max(64));
             // A chain link per window slot, or two tree links.
             let links = window * links_per_slot(p.strategy);
             if self.chain.len() != links {
@@ -468,13 +477,54 @@ impl MatchFinder {
         self.run_carry = 0;
         self.reps = Reps::default();
         self.optimal.reset();
+        self.frame_start = history;
+        self.prime(data, history);
     }
 
-    /// Forgets every position inserted into the hash chains (a frame parsed again).
-    fn forget_positions(&mut self) {
+    /// Inserts positions of `data[..history]` into the tables, so that the frame after
+    /// it finds copies there. The single-entry tables of levels 1-3 take every other
+    /// position (the later of two colliding ones wins anyway); the chains and rows take
+    /// every position; the optimal parser's trees take the last [`PRIME_TREE`] bytes.
+    fn prime(&mut self, data: &[u8], history: usize) {
+        let Some(p) = self.params else { return };
+        // Hashing reads 8 bytes.
+        let last = history.min(data.len().saturating_sub(8));
+        match p.strategy {
+            Strategy::Fast => {
+                let mask = self.head.len() - 1;
+                for i in (0..last).step_by(2) {
+                    self.head[hash_n(read_u64(data, i), p.min_len, p.hash_log) & mask] = i as u32;
+                }
+            }
+            Strategy::Double => {
+                let (smask, lmask) = (self.head.len() - 1, self.long.len() - 1);
+                for i in (0..last).step_by(2) {
+                    let v = read_u64(data, i);
+                    self.long[hash8(v, p.long_log) & lmask] = i as u32;
+                    self.head[hash_n(v, p.min_len, p.hash_log) & smask] = i as u32;
+                }
+            }
+            Strategy::Chain | Strategy::Row => {
+                self.insert_upto(data, history, p.hash_log, p.strategy == Strategy::Row);
+            }
+            Strategy::Optimal => {
+                let from = history.saturating_sub(PRIME_TREE);
+                let end = history.min(data.len().saturating_sub(MIN_MATCH));
+                for pos in from..end {
+                    self.find_tree(data, p, pos, history, |_, _| {});
+                }
+                self.next_insert = history;
+            }
+        }
+    }
+
+    /// Forgets every position inserted into the trees after the history (a frame's
+    /// first block parsed again): the history's positions are inserted again.
+    fn forget_positions(&mut self, data: &[u8]) {
         self.head.fill(NONE);
         self.chain.fill(NONE);
         self.next_insert = 0;
+        self.prime(data, self.frame_start);
     }
 
     /// Parses `data[start..end]` (history from `data[..start]`) into `seqs` and `lits`
@@ -624,7 +674,7 @@ mod tests {
         data.extend(std::iter::repeat_n(7u8, 5000));
         for level in 1..=9 {
             let mut mf = MatchFinder::default();
-            mf.reset(Level::new(level).unwrap(), &data);
+            mf.reset(Level::new(level).unwrap(), &data, 0);
             let (mut seqs, mut lits) = (Vec::new(), LitBuf::default());
             lits.reset(data.len());
             let trailing = mf.parse(&data, 0, data.len(), &mut seqs, &mut lits);

@@ -207,7 +207,7 @@ impl MatchFinder {
         lits: &mut LitBuf,
     ) -> usize {
         let mut o = std::mem::take(&mut self.optimal);
-        if o.stats.is_none() && start == 0 {
+        if o.stats.is_none() && start == self.frame_start {
             let (first_seq, first_lit, reps) = (seqs.len(), lits.as_slice().len(), self.reps);
             let prices = Prices::new(None, &data[start..end]);
             self.cheapest_path(&mut o, data, p, start, end, &prices);
@@ -215,7 +215,7 @@ impl MatchFinder {
             seqs.truncate(first_seq);
             lits.truncate(first_lit);
             self.reps = reps;
-            self.forget_positions();
+            self.forget_positions(data);
         }
         let prices = Prices::new(o.stats.as_deref(), &data[start..end]);
         self.cheapest_path(&mut o, data, p, start, end, &prices);

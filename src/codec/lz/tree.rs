@@ -105,7 +105,7 @@ mod tests {
             })
             .collect();
         let mut mf = MatchFinder::default();
-        mf.reset(Level::new(9).unwrap(), &data);
+        mf.reset(Level::new(9).unwrap(), &data, 0);
         let p = Params {
             depth: u32::MAX,
             nice: usize::MAX,
