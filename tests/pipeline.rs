@@ -5,7 +5,7 @@ use std::io::Write;
 
 use sigmalang::decode::{self, Decoder, FrameInfo};
 use sigmalang::memory;
-use sigmalang::pipeline::{Encoder, ReadMode};
+use sigmalang::pipeline::{Encoder, EncoderConfig, ReadMode};
 use sigmalang::Level;
 
 use crate::util::*;
@@ -75,6 +75,56 @@ fn every_path_and_thread_count_matches_the_reference() {
             );
         }
     }
+}
+
+#[test]
+fn every_group_size_matches_the_reference_on_every_path() {
+    let data = mixed_bytes(200_000, 31);
+    let chunk = 16 * 1024;
+    for group in [1u8, 3, 16] {
+        let reference = memory::encode_grouped(&data, Level::DEFAULT, chunk, group).unwrap();
+        for threads in [1, 2] {
+            for mode in [ReadMode::Mmap, ReadMode::Read] {
+                let mut f = tempfile::NamedTempFile::new().unwrap();
+                f.write_all(&data).unwrap();
+                let enc = Encoder::new(EncoderConfig {
+                    group,
+                    ..config(3, chunk, threads, mode)
+                })
+                .unwrap();
+                let mut out = Vec::new();
+                enc.encode_file(f.path(), &mut out, &|_| {}).unwrap();
+                assert_eq!(out, reference, "group {group}: threads {threads} {mode:?}");
+            }
+        }
+        assert_eq!(decode_stream(&reference, 2).unwrap(), data, "group {group}");
+        assert_eq!(
+            memory::decode(&reference).unwrap().data,
+            data,
+            "group {group}"
+        );
+        // Ranges inside linked frames and across group boundaries.
+        for (a, b) in [
+            (0u64, 1u64),
+            (16_390, 16_400),
+            (40_000, 120_000),
+            (199_000, 200_000),
+        ] {
+            let mut out = Vec::new();
+            decode::decode_range(&mut std::io::Cursor::new(&reference), a, b, &mut out).unwrap();
+            assert_eq!(out, &data[a as usize..b as usize], "group {group} {a}:{b}");
+        }
+    }
+    // Linked frames are smaller than independent ones on data that repeats across them.
+    let repeated = random_bytes(20_000, 5).repeat(10);
+    let linked = memory::encode_grouped(&repeated, Level::DEFAULT, chunk, 2).unwrap();
+    let alone = memory::encode_grouped(&repeated, Level::DEFAULT, chunk, 1).unwrap();
+    assert!(
+        linked.len() < alone.len(),
+        "{} vs {}",
+        linked.len(),
+        alone.len()
+    );
 }
 
 #[test]

@@ -398,6 +398,89 @@ mod tests {
         }
     }
 
+    /// Encodes `data[history..]` after `data[..history]` and decodes it after the same
+    /// history; returns the body's length.
+    fn linked_round_trip(data: &[u8], history: usize, level: u8) -> usize {
+        let mut body = Vec::new();
+        let level = Level::new(level).unwrap();
+        let enc_counts = encode_body(
+            data,
+            history,
+            level,
+            &mut EncodeScratch::default(),
+            &mut body,
+        );
+        let mut out = data[..history].to_vec();
+        let dec_counts = decode_body(
+            &body,
+            history,
+            data.len() - history,
+            &mut DecodeScratch::default(),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out, data, "level {level:?} history {history}");
+        assert_eq!(enc_counts, dec_counts);
+        body.len()
+    }
+
+    #[test]
+    fn linked_bodies_copy_from_their_history() {
+        let mut x = 7u32;
+        let noise: Vec<u8> = (0..60_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (x >> 16) as u8
+            })
+            .collect();
+        // The second half repeats the first: only the history makes it cheap.
+        let data = [&noise[..], &noise[..]].concat();
+        for level in 1..=9 {
+            let alone = round_trip(&data[noise.len()..], level);
+            let linked = linked_round_trip(&data, noise.len(), level);
+            assert!(linked * 20 < alone, "level {level}: {linked} vs {alone}");
+        }
+        // Tiny inputs and histories of every length, at every level.
+        let tiny = b"abcabcabXabcab";
+        for level in 1..=9 {
+            for len in 0..=tiny.len() {
+                for history in 0..=len {
+                    linked_round_trip(&tiny[..len], history, level);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn copies_before_the_window_are_rejected() {
+        let mut x = 3u32;
+        let noise: Vec<u8> = (0..64)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (x >> 16) as u8
+            })
+            .collect();
+        // Copies at distance 64 only.
+        let data = noise.repeat(4);
+        let mut body = Vec::new();
+        encode_body(
+            &data,
+            64,
+            Level::DEFAULT,
+            &mut EncodeScratch::default(),
+            &mut body,
+        );
+        let mut ds = DecodeScratch::default();
+        // With the history it was coded against it decodes; with less, its first copy
+        // reaches before the window.
+        let mut out = data[..64].to_vec();
+        decode_body(&body, 64, data.len() - 64, &mut ds, &mut out).unwrap();
+        let mut out = data[32..64].to_vec();
+        let e = decode_body(&body, 32, data.len() - 64, &mut ds, &mut out).unwrap_err();
+        assert!(e.detail.contains("bytes of history"), "{e}");
+        assert!(decode_body(&body, 64, 8, &mut ds, &mut Vec::new()).is_err());
+    }
+
     #[test]
     fn optimal_parse_beats_lazy_on_structured_text() {
         let mut data = Vec::new();

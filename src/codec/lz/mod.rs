@@ -494,8 +494,11 @@ impl MatchFinder {
     /// every position; the optimal parser's trees take the last [`PRIME_TREE`] bytes.
     fn prime(&mut self, data: &[u8], history: usize) {
         let Some(p) = self.params else { return };
-        // Hashing reads 8 bytes.
-        let last = history.min(data.len().saturating_sub(8));
+        if data.len() < 8 {
+            // Too short to hold a copy worth finding (and hashing reads 8 bytes).
+            return;
+        }
+        let last = history.min(data.len() - 8);
         match p.strategy {
             Strategy::Fast => {
                 let mask = self.head.len() - 1;
