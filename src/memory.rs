@@ -56,6 +56,7 @@ pub fn encode_into(
 ) -> Result<u64> {
     format::check_chunk_size(chunk_size)?;
     format::check_group(group)?;
+    let group = format::fit_group(group, chunk_size);
     let start = out.len();
     let header = StreamHeader {
         version: VERSION,

@@ -317,3 +317,34 @@ fn salvage_from_the_command_line() {
     assert!(got[lo..hi].iter().all(|&b| b == 0));
     assert!(std::fs::metadata(&out).unwrap().blocks() * 512 < data.len() as u64 + 8192);
 }
+
+/// Stored frames of one size look alike (same raw size and glyph counts): salvage must
+/// place each by where the index puts it, never a neighbour in a lost one's place.
+#[test]
+fn salvage_never_puts_a_lookalike_frame_in_a_lost_ones_place() {
+    let data = random_bytes(64 * 1024, 21);
+    let s = memory::encode_grouped(&data, Level::DEFAULT, 4096, 1).unwrap();
+    let info = decode::inspect(&mut Cursor::new(&s)).unwrap();
+    let mut frames = Vec::new();
+    decode::frames(&mut Cursor::new(&s), &info, |f| {
+        frames.push(*f);
+        Ok(true)
+    })
+    .unwrap();
+    for victim in [1usize, 5, frames.len() - 2] {
+        let f = frames[victim];
+        let mut bad = s.clone();
+        bad[(f.offset + f.entry.encoded_len / 2) as usize] ^= 0x40;
+        let mut out = Vec::new();
+        let r = salvage(&mut Cursor::new(&bad), &mut Sequential::new(&mut out)).unwrap();
+        let (a, b) = (
+            f.raw_start as usize,
+            (f.raw_start + f.entry.raw_size) as usize,
+        );
+        assert_eq!(r.lost.len(), 1, "frame {victim}");
+        assert_eq!((r.lost[0].start, r.lost[0].end), (a as u64, Some(b as u64)));
+        assert_eq!(out.len(), data.len());
+        assert_eq!(&out[..a], &data[..a], "frame {victim}");
+        assert_eq!(&out[b..], &data[b..], "frame {victim}");
+    }
+}

@@ -363,9 +363,9 @@ fn a_crafted_index_cannot_make_a_range_decode_succeed_short() {
 fn decode_memory_follows_the_budget_and_declared_sizes_allocate_nothing() {
     use sigmalang::pipeline::sizing::{decode_plan, decode_slot_memory};
     let chunk = 64 << 20;
-    let p = decode_plan(chunk, 2, 8, Some(3 * decode_slot_memory(chunk, 2))).unwrap();
+    let p = decode_plan(chunk, 1, 8, Some(3 * decode_slot_memory(chunk, 1))).unwrap();
     assert!(p.slots <= 2 && p.threads <= 1, "{p:?}");
-    assert!(decode_plan(chunk, 2, 8, Some(1 << 20)).is_err());
+    assert!(decode_plan(chunk, 1, 8, Some(1 << 20)).is_err());
     let p = decode_plan(1 << 20, 2, 4, None).unwrap();
     assert_eq!((p.slots, p.threads), (8, 4));
     // A 23-byte stream declaring a 64 MiB chunk and a frame of nearly that size.
@@ -374,7 +374,7 @@ fn decode_memory_follows_the_budget_and_declared_sizes_allocate_nothing() {
         version: format::VERSION,
         level: Level::DEFAULT,
         chunk_size: chunk,
-        group: 2,
+        group: 1,
     }
     .write(&mut s);
     format::write_head(&mut s, format::FRAME, format::max_frame_payload(chunk));

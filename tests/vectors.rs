@@ -353,6 +353,15 @@ fn vectors() -> Vec<(&'static str, Vec<u8>, Expect)> {
     // copies from frame 1.
     let s = Builder::new(4096).frame(a, 3).frame(a, 3).finish();
     v.push(("linked-copy", s, Decodes([a, a].concat())));
+    let s = Builder::new(64 << 20).frame(a, 3).finish();
+    v.push((
+        "group-over-64-mib",
+        s,
+        Rejects(
+            "frame group x chunk size above 64 MiB",
+            "should be at most 67108864",
+        ),
+    ));
     let s = Builder::new(4096)
         .frame(a, 3)
         .frame(b, 3)
@@ -364,7 +373,7 @@ fn vectors() -> Vec<(&'static str, Vec<u8>, Expect)> {
         s,
         Rejects(
             "a group's first frame copies from the frame before it",
-            "bytes of history",
+            "bytes before it",
         ),
     ));
     v

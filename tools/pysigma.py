@@ -934,6 +934,8 @@ def parse_header(buf, pos):
     if q != crc_at:
         raise SigmaError(q, "stream header fields do not fill it (%d bytes left)"
                          % (crc_at - q))
+    if group * c > 67108864:
+        raise SigmaError(p + 6, "frame group %d x chunk size %d exceeds 64 MiB" % (group, c))
     return c, g.end, group
 
 

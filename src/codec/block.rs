@@ -477,7 +477,7 @@ mod tests {
         decode_body(&body, 64, data.len() - 64, &mut ds, &mut out).unwrap();
         let mut out = data[32..64].to_vec();
         let e = decode_body(&body, 32, data.len() - 64, &mut ds, &mut out).unwrap_err();
-        assert!(e.detail.contains("bytes of history"), "{e}");
+        assert!(e.detail.contains("bytes before it"), "{e}");
         assert!(decode_body(&body, 64, 8, &mut ds, &mut Vec::new()).is_err());
     }
 

@@ -528,7 +528,7 @@ impl SequenceDecoder {
                 CodecError::new(
                     stream_at,
                     format!(
-                        "sequence {}: {} literals ({} left) and a copy of {} bytes at distance {} ({history} bytes of history, {} left in block)",
+                        "sequence {}: {} literals ({} left) and a copy of {} bytes at distance {} ({history} bytes before it, {} left in block)",
                         f.index, f.lit_len, t.n_lits - f.lit_pos, f.match_len, f.dist,
                         t.block_end.saturating_sub(history)
                     ),

@@ -450,18 +450,38 @@ fn by_found_index<F: Read + Seek>(
     };
     let (mut next, mut raw_start) = (0usize, 0u64);
     let mut used = vec![false; found.len()];
-    for e in entries {
-        // The next unused frame that matches, looking ahead first, then a little back
-        // (frames swapped in place).
-        // Raw size and glyph counts identify a frame (its decoded content is proven by
-        // its raw CRC); the entry's encoded length is not trusted for this.
+    // A frame found exactly where the index puts an entry, with that entry's raw size and
+    // glyph counts, belongs to that entry and to no other: frames that look alike (stored
+    // frames of one size) cannot stand in for a lost neighbour.
+    let mut owner: Vec<Option<usize>> = vec![None; found.len()];
+    let mut in_place: Vec<Option<usize>> = vec![None; entries.len()];
+    let mut at = from;
+    for (k, e) in entries.iter().enumerate() {
+        at = at.saturating_add(e.gap);
+        if let Ok(i) = found.binary_search_by_key(&at, |&(a, _)| a) {
+            if (found[i].1.raw_size, found[i].1.glyphs) == (e.raw_size, e.glyphs) {
+                owner[i] = Some(k);
+                in_place[k] = Some(i);
+            }
+        }
+        at = at.saturating_add(e.encoded_len);
+    }
+    for (k, e) in entries.iter().enumerate() {
+        // The frame at the entry's place; else the next unused frame that matches and
+        // belongs to no other entry, looking ahead first, then a little back (frames
+        // moved). Raw size and glyph counts identify a frame (its decoded content is
+        // proven by its raw CRC).
         let matches = |&i: &usize| {
             let (_, d) = found[i];
-            !used[i] && (d.raw_size, d.glyphs) == (e.raw_size, e.glyphs)
+            !used[i]
+                && owner[i].is_none_or(|o| o == k)
+                && (d.raw_size, d.glyphs) == (e.raw_size, e.glyphs)
         };
-        let hit = (next..found.len().min(next + 64))
-            .chain(next.saturating_sub(64)..next)
-            .find(matches);
+        let hit = in_place[k].or_else(|| {
+            (next..found.len().min(next + 64))
+                .chain(next.saturating_sub(64)..next)
+                .find(matches)
+        });
         match hit {
             Some(i) => {
                 used[i] = true;

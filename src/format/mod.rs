@@ -54,6 +54,15 @@ pub fn check_group(group: u8) -> Result<()> {
     }
 }
 
+/// The largest group of at most `group` frames of `chunk_size` bytes the format allows:
+/// a group's frames hold at most [`MAX_CHUNK`] bytes (so a decoder's memory per group is
+/// what one frame of the largest chunk size needs, and every copy distance stays below
+/// 2^26).
+pub fn fit_group(group: u8, chunk_size: u64) -> u8 {
+    let most = (MAX_CHUNK / chunk_size.max(1)).min(u64::from(MAX_GROUP)) as u8;
+    group.min(most).max(1)
+}
+
 /// Largest frame payload a stream with this chunk size may declare: the raw size, the
 /// per-block overhead of stored blocks, and the fixed frame fields.
 pub fn max_frame_payload(chunk_size: u64) -> u64 {
@@ -392,6 +401,16 @@ impl StreamHeader {
                 None,
                 0,
                 format!("chunk size is {chunk_size}, should be {MIN_CHUNK}..={MAX_CHUNK}"),
+            ));
+        }
+        if u64::from(group) * chunk_size > MAX_CHUNK {
+            return Err(Error::corrupt(
+                None,
+                0,
+                format!(
+                    "frame group {group} x chunk size {chunk_size} is {} bytes, should be at most {MAX_CHUNK}",
+                    u64::from(group) * chunk_size
+                ),
             ));
         }
         Ok((
@@ -862,6 +881,18 @@ mod tests {
         let mut out = Vec::new();
         h.write(&mut out);
         assert_eq!(StreamHeader::parse(&out).unwrap(), (h, out.len()));
+        // A group of frames holds at most 64 MiB.
+        let mut big = Vec::new();
+        StreamHeader {
+            chunk_size: MAX_CHUNK,
+            ..h
+        }
+        .write(&mut big);
+        assert!(StreamHeader::parse(&big).is_err());
+        assert_eq!(fit_group(2, MAX_CHUNK), 1);
+        assert_eq!(fit_group(16, 4 << 20), 16);
+        assert_eq!(fit_group(16, 8 << 20), 8);
+        assert_eq!(fit_group(3, 24 << 20), 2);
         let mut bad = out.clone();
         bad[7] = 9;
         assert!(matches!(

@@ -210,6 +210,9 @@ pub fn plan(
     };
     format::check_chunk_size(chunk_size)?;
     format::check_group(group)?;
+    // A group of frames holds at most 64 MiB: fewer frames per group for larger chunks.
+    let asked_group = group;
+    let mut group = format::fit_group(group, chunk_size);
     let mut threads = cap_threads(resolve_threads(threads));
     let mut notes = Vec::new();
     let limit = memory_limit.or_else(default_memory_limit);
@@ -220,6 +223,7 @@ pub fn plan(
         }
         while estimate_bound(level, chunk_size, group, threads) > limit && chunk_size > 64 * KIB {
             chunk_size /= 2;
+            group = format::fit_group(group, chunk_size);
         }
         if estimate_bound(level, chunk_size, group, threads) > limit {
             return Err(Error::InvalidSetting {
@@ -241,6 +245,12 @@ pub fn plan(
                 wanted.1 / KIB
             ));
         }
+    }
+    if group < asked_group {
+        notes.push(format!(
+            "frame group {group} (asked {asked_group}): a group holds at most 64 MiB of {} KiB frames",
+            chunk_size / KIB
+        ));
     }
     Ok(Plan {
         chunk_size,
