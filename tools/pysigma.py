@@ -1267,7 +1267,7 @@ def run_vectors(directory, out=sys.stdout):
 
 def main(argv):
     usage = ("usage: pysigma.py decode IN.sigma OUT | check IN.sigma... | "
-             "vectors DIR")
+             "vectors DIR | verdicts FILE...")
     if len(argv) < 2:
         print(usage, file=sys.stderr)
         return 2
