@@ -2,9 +2,11 @@
 //! bounded slot pool, rayon workers and the ordered writer.
 //!
 //! Memory model: at most `slots = 2 x workers` frames are in flight. Each slot holds its
-//! frame's input (one mapped chunk, or a chunk-sized buffer on the read path) and its
-//! encoded frame until the writer has written it; each running worker holds its
-//! match-finder tables and a body buffer. Nothing grows with the input size.
+//! frame's input (one mapped chunk, or a chunk-sized buffer on the read path, after the
+//! frame before it for a linked frame) and its encoded frame until the writer has written
+//! it; each running worker holds its match-finder tables and a body buffer. The reader
+//! keeps a copy of the previous frame while the next one is linked to it. Nothing grows
+//! with the input size.
 
 pub mod prescan;
 pub mod sizing;
