@@ -151,9 +151,14 @@ impl<R: Read> ReaderSource<R> {
     /// A read error.
     pub fn next_frame(&mut self, buf: &mut Vec<u8>) -> Result<Option<Cut>> {
         let history = self.groups.history();
-        buf.clear();
-        buf.reserve_exact(history + self.chunk + 1);
-        buf.extend_from_slice(&self.prev[..history]);
+        if history > 0 {
+            // The kept previous frame becomes the start of the buffer (the slot's old
+            // buffer is kept instead): the history is not copied a second time.
+            std::mem::swap(buf, &mut self.prev);
+        } else {
+            buf.clear();
+        }
+        buf.reserve_exact(history + self.chunk + 1 - buf.len());
         buf.extend_from_slice(&self.carry);
         self.carry.clear();
         // One byte beyond the chunk tells whether more input follows.
@@ -180,6 +185,8 @@ impl<R: Read> ReaderSource<R> {
         buf.truncate(history + len);
         self.prev.clear();
         if self.groups.next_keeps() {
+            // Room for the next frame after it, so that the buffer it becomes never grows.
+            self.prev.reserve_exact(len + self.chunk + 1);
             self.prev.extend_from_slice(&buf[history..]);
         }
         self.groups.advance(len);
