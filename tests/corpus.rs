@@ -14,15 +14,21 @@ use crate::util::*;
 fn sample() -> (Vec<u8>, Vec<u8>, Vec<FrameInfo>, u64, u64) {
     let data = [text_bytes(70_000, 1), mixed_bytes(60_000, 2)].concat();
     let s = memory::encode(&data, Level::DEFAULT, 16 * 1024).unwrap();
-    let info = decode::inspect(&mut Cursor::new(&s)).unwrap();
+    let (info, frames) = index_of(&s);
+    assert!(frames.len() >= 8);
+    (data, s, frames, info.trailer.index_offset, info.trailer_at)
+}
+
+/// A stream's header facts and its frames, as its index lists them.
+fn index_of(s: &[u8]) -> (decode::StreamInfo, Vec<FrameInfo>) {
+    let info = decode::inspect(&mut Cursor::new(s)).unwrap();
     let mut frames = Vec::new();
-    decode::frames(&mut Cursor::new(&s), &info, |f| {
+    decode::frames(&mut Cursor::new(s), &info, |f| {
         frames.push(*f);
         Ok(true)
     })
     .unwrap();
-    assert!(frames.len() >= 8);
-    (data, s, frames, info.trailer.index_offset, info.trailer_at)
+    (info, frames)
 }
 
 /// A damaged stream and the byte range of the original it changed (frames outside it
@@ -324,13 +330,7 @@ fn salvage_from_the_command_line() {
 fn salvage_never_puts_a_lookalike_frame_in_a_lost_ones_place() {
     let data = random_bytes(64 * 1024, 21);
     let s = memory::encode_grouped(&data, Level::DEFAULT, 4096, 1).unwrap();
-    let info = decode::inspect(&mut Cursor::new(&s)).unwrap();
-    let mut frames = Vec::new();
-    decode::frames(&mut Cursor::new(&s), &info, |f| {
-        frames.push(*f);
-        Ok(true)
-    })
-    .unwrap();
+    let (_, frames) = index_of(&s);
     for victim in [1usize, 5, frames.len() - 2] {
         let f = frames[victim];
         let mut bad = s.clone();

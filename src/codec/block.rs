@@ -424,15 +424,20 @@ mod tests {
         body.len()
     }
 
-    #[test]
-    fn linked_bodies_copy_from_their_history() {
-        let mut x = 7u32;
-        let noise: Vec<u8> = (0..60_000)
+    /// `n` pseudo-random bytes.
+    fn noise(n: usize, seed: u32) -> Vec<u8> {
+        let mut x = seed;
+        (0..n)
             .map(|_| {
                 x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
                 (x >> 16) as u8
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn linked_bodies_copy_from_their_history() {
+        let noise = noise(60_000, 7);
         // The second half repeats the first: only the history makes it cheap.
         let data = [&noise[..], &noise[..]].concat();
         for level in 1..=9 {
@@ -453,15 +458,8 @@ mod tests {
 
     #[test]
     fn copies_before_the_window_are_rejected() {
-        let mut x = 3u32;
-        let noise: Vec<u8> = (0..64)
-            .map(|_| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                (x >> 16) as u8
-            })
-            .collect();
         // Copies at distance 64 only.
-        let data = noise.repeat(4);
+        let data = noise(64, 3).repeat(4);
         let mut body = Vec::new();
         encode_body(
             &data,
