@@ -247,6 +247,7 @@ impl<R: BufRead> StreamReader<R> {
             return Ok(None);
         };
         slot.input.clear();
+        let chunk_size = w.header().chunk_size;
         let mut frames = Vec::new();
         let (at, head) = loop {
             if let Some(index) = self.index.take() {
@@ -269,22 +270,17 @@ impl<R: BufRead> StreamReader<R> {
                         linked: w.header().linked(frame),
                     });
                     if !w.header().linked(frame + 1) {
-                        break (0, head);
+                        return Ok(Some(Job::Group { frames, chunk_size }));
                     }
                 }
                 Glyph::Index(head) if frames.is_empty() => break (at, head),
+                // The group ends with the stream: its index waits for the next call.
                 Glyph::Index(head) => {
                     self.index = Some((at, head));
-                    break (0, head);
+                    return Ok(Some(Job::Group { frames, chunk_size }));
                 }
             }
         };
-        if !frames.is_empty() {
-            return Ok(Some(Job::Group {
-                frames,
-                chunk_size: w.header().chunk_size,
-            }));
-        }
         let mut listed = FrameDigest::default();
         let mut glyphs = GlyphCounts::default();
         let (trailer, trailer_at) = w.index(&head, at, |_, e: IndexEntry| {
