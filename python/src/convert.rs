@@ -60,6 +60,7 @@ pub fn stream_info<'py>(
     d.set_item("version", info.header.version)?;
     d.set_item("level", info.header.level.get())?;
     d.set_item("chunk_size", info.header.chunk_size)?;
+    d.set_item("group", info.header.group)?;
     d.set_item("raw_size", raw)?;
     d.set_item("encoded_size", info.encoded_size)?;
     let ratio = if info.encoded_size == 0 {
