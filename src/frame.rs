@@ -128,6 +128,24 @@ pub fn decode_frame(
     result
 }
 
+/// Decodes a frame after `window`, which holds the frame before it (or nothing), with
+/// that frame as its history when `linked`. On success `window` holds exactly the new
+/// frame's bytes; on an error it is left as it was.
+///
+/// # Errors
+/// As [`decode_frame`].
+pub fn decode_next(
+    f: FrameAt<'_>,
+    linked: bool,
+    scratch: &mut DecodeScratch,
+    window: &mut Vec<u8>,
+) -> Result<DecodedFrame> {
+    let prev = window.len();
+    let d = decode_frame(f, if linked { prev } else { 0 }, scratch, window)?;
+    window.drain(..prev);
+    Ok(d)
+}
+
 /// Decodes a frame into `buf[offset..offset + raw size]` of a buffer reused across frames,
 /// growing `buf` as needed (it may be left longer than that, and only ever grows, so no
 /// frame pays for clearing it). A linked frame's copies reach back into the `history`

@@ -10,7 +10,7 @@ use crate::base::{write_all, GlyphCounts};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{self, IndexEntry, StreamHeader, Trailer};
-use crate::frame::{decode_frame, FrameAt};
+use crate::frame::{decode_next, FrameAt};
 use crate::stats::{self, Stats};
 
 /// What a stream's header, index and trailer say, read without decoding frames.
@@ -293,10 +293,14 @@ pub fn decode_range_stats<F: Read + Seek>(
                 read_payload(input, fr.entry.encoded_len, &mut glyph, fr.offset)?;
                 seek(input, resume)?;
                 let linked = header.linked(fr.number) && last == Some(fr.number - 1);
-                if !linked {
-                    window.clear();
-                }
-                decode_indexed_frame(&glyph, fr, header.chunk_size, &mut scratch, &mut window)?;
+                decode_indexed_frame(
+                    &glyph,
+                    fr,
+                    linked,
+                    header.chunk_size,
+                    &mut scratch,
+                    &mut window,
+                )?;
                 last = Some(fr.number);
                 frames += 1;
                 read += fr.entry.encoded_len;
@@ -335,11 +339,12 @@ pub fn decode_range_stats<F: Read + Seek>(
 }
 
 /// Decodes the frame glyph `glyph` that the index entry `fr` describes; `window` holds
-/// the frame before it when `fr` is linked to it (else nothing) and is left holding
-/// exactly `fr`'s bytes.
+/// the frame before it, its history when `linked`, and is left holding exactly `fr`'s
+/// bytes.
 fn decode_indexed_frame(
     glyph: &[u8],
     fr: &FrameInfo,
+    linked: bool,
     chunk_size: u64,
     scratch: &mut DecodeScratch,
     window: &mut Vec<u8>,
@@ -356,7 +361,6 @@ fn decode_indexed_frame(
                 "no frame glyph where the index points",
             )
         })?;
-    let history = window.len();
     let f = FrameAt {
         glyph,
         head: &head,
@@ -364,8 +368,7 @@ fn decode_indexed_frame(
         number: fr.number,
         at: fr.offset,
     };
-    let decoded = decode_frame(f, history, scratch, window)?;
-    window.drain(..history);
+    let decoded = decode_next(f, linked, scratch, window)?;
     let raw = window;
     if decoded.glyphs != fr.entry.glyphs {
         return Err(Error::corrupt(

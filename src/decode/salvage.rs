@@ -15,7 +15,7 @@ use crate::base::GlyphCounts;
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{self, IndexEntry, StreamHeader, Trailer, MAX_CHUNK};
-use crate::frame::{decode_frame, FrameAt};
+use crate::frame::{decode_next, FrameAt};
 
 /// A range of the original content that could not be recovered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -178,16 +178,14 @@ impl Chain {
             number: 0,
             at,
         };
-        let prev = self.window.len();
-        let (d, linked) = match decode_frame(f, 0, &mut self.scratch, &mut self.window) {
+        let (d, linked) = match decode_next(f, false, &mut self.scratch, &mut self.window) {
             Ok(d) => (d, false),
-            Err(_) if prev > 0 => {
-                let d = decode_frame(f, prev, &mut self.scratch, &mut self.window).ok()?;
+            Err(_) if !self.window.is_empty() => {
+                let d = decode_next(f, true, &mut self.scratch, &mut self.window).ok()?;
                 (d, true)
             }
             Err(_) => return None,
         };
-        self.window.drain(..prev);
         let end = at + glyph.len() as u64;
         self.end = Some(end);
         Some(Decoded {

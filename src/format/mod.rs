@@ -40,6 +40,12 @@ pub fn check_chunk_size(chunk_size: u64) -> Result<()> {
     }
 }
 
+/// Whether frame `frame` (0-based in its stream) of a stream with frame group `group` is
+/// linked to the frame before it: unless it starts a group.
+pub fn linked(group: u8, frame: u64) -> bool {
+    !frame.is_multiple_of(u64::from(group.max(1)))
+}
+
 /// Checks a frame group against the format's limits (1 to [`MAX_GROUP`]).
 ///
 /// # Errors
@@ -291,12 +297,7 @@ impl StreamHeader {
     /// Whether frame `frame` (0-based in the stream) is linked: its copies may reach back
     /// into the whole of the frame before it.
     pub fn linked(&self, frame: u64) -> bool {
-        !frame.is_multiple_of(u64::from(self.group))
-    }
-
-    /// The first frame of the group holding frame `frame`.
-    pub fn group_start(&self, frame: u64) -> u64 {
-        frame - frame % u64::from(self.group)
+        linked(self.group, frame)
     }
 
     /// Appends the stream header glyph.

@@ -10,6 +10,7 @@ use memmap2::{Mmap, MmapOptions};
 
 use super::prescan;
 use crate::error::{Error, Result};
+use crate::format;
 
 /// Maps `len` bytes of `file` from `offset`, read-only.
 ///
@@ -41,9 +42,9 @@ pub struct Cut {
     pub len: usize,
 }
 
-/// Which frames are linked: frame `k` of the stream unless `k` is a multiple of the group.
+/// Which frames are linked ([`format::linked`]), counted as a source gives them.
 struct Groups {
-    group: u64,
+    group: u8,
     frames: u64,
     prev_len: usize,
 }
@@ -51,7 +52,7 @@ struct Groups {
 impl Groups {
     fn new(group: u8) -> Self {
         Self {
-            group: u64::from(group.max(1)),
+            group,
             frames: 0,
             prev_len: 0,
         }
@@ -59,16 +60,16 @@ impl Groups {
 
     /// History of the next frame: the whole previous frame when it is linked.
     fn history(&self) -> usize {
-        if self.frames.is_multiple_of(self.group) {
-            0
-        } else {
+        if format::linked(self.group, self.frames) {
             self.prev_len
+        } else {
+            0
         }
     }
 
     /// Whether the frame after the next one will be linked to it.
     fn next_keeps(&self) -> bool {
-        !(self.frames + 1).is_multiple_of(self.group)
+        format::linked(self.group, self.frames + 1)
     }
 
     fn advance(&mut self, len: usize) {
