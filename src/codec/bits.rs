@@ -113,9 +113,10 @@ impl<'a> BitWriter<'a> {
 /// Reads bit fields written by [`BitWriter`]. Reading past the end yields zero bits and
 /// is reported by [`BitReader::overrun`], so corrupt input never panics.
 pub struct BitReader<'a> {
-    data: &'a [u8],
-    /// Next byte of `data` to load into `acc`.
-    pos: usize,
+    /// The bytes of the input not yet loaded into `acc`.
+    rest: &'a [u8],
+    /// Bytes of the whole input.
+    len: usize,
     acc: u64,
     /// Bits available in `acc` (including virtual zero bits past the end).
     nbits: u32,
@@ -127,8 +128,8 @@ impl<'a> BitReader<'a> {
     /// Reads from `data`.
     pub fn new(data: &'a [u8]) -> Self {
         let mut reader = Self {
-            data,
-            pos: 0,
+            rest: data,
+            len: data.len(),
             acc: 0,
             nbits: 0,
             virtual_bits: 0,
@@ -140,11 +141,11 @@ impl<'a> BitReader<'a> {
     /// Tops `acc` up to at least 56 bits: one unaligned 8-byte load.
     #[inline(always)]
     pub fn refill(&mut self) {
-        if let Some(chunk) = self.data.get(self.pos..self.pos + 8) {
-            let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-            self.acc |= word << self.nbits;
-            let take = (63 - self.nbits) >> 3;
-            self.pos += take as usize;
+        if let Some(chunk) = self.rest.first_chunk::<8>() {
+            self.acc |= u64::from_le_bytes(*chunk) << (self.nbits & 63);
+            // At most 7 (`nbits` <= 63), which the 8 bytes just read cover.
+            let take = (63u32.wrapping_sub(self.nbits) >> 3) & 7;
+            self.rest = &self.rest[take as usize..];
             self.nbits += take << 3;
         } else {
             self.refill_slow();
@@ -154,9 +155,9 @@ impl<'a> BitReader<'a> {
     #[cold]
     fn refill_slow(&mut self) {
         while self.nbits <= 56 {
-            let byte = match self.data.get(self.pos) {
-                Some(&b) => {
-                    self.pos += 1;
+            let byte = match self.rest.split_first() {
+                Some((&b, rest)) => {
+                    self.rest = rest;
                     b
                 }
                 None => {
@@ -203,7 +204,7 @@ impl<'a> BitReader<'a> {
 
     /// Bytes of the stream.
     pub fn data_len(&self) -> usize {
-        self.data.len()
+        self.len
     }
 
     /// True when more bits were consumed than the input holds.
@@ -214,7 +215,8 @@ impl<'a> BitReader<'a> {
     /// Whole bytes of `data` that hold the bits consumed so far (the last one possibly
     /// partly); meaningful only without an overrun.
     pub fn bytes_consumed(&self) -> usize {
-        let bits = self.pos * 8 + self.virtual_bits as usize - self.nbits as usize;
+        let bits =
+            (self.len - self.rest.len()) * 8 + self.virtual_bits as usize - self.nbits as usize;
         bits.div_ceil(8)
     }
 }
@@ -256,6 +258,11 @@ fn window_below(data: &[u8], top: i64) -> (u64, usize, i64) {
     }
 }
 
+/// The part of `data` up to the end of the window at `at`.
+fn head_of(data: &[u8], at: usize) -> &[u8] {
+    &data[..(at + 8).min(data.len())]
+}
+
 /// [`RevReader::refill`] near the start of the stream: the window (`window`, `at`, `avail`)
 /// after it; unchanged after reading below the start.
 #[cold]
@@ -275,10 +282,11 @@ fn refill_start(data: &[u8], window: u64, at: usize, avail: i64) -> (u64, usize,
 /// [`RevReader::is_done`].
 #[derive(Clone)]
 pub struct RevReader<'a> {
-    data: &'a [u8],
-    /// Window: the 8 bytes of `data` from `at` on (zero past the end).
+    /// The stream up to the end of the window: `data[..at + 8]`, or all of a stream
+    /// shorter than 8 bytes (then `at` is 0).
+    head: &'a [u8],
+    /// Window: the last 8 bytes of `head` (zero past the end of a short stream).
     window: u64,
-    at: usize,
     /// Unread bits in the window below the top; negative after reading below the start.
     avail: i64,
 }
@@ -290,11 +298,15 @@ impl<'a> RevReader<'a> {
         debug_assert!(top < data.len() * 8);
         let (window, at, avail) = window_below(data, top.min(data.len() * 8) as i64);
         Self {
-            data,
+            head: head_of(data, at),
             window,
-            at,
             avail,
         }
+    }
+
+    /// Where the window starts in the stream.
+    fn at(&self) -> usize {
+        self.head.len().saturating_sub(8)
     }
 
     /// Makes at least 56 bits readable (fewer near the start of the stream): moves the
@@ -303,15 +315,19 @@ impl<'a> RevReader<'a> {
     pub fn refill(&mut self) {
         // Never negative: `avail` is at most 63 (see `window_below`).
         let step = ((63 - self.avail) >> 3) as usize;
-        match self.at.checked_sub(step) {
-            Some(at) => {
-                self.window = word_at(self.data, at);
-                self.at = at;
+        match self.head.len().checked_sub(step) {
+            Some(end) if end >= 8 => {
+                self.head = &self.head[..end];
+                if let Some(w) = self.head.last_chunk::<8>() {
+                    self.window = u64::from_le_bytes(*w);
+                }
                 self.avail += 8 * step as i64;
             }
-            None => {
-                (self.window, self.at, self.avail) =
-                    refill_start(self.data, self.window, self.at, self.avail);
+            _ => {
+                let at;
+                (self.window, at, self.avail) =
+                    refill_start(self.head, self.window, self.at(), self.avail);
+                self.head = head_of(self.head, at);
             }
         }
     }
@@ -327,7 +343,7 @@ impl<'a> RevReader<'a> {
 
     /// True when every bit was read, and no read went below the start.
     pub fn is_done(&self) -> bool {
-        self.at == 0 && self.avail == 0
+        self.at() == 0 && self.avail == 0
     }
 }
 

@@ -170,17 +170,18 @@ fn write_stream(enc: &Encoder, syms: &[u8], scratch: &mut Vec<u8>, at: usize) ->
 /// The decoder's memory across the blocks of a frame.
 #[derive(Default)]
 pub struct LiteralDecoder {
-    /// Decoding table of the current Huffman code: `length << 8 | symbol`.
+    /// Decoding table of the current Huffman code: `length << 8 | symbol`, indexed by
+    /// the next [`MAX_CODE_LEN`] bits whatever the code's longest length (a shorter
+    /// table repeated), so that an index never needs a bounds check. Empty before the
+    /// frame's first Huffman-coded section.
     table: Vec<u16>,
-    /// Its index width in bits; `None` before the frame's first Huffman-coded section.
-    bits: Option<u32>,
     lengths: Vec<u8>,
 }
 
 impl LiteralDecoder {
     /// Forgets the previous code (a new frame).
     pub fn reset(&mut self) {
-        self.bits = None;
+        self.table.clear();
     }
 
     /// Reads a section of `n` (> 0) literals from `body[*pos..]` into `lits[..n]` (`lits`
@@ -214,16 +215,15 @@ impl LiteralDecoder {
                 huffman::fill_table(&self.lengths, bits, &mut self.table, |s, l| {
                     (l << 8) as u16 | s as u16
                 });
-                self.bits = Some(bits);
-            }
-            MODE_REPEAT => {
-                if self.bits.is_none() {
-                    return Err(CodecError::new(
-                        mode_at,
-                        "literals repeat a code, but no earlier block of the frame has one".into(),
-                    ));
+                // Repeat the table up to the full index width.
+                let size = self.table.len();
+                self.table.resize(TABLE_SIZE, 0);
+                for i in size..TABLE_SIZE {
+                    self.table[i] = self.table[i - size];
                 }
             }
+            // Checked below: the table is empty until a section describes a code.
+            MODE_REPEAT => {}
             m => {
                 return Err(CodecError::new(
                     mode_at,
@@ -231,7 +231,12 @@ impl LiteralDecoder {
                 ))
             }
         }
-        let bits = self.bits.unwrap_or(0);
+        let Some(table) = self.table.as_slice().first_chunk::<TABLE_SIZE>() else {
+            return Err(CodecError::new(
+                mode_at,
+                "literals repeat a code, but no earlier block of the frame has one".into(),
+            ));
+        };
         let total = read_size(body, pos, "literal streams size")?;
         let sizes_at = *pos;
         let mut sizes = [total, 0, 0, 0];
@@ -252,12 +257,12 @@ impl LiteralDecoder {
         let stream_at = *pos;
         let data = take(body, pos, total, "literal streams")?;
         let ok = if n < FOUR_STREAMS_MIN {
-            decode_one(&self.table, bits, data, &mut lits[..n])
+            decode_one(table, data, &mut lits[..n])
         } else {
             let (a, rest) = data.split_at(sizes[0]);
             let (b, rest) = rest.split_at(sizes[1]);
             let (c, d) = rest.split_at(sizes[2]);
-            decode_four(&self.table, bits, [a, b, c, d], &mut lits[..n])
+            decode_four(table, [a, b, c, d], &mut lits[..n])
         };
         if ok {
             Ok(())
@@ -278,71 +283,72 @@ fn read_size(body: &[u8], pos: &mut usize, what: &str) -> Result<usize, CodecErr
         .ok_or_else(|| CodecError::new(*pos, format!("{what} is {v}, past the body's end")))
 }
 
+/// Entries of a literal decoding table: one per value of the next [`MAX_CODE_LEN`] bits.
+const TABLE_SIZE: usize = 1 << MAX_CODE_LEN;
+const INDEX_MASK: u64 = TABLE_SIZE as u64 - 1;
+
+/// The symbol at the front of `r`, consumed.
+#[inline(always)]
+fn next_symbol(table: &[u16; TABLE_SIZE], r: &mut BitReader<'_>) -> u8 {
+    let e = table[(r.bits() & INDEX_MASK) as usize];
+    r.consume(u32::from(e >> 8));
+    e as u8
+}
+
 /// Decodes `out.len()` symbols from one stream; false on an overrun.
-fn decode_one(table: &[u16], bits: u32, data: &[u8], out: &mut [u8]) -> bool {
-    let mask = (1u64 << bits) - 1;
+fn decode_one(table: &[u16; TABLE_SIZE], data: &[u8], out: &mut [u8]) -> bool {
     let mut r = BitReader::new(data);
-    let mut quads = out.chunks_exact_mut(4);
-    for q in &mut quads {
+    let (quads, rest) = out.as_chunks_mut::<4>();
+    for q in quads {
         r.refill();
-        for b in q.iter_mut() {
-            let e = table[(r.bits() & mask) as usize];
-            r.consume(u32::from(e >> 8));
-            *b = e as u8;
+        for b in q {
+            *b = next_symbol(table, &mut r);
         }
     }
-    for b in quads.into_remainder() {
+    for b in rest {
         r.refill();
-        let e = table[(r.bits() & mask) as usize];
-        r.consume(u32::from(e >> 8));
-        *b = e as u8;
+        *b = next_symbol(table, &mut r);
     }
     !r.overrun() && r.bytes_consumed() == data.len()
 }
 
 /// Decodes four interleaved streams into the four segments of `out`; false on an overrun
 /// or a stream with bytes left over.
-fn decode_four(table: &[u16], bits: u32, data: [&[u8]; 4], out: &mut [u8]) -> bool {
-    let n = out.len();
-    let seg = segment(n);
-    let mask = (1u64 << bits) - 1;
+fn decode_four(table: &[u16; TABLE_SIZE], data: [&[u8]; 4], out: &mut [u8]) -> bool {
+    let seg = segment(out.len());
     let (o0, rest) = out.split_at_mut(seg);
     let (o1, rest) = rest.split_at_mut(seg);
     let (o2, o3) = rest.split_at_mut(seg);
     let mut r = data.map(BitReader::new);
-    let last = o3.len();
-    let whole = last / 4 * 4;
-    let mut i = 0;
-    while i < whole {
+    // Whole groups of four symbols in every stream (the last segment is the shortest).
+    let whole = o3.len() / 4 * 4;
+    {
         let [r0, r1, r2, r3] = &mut r;
-        r0.refill();
-        r1.refill();
-        r2.refill();
-        r3.refill();
-        // Four codes of at most 11 bits per stream per refill of at least 56 bits.
-        for k in i..i + 4 {
-            let e0 = table[(r0.bits() & mask) as usize];
-            let e1 = table[(r1.bits() & mask) as usize];
-            let e2 = table[(r2.bits() & mask) as usize];
-            let e3 = table[(r3.bits() & mask) as usize];
-            r0.consume(u32::from(e0 >> 8));
-            r1.consume(u32::from(e1 >> 8));
-            r2.consume(u32::from(e2 >> 8));
-            r3.consume(u32::from(e3 >> 8));
-            o0[k] = e0 as u8;
-            o1[k] = e1 as u8;
-            o2[k] = e2 as u8;
-            o3[k] = e3 as u8;
+        let (q0, q1, q2, q3) = (
+            o0[..whole].as_chunks_mut::<4>().0,
+            o1[..whole].as_chunks_mut::<4>().0,
+            o2[..whole].as_chunks_mut::<4>().0,
+            o3[..whole].as_chunks_mut::<4>().0,
+        );
+        for (((c0, c1), c2), c3) in q0.iter_mut().zip(q1).zip(q2).zip(q3) {
+            r0.refill();
+            r1.refill();
+            r2.refill();
+            r3.refill();
+            // Four codes of at most 11 bits per stream per refill of at least 56 bits.
+            for k in 0..4 {
+                c0[k] = next_symbol(table, r0);
+                c1[k] = next_symbol(table, r1);
+                c2[k] = next_symbol(table, r2);
+                c3[k] = next_symbol(table, r3);
+            }
         }
-        i += 4;
     }
     let mut ok = true;
     for (rd, o) in r.iter_mut().zip([o0, o1, o2, o3]) {
         for b in &mut o[whole..] {
             rd.refill();
-            let e = table[(rd.bits() & mask) as usize];
-            rd.consume(u32::from(e >> 8));
-            *b = e as u8;
+            *b = next_symbol(table, rd);
         }
         ok &= !rd.overrun() && rd.bytes_consumed() == rd.data_len();
     }
