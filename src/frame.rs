@@ -4,6 +4,7 @@
 
 use std::io::Write;
 
+use crate::base::pagebuf::GrowBuf;
 use crate::base::{crc, write_all, GlyphCounts, Level, Spool};
 use crate::codec::{self, DecodeScratch, EncodeScratch};
 use crate::error::{Error, Result};
@@ -158,16 +159,14 @@ pub fn decode_frame_into(
     f: FrameAt<'_>,
     history: usize,
     scratch: &mut DecodeScratch,
-    buf: &mut Vec<u8>,
+    buf: &mut impl GrowBuf,
     offset: usize,
 ) -> Result<DecodedFrame> {
     let (frame, at) = (f.number, f.at);
     let (header, body_at) = FrameHeader::parse(f.glyph, f.head, f.chunk_size, frame, at)?;
     let body = &f.glyph[body_at..];
     let raw = header.raw_size as usize;
-    if buf.len() < offset + raw + codec::DECODE_SLACK {
-        buf.resize(offset + raw + codec::DECODE_SLACK, 0);
-    }
+    buf.grow_to(offset + raw + codec::DECODE_SLACK);
     let window = offset
         .checked_sub(history)
         .ok_or_else(|| Error::corrupt(Some(frame), at, "history of a linked frame is missing"))?;

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::base::pagebuf::PageBuf;
 use crate::error::{Error, Result};
 
 /// `0` means one worker per core.
@@ -47,8 +48,10 @@ pub fn worker_pool(threads: usize, name: &'static str) -> Result<rayon::ThreadPo
 pub struct Slot {
     /// Input bytes of the job (read path) or encoded frame bytes (decoding).
     pub input: Vec<u8>,
-    /// What the worker produced.
+    /// What the worker produced (encoding).
     pub output: Vec<u8>,
+    /// Decoded bytes (decoding).
+    pub decoded: PageBuf,
 }
 
 enum Msg<R> {

@@ -1,8 +1,10 @@
 //! Shared atoms that every layer uses and that import nothing else of ours: the
-//! compression level, glyph counts, varints, the progress callback and output writes.
+//! compression level, glyph counts, varints, the progress callback, output writes and
+//! the decoder's growable buffers.
 #![forbid(unsafe_code)]
 
 pub mod crc;
+pub mod pagebuf;
 pub mod varint;
 
 use std::io::Write;

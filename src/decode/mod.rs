@@ -12,8 +12,8 @@ pub mod walk;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Instant;
 
-use crate::base::{crc, write_all, GlyphCounts, Progress};
-use crate::codec::DecodeScratch;
+use crate::base::{crc, varint, write_all, GlyphCounts, Progress};
+use crate::codec::{self, DecodeScratch};
 use crate::error::{Error, Result};
 use crate::format::{GlyphHead, IndexEntry, Metadata, Trailer, INDEX_ENTRY_FIELDS};
 use crate::frame::{decode_frame_into, FrameAt};
@@ -89,7 +89,7 @@ struct FrameDone {
 }
 
 enum Done {
-    /// The group's frames, whose bytes are `slot.output[..sum of raw sizes]`.
+    /// The group's frames, whose bytes are `slot.decoded[..sum of raw sizes]`.
     Group(Vec<FrameDone>),
     Close(Box<Closing>),
 }
@@ -318,7 +318,7 @@ pub struct DecodeReader<R> {
     slot: Slot,
     scratch: DecodeScratch,
     seen: Seen,
-    /// Bytes of the current frame (`slot.output[..len]`) already returned.
+    /// Bytes of the current frame (`slot.decoded[..len]`) already returned.
     pos: usize,
     len: usize,
 }
@@ -385,7 +385,7 @@ impl<R: BufRead> Read for DecodeReader<R> {
             }
         }
         let n = buf.len().min(self.len - self.pos);
-        buf[..n].copy_from_slice(&self.slot.output[self.pos..self.pos + n]);
+        buf[..n].copy_from_slice(&self.slot.decoded[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
     }
@@ -399,6 +399,22 @@ fn decode_job(job: Job, slot: &mut Slot, scratch: &mut DecodeScratch) -> Result<
         Job::Close(c) => return Ok(Done::Close(c)),
     };
     let mut done = Vec::with_capacity(frames.len());
+    // Room for the whole group at once: the raw sizes its frames declare (each at most a
+    // chunk; a frame that lies fails its own checks below). Not `frames x chunk size`: a
+    // buffer's whole huge pages are resident once touched, and small frames under a
+    // large chunk size would take 2 MiB each.
+    let declared: u64 = frames
+        .iter()
+        .map(|f| {
+            let mut pos = f.start + f.head.head_len;
+            varint::read(&slot.input[..f.end], &mut pos).map_or(0, |raw| raw.min(chunk_size))
+        })
+        .sum();
+    slot.decoded.reserve(
+        usize::try_from(declared)
+            .unwrap_or(usize::MAX)
+            .saturating_add(codec::DECODE_SLACK),
+    );
     let (mut offset, mut prev) = (0usize, 0usize);
     for f in frames {
         let at = FrameAt {
@@ -409,7 +425,7 @@ fn decode_job(job: Job, slot: &mut Slot, scratch: &mut DecodeScratch) -> Result<
             at: f.at,
         };
         let history = if f.linked { prev } else { 0 };
-        let d = decode_frame_into(at, history, scratch, &mut slot.output, offset)?;
+        let d = decode_frame_into(at, history, scratch, &mut slot.decoded, offset)?;
         prev = d.header.raw_size as usize;
         offset += prev;
         done.push(FrameDone {
@@ -441,7 +457,7 @@ impl OrderedWriter<'_> {
                 let mut offset = 0;
                 for f in &frames {
                     let end = offset + f.entry.raw_size as usize;
-                    write_all(self.out, &slot.output[offset..end])?;
+                    write_all(self.out, &slot.decoded[offset..end])?;
                     self.seen.add(&f.entry, f.raw_crc);
                     offset = end;
                 }
