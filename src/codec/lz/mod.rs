@@ -523,7 +523,7 @@ impl MatchFinder {
                 let from = history.saturating_sub(PRIME_TREE);
                 let end = history.min(data.len().saturating_sub(MIN_MATCH));
                 for pos in from..end {
-                    self.find_tree(data, p, pos, history, |_, _| {});
+                    self.find_tree(data, p, pos, pos, |_, _| {});
                 }
                 self.next_insert = history;
             }

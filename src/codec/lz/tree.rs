@@ -9,8 +9,8 @@ use super::{common_len, hash4, read_u32, MatchFinder, Params, MIN_MATCH, NONE};
 
 impl MatchFinder {
     /// Searches and inserts `pos`, calling `record(length, distance)` for each copy longer
-    /// than all found before it (copies end at `end` at the latest); returns the best
-    /// (length, distance), or (0, 0).
+    /// than all found before it (copies end at `end` at the latest; `end == pos` only
+    /// inserts); returns the best (length, distance), or (0, 0).
     ///
     /// `self.chain` holds two links per window slot: the subtree of positions whose bytes
     /// sort before the slot's position, then the subtree of those that sort after.
@@ -35,6 +35,11 @@ impl MatchFinder {
         let low = (pos + 1).saturating_sub(window);
         let mut best_len = MIN_MATCH - 1;
         let mut best_dist = 0u32;
+        // Bytes are compared up to the frame's end, so that a copy reaching the block's
+        // end still orders the tree, but never further than both the block's end and
+        // `nice` past `pos`: a node that long is dropped anyway, and comparing a long
+        // run to its end at every position would take time quadratic in the run.
+        let compare_end = data.len().min(end.max(pos + p.nice));
         let mut depth = p.depth;
         while cand != NONE && depth > 0 {
             let c = cand as usize;
@@ -42,17 +47,15 @@ impl MatchFinder {
                 break;
             }
             depth -= 1;
-            // Compared up to the frame's end, so that a copy reaching the block's end
-            // still orders the tree; reported up to the block's end.
             let known = smaller_len.min(larger_len);
-            let len = known + common_len(data, c + known, pos + known, data.len());
+            let len = known + common_len(data, c + known, pos + known, compare_end);
             let usable = len.min(end - pos);
             if usable > best_len {
                 best_len = usable;
                 best_dist = (pos - c) as u32;
                 record(usable, best_dist);
             }
-            if pos + len == data.len() || len >= p.nice {
+            if pos + len == compare_end || len >= p.nice {
                 // The order past this length is unknown (or not worth learning): the
                 // node and its subtrees are dropped from the tree.
                 break;
