@@ -5,7 +5,7 @@ use super::huffman::take;
 use super::literals::{LiteralDecoder, LiteralEncoder};
 use super::lz::{LitBuf, MatchFinder};
 use super::sequences::{
-    Reps, Seq, SequenceDecoder, SequenceEncoder, Target, CODED_BYTES, MIN_MATCH, REP_CODES, SLACK,
+    Reps, Seq, SequenceDecoder, SequenceEncoder, Target, CODED_BYTES, MIN_MATCH, SLACK,
 };
 use super::{CodecError, GlyphCounts, Level};
 use crate::base::varint;
@@ -72,7 +72,6 @@ pub fn encode_body(
         let end = (start + BLOCK_SIZE).min(input.len());
         scratch.seqs.clear();
         scratch.lits.reset(end - start);
-        let reps_before = scratch.mf.reps;
         let trailing = scratch
             .mf
             .parse(input, start, end, &mut scratch.seqs, &mut scratch.lits);
@@ -91,7 +90,13 @@ pub fn encode_body(
         }
 
         if out.len() - block_start < end - start + 1 + varint::len((end - start) as u64) {
-            counts.add(&block_counts(&scratch.seqs, reps_before, trailing));
+            counts.add(&block_counts(
+                scratch.mf.kinds,
+                scratch.seqs.len(),
+                lits.len(),
+                end - start,
+                trailing,
+            ));
         } else {
             // Stored: the decoder's tables stay as they were, so the encoder's do too.
             scratch.lit_enc.restore(saved.0);
@@ -108,29 +113,24 @@ pub fn encode_body(
     counts
 }
 
-/// Glyph counts of a coded block's sequences (FORMAT.md 7.6).
-fn block_counts(seqs: &[Seq], mut reps: Reps, trailing: u32) -> GlyphCounts {
-    let mut c = GlyphCounts::default();
-    for s in seqs {
-        if s.lit_len > 0 {
-            c.primitive += 1;
-            c.literal_bytes += u64::from(s.lit_len);
-        }
-        let dist = reps.resolve(s.off);
-        if dist == 1 {
-            c.iteration += 1;
-        } else if s.off <= REP_CODES {
-            c.delta += 1;
-        } else {
-            c.reference += 1;
-        }
-        c.copied_bytes += u64::from(s.match_len);
+/// Glyph counts of a coded block of `raw` bytes (FORMAT.md 7.6) from the kinds of its
+/// `n_seqs` sequences (see [`MatchFinder::kinds`]), its `n_lits` literals and the
+/// `trailing` ones after its last sequence.
+fn block_counts(
+    [primitive, iteration, delta]: [u32; 3],
+    n_seqs: usize,
+    n_lits: usize,
+    raw: usize,
+    trailing: u32,
+) -> GlyphCounts {
+    GlyphCounts {
+        primitive: u64::from(primitive) + u64::from(trailing > 0),
+        reference: (n_seqs - iteration as usize - delta as usize) as u64,
+        delta: u64::from(delta),
+        iteration: u64::from(iteration),
+        literal_bytes: n_lits as u64,
+        copied_bytes: (raw - n_lits) as u64,
     }
-    if trailing > 0 {
-        c.primitive += 1;
-        c.literal_bytes += u64::from(trailing);
-    }
-    c
 }
 
 fn read_varint(body: &[u8], pos: &mut usize, what: &str) -> Result<u64, CodecError> {

@@ -11,7 +11,7 @@ mod lazy;
 mod optimal;
 mod tree;
 
-pub use super::sequences::{Reps, Seq, MIN_MATCH};
+pub use super::sequences::{Reps, Seq, MIN_MATCH, REP_CODES};
 
 const NONE: u32 = u32::MAX;
 /// A match this long is taken without looking at the next positions.
@@ -307,6 +307,9 @@ pub struct MatchFinder {
     next_insert: usize,
     /// Sequence-producing history shared by all blocks of a frame.
     pub reps: Reps,
+    /// Kinds of the sequences of the block parsed last: with literals, at distance 1,
+    /// sent as a repeat code for another distance (FORMAT.md 7.6).
+    pub kinds: [u32; 3],
     /// Literals at the end of the previous block (fast and double finders' step).
     run_carry: usize,
     /// Where the frame starts in the parsed data (the history's length).
@@ -550,6 +553,7 @@ impl MatchFinder {
         seqs: &mut Vec<Seq>,
         lits: &mut LitBuf,
     ) -> u32 {
+        self.kinds = [0; 3];
         let Some(p) = self.params else {
             lits.push(data, start, end);
             return (end - start) as u32;
@@ -589,6 +593,10 @@ impl MatchFinder {
         lits.push(data, anchor, pos);
         let (off, reps) = self.reps.send(dist);
         self.reps = reps;
+        let [primitive, iteration, delta] = &mut self.kinds;
+        *primitive += u32::from(pos > anchor);
+        *iteration += u32::from(dist == 1);
+        *delta += u32::from(off <= REP_CODES && dist != 1);
         seqs.push(Seq {
             lit_len: (pos - anchor) as u32,
             match_len: len as u32,

@@ -208,13 +208,15 @@ impl MatchFinder {
     ) -> usize {
         let mut o = std::mem::take(&mut self.optimal);
         if o.stats.is_none() && start == self.frame_start {
-            let (first_seq, first_lit, reps) = (seqs.len(), lits.as_slice().len(), self.reps);
+            let (first_seq, first_lit, reps, kinds) =
+                (seqs.len(), lits.as_slice().len(), self.reps, self.kinds);
             let prices = Prices::new(None, &data[start..end]);
             self.cheapest_path(&mut o, data, p, start, end, &prices);
             self.emit_path(&mut o, data, start, seqs, lits);
             seqs.truncate(first_seq);
             lits.truncate(first_lit);
             self.reps = reps;
+            self.kinds = kinds;
             self.forget_positions(data);
         }
         let prices = Prices::new(o.stats.as_deref(), &data[start..end]);

@@ -39,7 +39,7 @@ impl MatchFinder {
         // end still orders the tree, but never further than both the block's end and
         // `nice` past `pos`: a node that long is dropped anyway, and comparing a long
         // run to its end at every position would take time quadratic in the run.
-        let compare_end = data.len().min(end.max(pos + p.nice));
+        let compare_end = data.len().min(end.max(pos.saturating_add(p.nice)));
         let mut depth = p.depth;
         while cand != NONE && depth > 0 {
             let c = cand as usize;
