@@ -457,6 +457,21 @@ mod tests {
     }
 
     #[test]
+    fn every_level_from_3_finds_copies_beyond_its_chain_window() {
+        // Levels 5-8 walk chains of 256 KiB to 2 MiB and level 4 rows of 16 positions;
+        // a copy from 2.5 MB back used to leave the second half as literals (stored).
+        let noise = noise(2_500_000, 11);
+        let data = [&noise[..], &noise[..]].concat();
+        for level in 3..=9 {
+            let size = round_trip(&data, level);
+            assert!(
+                size < noise.len() + noise.len() / 50,
+                "level {level}: {size}"
+            );
+        }
+    }
+
+    #[test]
     fn long_runs_in_the_history_are_primed_in_linear_time() {
         // Priming level 9's trees used to compare each history position to the end of
         // the run: 2 MiB of zeros after 2 MiB of history took hours. Now milliseconds.

@@ -2,17 +2,18 @@
 //! a copy is taken only when the next one or two positions do not offer a better one.
 
 use super::{
-    dist_cost, hash4, longer_match, read_u32, LitBuf, MatchFinder, Params, Seq, Strategy,
-    GOOD_MATCH, LAZY_LIMIT, MIN_MATCH, NONE, ROW,
+    common_len, dist_cost, hash4, hash8, longer_match, read_u32, read_u64, LitBuf, MatchFinder,
+    Params, Seq, Strategy, GOOD_MATCH, LAZY_LIMIT, MIN_MATCH, NONE, ROW,
 };
 
 /// Copies shorter than the level's `min_len` are taken only from this close.
 const SHORT_COPY_REACH: u32 = 1024;
 
 impl MatchFinder {
-    /// Inserts every position below `upto` into the hash chains.
+    /// Inserts every position below `upto` into the hash chains or rows.
     #[inline(always)]
-    pub(super) fn insert_upto(&mut self, data: &[u8], upto: usize, hash_log: u32, row: bool) {
+    pub(super) fn insert_upto(&mut self, data: &[u8], upto: usize, p: Params, row: bool) {
+        let hash_log = p.hash_log;
         let last = data.len().saturating_sub(MIN_MATCH);
         let upto = upto.min(last + 1);
         if row {
@@ -53,7 +54,7 @@ impl MatchFinder {
     /// Best (length, distance) at `pos` from the row finder; inserts `pos`.
     #[inline(always)]
     fn find_row(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32) {
-        self.insert_upto(data, pos, p.hash_log, true);
+        self.insert_upto(data, pos, p, true);
         let max_dist = 1usize << p.window_log;
         let v = read_u32(data, pos);
         let (row, tag) = self.row_hash(v);
@@ -94,13 +95,43 @@ impl MatchFinder {
         }
     }
 
-    /// Best (length, distance) at `pos` from the hash chain; inserts `pos`.
+    /// Best (length, distance) at `pos` from the rows or the hash chain, and the long
+    /// table; inserts `pos`.
     #[inline(always)]
     fn find(&mut self, data: &[u8], p: Params, pos: usize, end: usize) -> (usize, u32) {
-        if p.strategy == Strategy::Row {
-            return self.find_row(data, p, pos, end);
+        let (len, dist) = if p.strategy == Strategy::Row {
+            self.find_row(data, p, pos, end)
+        } else {
+            self.find_chain(data, p, pos, end, |_, _| {})
+        };
+        self.find_long(data, p, pos, end, (len, dist))
+    }
+
+    /// The copy the long table has for `pos` when it is longer than `best`, else `best`;
+    /// inserts `pos`.
+    #[inline(always)]
+    fn find_long(
+        &mut self,
+        data: &[u8],
+        p: Params,
+        pos: usize,
+        end: usize,
+        best: (usize, u32),
+    ) -> (usize, u32) {
+        if self.long.is_empty() || pos + 8 > end {
+            return best;
         }
-        self.find_chain(data, p, pos, end, |_, _| {})
+        let v = read_u64(data, pos);
+        let slot = hash8(v, p.long_log) & (self.long.len() - 1);
+        let cand = self.long[slot] as usize;
+        self.long[slot] = pos as u32;
+        if cand < pos && read_u64(data, cand) == v {
+            let len = 8 + common_len(data, cand + 8, pos + 8, end);
+            if len > best.0 {
+                return (len, (pos - cand) as u32);
+            }
+        }
+        best
     }
 
     /// Walks the hash chain at `pos`, calling `record(length, distance)` for each candidate
@@ -114,7 +145,7 @@ impl MatchFinder {
         end: usize,
         mut record: impl FnMut(usize, u32),
     ) -> (usize, u32) {
-        self.insert_upto(data, pos, p.hash_log, false);
+        self.insert_upto(data, pos, p, false);
         let window = self.chain_mask + 1;
         let v = read_u32(data, pos);
         let h = hash4(v, p.hash_log);
