@@ -445,6 +445,13 @@ mod tests {
             let linked = linked_round_trip(&data, noise.len(), level);
             assert!(linked * 20 < alone, "level {level}: {linked} vs {alone}");
         }
+        // A small frame (the row finder at levels 2-3) after a long history.
+        let text: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("line {} of {}\n", i % 97, i % 13).into_bytes())
+            .collect();
+        for level in 1..=9 {
+            linked_round_trip(&text, text.len() - 5_000, level);
+        }
         // Tiny inputs and histories of every length, at every level.
         let tiny = b"abcabcabXabcab";
         for level in 1..=9 {

@@ -173,6 +173,8 @@ fn params_for(level: Level, frame_len: usize) -> Params {
         2 | 3 if frame_len <= SMALL_FRAME => Params {
             depth: 8,
             lazy: 1,
+            // The rows reach all of a frame this small.
+            long_log: 0,
             ..params(Level::new(4).unwrap_or(level))
         },
         _ => params(level),
@@ -533,9 +535,11 @@ impl MatchFinder {
                 // The long table takes every 8th position of the history, as the
                 // double finder's does; the chains or rows every position the frame's
                 // copies can reach through them.
-                let mask = self.long.len().wrapping_sub(1);
-                for i in (0..last).step_by(PRIME_STEP) {
-                    self.long[hash8(read_u64(data, i), p.long_log) & mask] = i as u32;
+                if !self.long.is_empty() {
+                    let mask = self.long.len() - 1;
+                    for i in (0..last).step_by(PRIME_STEP) {
+                        self.long[hash8(read_u64(data, i), p.long_log) & mask] = i as u32;
+                    }
                 }
                 let from = history.saturating_sub(1 << p.window_log);
                 self.next_insert = from;
