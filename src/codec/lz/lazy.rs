@@ -2,49 +2,60 @@
 //! a copy is taken only when the next one or two positions do not offer a better one.
 
 use super::{
-    common_len, dist_cost, hash4, hash8, longer_match, read_u32, read_u64, LitBuf, MatchFinder,
-    Params, Seq, Strategy, GOOD_MATCH, LAZY_LIMIT, MIN_MATCH, NONE, ROW,
+    common_len, dist_cost, hash4, hash8, hash_n, longer_match, read_u32, read_u64, LitBuf,
+    MatchFinder, Params, Seq, Strategy, GOOD_MATCH, LAZY_LIMIT, MIN_MATCH, NONE, ROW,
 };
 
 /// Copies shorter than the level's `min_len` are taken only from this close.
 const SHORT_COPY_REACH: u32 = 1024;
 
+/// Hash-chain bucket of position `i`: by its first `p.chain_key` bytes (4 or 5), or 4
+/// in the last 7 bytes of `data`.
+#[inline(always)]
+fn chain_hash(data: &[u8], i: usize, p: Params) -> usize {
+    if p.chain_key == 5 && i + 8 <= data.len() {
+        hash_n(read_u64(data, i), 5, p.hash_log)
+    } else {
+        hash4(read_u32(data, i), p.hash_log)
+    }
+}
+
 impl MatchFinder {
     /// Inserts every position below `upto` into the hash chains or rows.
     #[inline(always)]
     pub(super) fn insert_upto(&mut self, data: &[u8], upto: usize, p: Params, row: bool) {
-        let hash_log = p.hash_log;
         let last = data.len().saturating_sub(MIN_MATCH);
         let upto = upto.min(last + 1);
         if row {
             while self.next_insert < upto {
                 let i = self.next_insert;
-                self.row_insert(read_u32(data, i), i);
+                self.row_insert(u64::from(read_u32(data, i)), i);
                 self.next_insert += 1;
             }
             return;
         }
         while self.next_insert < upto {
             let i = self.next_insert;
-            let h = hash4(read_u32(data, i), hash_log);
+            let h = chain_hash(data, i, p);
             self.chain[i & self.chain_mask] = self.head[h];
             self.head[h] = i as u32;
             self.next_insert += 1;
         }
     }
 
-    /// Row and tag of a 4-byte value.
+    /// Row and tag of a position's first 4 bytes (rows serve small frames too, whose
+    /// 4-byte copies count).
     #[inline(always)]
-    fn row_hash(&self, v: u32) -> (usize, u8) {
-        let h = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn row_hash(&self, key: u64) -> (usize, u8) {
+        let h = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let row = (h >> (64 - self.row_bits)) as usize;
         let tag = (h >> (56 - self.row_bits)) as u8;
         (row, tag)
     }
 
     #[inline(always)]
-    fn row_insert(&mut self, v: u32, pos: usize) {
-        let (row, tag) = self.row_hash(v);
+    fn row_insert(&mut self, key: u64, pos: usize) {
+        let (row, tag) = self.row_hash(key);
         let slot = (self.row_head[row].wrapping_sub(1) as usize) & (ROW - 1);
         self.row_head[row] = slot as u8;
         self.row_pos[row * ROW + slot] = pos as u32;
@@ -57,7 +68,8 @@ impl MatchFinder {
         self.insert_upto(data, pos, p, true);
         let max_dist = 1usize << p.window_log;
         let v = read_u32(data, pos);
-        let (row, tag) = self.row_hash(v);
+        let key = u64::from(v);
+        let (row, tag) = self.row_hash(key);
         let base = row * ROW;
         let head = self.row_head[row] as usize;
         let tags = &self.row_tag[base..base + ROW];
@@ -86,7 +98,7 @@ impl MatchFinder {
                 }
             }
         }
-        self.row_insert(v, pos);
+        self.row_insert(key, pos);
         self.next_insert = pos + 1;
         if best_len < MIN_MATCH {
             (0, 0)
@@ -148,7 +160,7 @@ impl MatchFinder {
         self.insert_upto(data, pos, p, false);
         let window = self.chain_mask + 1;
         let v = read_u32(data, pos);
-        let h = hash4(v, p.hash_log);
+        let h = chain_hash(data, pos, p);
         let mut cand = self.head[h];
         let mut best_len = MIN_MATCH - 1;
         let mut best_dist = 0u32;
