@@ -1,5 +1,6 @@
-//! Lazy parsing over hash chains or tagged rows (levels 4-8): every position is inserted;
-//! a copy is taken only when the next one or two positions do not offer a better one.
+//! Lazy parsing over hash chains (levels 4-8) or tagged rows (frames of at most 16 KiB at
+//! levels 2-3): every position is inserted; a copy is taken only when the next one or two
+//! positions do not offer a better one.
 
 use super::{
     common_len, dist_cost, hash4, hash8, hash_n, longer_match, read_u32, read_u64, LitBuf,
@@ -43,8 +44,8 @@ impl MatchFinder {
         }
     }
 
-    /// Row and tag of a position's first 4 bytes (rows serve small frames too, whose
-    /// 4-byte copies count).
+    /// Row and tag of a position's first 4 bytes (rows serve small frames, whose 4-byte
+    /// copies count).
     #[inline(always)]
     fn row_hash(&self, key: u64) -> (usize, u8) {
         let h = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
