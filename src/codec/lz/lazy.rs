@@ -162,16 +162,15 @@ impl MatchFinder {
         let window = self.chain_mask + 1;
         let v = read_u32(data, pos);
         let h = chain_hash(data, pos, p);
-        let mut cand = self.head[h];
         let mut best_len = MIN_MATCH - 1;
         let mut best_dist = 0u32;
         let mut depth = p.depth;
         let max = end - pos;
-        while cand != NONE && depth > 0 {
-            let c = cand as usize;
-            if c >= pos || pos - c >= window {
-                break;
-            }
+        // Candidates within the window; chains run to smaller positions, so a candidate
+        // at or after `pos` (none yet: NONE) ends the walk as well.
+        let low = (pos + 1).saturating_sub(window);
+        let mut c = self.head[h] as usize;
+        while c < pos && c >= low && depth > 0 {
             if let Some(len) = longer_match(data, c, pos, end, v, best_len) {
                 best_len = len;
                 best_dist = (pos - c) as u32;
@@ -184,11 +183,11 @@ impl MatchFinder {
                     depth = depth.min(2);
                 }
             }
-            let next = self.chain[c & self.chain_mask];
-            if next >= cand {
+            let next = self.chain[c & self.chain_mask] as usize;
+            if next >= c {
                 break;
             }
-            cand = next;
+            c = next;
             depth -= 1;
         }
         self.chain[pos & self.chain_mask] = self.head[h];
