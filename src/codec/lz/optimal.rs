@@ -321,8 +321,10 @@ impl MatchFinder {
             }
             let best = best.max(rep_best);
             if best >= p.nice {
-                // A copy this long is taken as is: no search inside it.
+                // A copy this long is taken as is: no search inside it, and the positions
+                // it covers are not misses (sparse data kept drifting into literals).
                 search_from = i + best;
+                last_found = search_from;
             }
         }
     }
