@@ -1,5 +1,6 @@
 //! Lazy parsing over hash chains (levels 4-8) or tagged rows (frames of at most 16 KiB at
-//! levels 2-3): every position is inserted; a copy is taken only when the next one or two
+//! levels 2-3): every position is inserted into the chains or rows, and each searched one
+//! into the long table of 8-byte prefixes; a copy is taken only when the next one or two
 //! positions do not offer a better one.
 
 use super::{

@@ -24,7 +24,8 @@ enum Strategy {
     Fast,
     /// Single-entry tables of 8-byte and short prefixes; greedy.
     Double,
-    /// Hash chains through every earlier position with the same 4-byte hash.
+    /// Hash chains through every earlier position with the same hash of its first 4 or 5
+    /// bytes ([`Params::chain_key`]).
     Chain,
     /// Rows of recent positions per hash bucket, with tags.
     Row,
@@ -315,7 +316,8 @@ impl LitBuf {
 #[derive(Default)]
 pub struct MatchFinder {
     head: Vec<u32>,
-    /// Positions by 8-byte prefix (double finder).
+    /// Positions by 8-byte prefix: the double finder's long table, and the chain
+    /// finder's (see [`Params::long_log`]).
     long: Vec<u32>,
     chain: Vec<u32>,
     row_pos: Vec<u32>,
