@@ -465,7 +465,7 @@ mod tests {
 
     #[test]
     fn every_level_from_3_finds_copies_beyond_its_chain_window() {
-        // Levels 5-8 walk chains of 256 KiB to 2 MiB and level 4 rows of 16 positions;
+        // Levels 4-8 walk chains of 256 KiB to 2 MiB (level 4 used rows of 16 positions);
         // a copy from 2.5 MB back used to leave the second half as literals (stored).
         let noise = noise(2_500_000, 11);
         let data = [&noise[..], &noise[..]].concat();

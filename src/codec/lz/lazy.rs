@@ -31,7 +31,7 @@ impl MatchFinder {
         if row {
             while self.next_insert < upto {
                 let i = self.next_insert;
-                self.row_insert(u64::from(read_u32(data, i)), i);
+                self.row_insert(read_u32(data, i), i);
                 self.next_insert += 1;
             }
             return;
@@ -48,16 +48,16 @@ impl MatchFinder {
     /// Row and tag of a position's first 4 bytes (rows serve small frames, whose 4-byte
     /// copies count).
     #[inline(always)]
-    fn row_hash(&self, key: u64) -> (usize, u8) {
-        let h = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn row_hash(&self, v: u32) -> (usize, u8) {
+        let h = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let row = (h >> (64 - self.row_bits)) as usize;
         let tag = (h >> (56 - self.row_bits)) as u8;
         (row, tag)
     }
 
     #[inline(always)]
-    fn row_insert(&mut self, key: u64, pos: usize) {
-        let (row, tag) = self.row_hash(key);
+    fn row_insert(&mut self, v: u32, pos: usize) {
+        let (row, tag) = self.row_hash(v);
         let slot = (self.row_head[row].wrapping_sub(1) as usize) & (ROW - 1);
         self.row_head[row] = slot as u8;
         self.row_pos[row * ROW + slot] = pos as u32;
@@ -70,8 +70,7 @@ impl MatchFinder {
         self.insert_upto(data, pos, p, true);
         let max_dist = 1usize << p.window_log;
         let v = read_u32(data, pos);
-        let key = u64::from(v);
-        let (row, tag) = self.row_hash(key);
+        let (row, tag) = self.row_hash(v);
         let base = row * ROW;
         let head = self.row_head[row] as usize;
         let tags = &self.row_tag[base..base + ROW];
@@ -100,7 +99,7 @@ impl MatchFinder {
                 }
             }
         }
-        self.row_insert(key, pos);
+        self.row_insert(v, pos);
         self.next_insert = pos + 1;
         if best_len < MIN_MATCH {
             (0, 0)

@@ -40,8 +40,8 @@ struct Params {
     /// log2 of the entries of the (short) hash table.
     hash_log: u32,
     /// log2 of the entries of the long table: 8-byte prefixes, one position each, over
-    /// the whole frame and its history (double finder; with the chains and rows, it
-    /// finds copies from beyond their window or depth). 0: none.
+    /// the whole frame and its history (double finder; with the hash chains, it finds
+    /// copies from beyond their window or depth). 0: none.
     long_log: u32,
     window_log: u32,
     /// Candidates examined per position (chain and row finders).
@@ -62,7 +62,7 @@ struct Params {
 
 /// Frames of at least this many bytes whose literals are not costly have hash chains
 /// keyed by 5 bytes instead of 4: fewer candidates that fail on the fifth byte. On 16 MB
-/// of prose level 5 took 12% fewer instructions for 0.2% smaller output; on 1 MB of
+/// of prose level 5 took 9.7% fewer instructions for 0.2% smaller output; on 1 MB of
 /// libraries, whose short copies pay, output was 1.2% larger, and on 64 KB of prose
 /// 0.7%.
 const CHAIN_KEY5_MIN: usize = 1 << 20;
@@ -132,9 +132,7 @@ fn params(level: Level) -> Params {
         },
         l @ 4..=8 => {
             // Lazy parsing over hash chains: more candidates and positions looked ahead
-            // per level. On 16 MB of prose (bytes out, instructions): level 4 4.334 M in
-            // 2.35 G, 5 4.305 M in 2.66 G, 6 4.234 M in 3.93 G, 7 4.196 M in 4.52 G,
-            // 8 4.153 M in 6.48 G.
+            // per level, each level smaller output for more time (README: "Level map").
             let (hash_log, window_log, depth, lazy, nice) = match l {
                 4 => (17, 18, 8, 1, 96),
                 5 => (17, 18, 16, 1, 96),
