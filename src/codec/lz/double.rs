@@ -70,8 +70,11 @@ impl MatchFinder {
                     let (cl1, cs1) = (long[hl1 & lmask] as usize, short[hs1 & smask] as usize);
                     long[hl1 & lmask] = next as u32;
                     short[hs1 & smask] = next as u32;
-                    for cand in [cl1, cs1] {
-                        if cand < next && read_u32(data, cand) == v1 as u32 {
+                    // A candidate that continues the copy found (`c + 1`) gives it one
+                    // byte shorter, and the short table often holds the long one's.
+                    let continued = c + 1;
+                    for cand in [cl1, if cs1 == cl1 { continued } else { cs1 }] {
+                        if cand != continued && cand < next && read_u32(data, cand) == v1 as u32 {
                             let l1 = 4 + common_len(data, cand + 4, next + 4, end);
                             if l1 > len + 1 {
                                 (s, c, len) = (next, cand, l1);
