@@ -43,7 +43,7 @@ impl PageBuf {
     }
 
     /// Makes room for `cap` bytes without lengthening the buffer, so that growing up to
-    /// it later moves nothing. From [`HUGE_PAGE`] bytes on, the room is a mapping whose
+    /// it later moves nothing. From 2 MiB (a huge page) on, the room is a mapping whose
     /// whole huge pages are advised to be huge (the last, partial one is not, so a buffer
     /// a little longer than a page does not take two).
     pub fn reserve(&mut self, cap: usize) {
