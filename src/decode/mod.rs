@@ -12,10 +12,10 @@ pub mod walk;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::time::Instant;
 
-use crate::base::{crc, varint, write_all, GlyphCounts, Progress};
+use crate::base::{crc, write_all, GlyphCounts, Progress};
 use crate::codec::{self, DecodeScratch};
 use crate::error::{Error, Result};
-use crate::format::{GlyphHead, IndexEntry, Metadata, Trailer, INDEX_ENTRY_FIELDS};
+use crate::format::{FrameHeader, GlyphHead, IndexEntry, Metadata, Trailer, INDEX_ENTRY_FIELDS};
 use crate::frame::{decode_frame_into, FrameAt};
 use crate::parallel::{self, resolve_threads, Slot};
 use crate::pipeline::sizing;
@@ -406,8 +406,8 @@ fn decode_job(job: Job, slot: &mut Slot, scratch: &mut DecodeScratch) -> Result<
     let declared: u64 = frames
         .iter()
         .map(|f| {
-            let mut pos = f.start + f.head.head_len;
-            varint::read(&slot.input[..f.end], &mut pos).map_or(0, |raw| raw.min(chunk_size))
+            FrameHeader::declared_raw_size(&slot.input[f.start..f.end], &f.head)
+                .map_or(0, |raw| raw.min(chunk_size))
         })
         .sum();
     slot.decoded.reserve(

@@ -464,6 +464,12 @@ impl FrameHeader {
         out.extend_from_slice(&crc.to_le_bytes());
     }
 
+    /// The raw size a frame glyph declares (its first field), read without checking the
+    /// rest of the glyph; `None` when the field is malformed.
+    pub fn declared_raw_size(glyph: &[u8], head: &GlyphHead) -> Option<u64> {
+        varint::read(glyph, &mut head.head_len.clone()).ok()
+    }
+
     /// Parses the fixed fields of a whole frame glyph whose head is `head` and checks its
     /// CRC and limits. Returns the header and the offset of the body.
     ///
