@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::format::{self, IndexEntry, Metadata, StreamHeader, VERSION};
 use crate::frame::{decode_frame, FrameAt, FrameEncoder, StreamAssembler};
 use crate::pipeline::prescan;
-use crate::pipeline::sizing::DEFAULT_GROUP;
+use crate::pipeline::sizing::{self, ChunkSize, DEFAULT_GROUP};
 
 /// Encodes `data` into a complete `.sigma` stream with frames of `chunk_size` bytes in
 /// groups of [`DEFAULT_GROUP`].
@@ -30,7 +30,7 @@ pub fn encode_grouped(data: &[u8], level: Level, chunk_size: u64, group: u8) -> 
     encode_into(
         data,
         level,
-        chunk_size,
+        ChunkSize::Fixed(chunk_size),
         group,
         None,
         &mut FrameEncoder::default(),
@@ -41,19 +41,26 @@ pub fn encode_grouped(data: &[u8], level: Level, chunk_size: u64, group: u8) -> 
 
 /// Appends the complete stream for `data` to `out`, with `metadata` when given, using
 /// (and keeping) the encoder state `enc`: what a batch worker does for each small file.
-/// The bytes are those the streaming pipeline writes for the same input and settings.
+/// The bytes are those the streaming pipeline writes for the same input and settings
+/// (an automatic frame size follows the size of `data`).
 ///
 /// # Errors
 /// A chunk size or group outside the format's limits.
 pub fn encode_into(
     data: &[u8],
     level: Level,
-    chunk_size: u64,
+    chunk: ChunkSize,
     group: u8,
     metadata: Option<&Metadata>,
     enc: &mut FrameEncoder,
     out: &mut Vec<u8>,
 ) -> Result<u64> {
+    let size = Some(data.len() as u64);
+    let chunk_size = match chunk {
+        ChunkSize::Auto => sizing::auto_chunk_size(level, size),
+        ChunkSize::Fixed(n) => n,
+    };
+    let codec_level = sizing::codec_level(level, chunk, size);
     format::check_chunk_size(chunk_size)?;
     format::check_group(group)?;
     let group = format::fit_group(group, chunk_size);
@@ -76,7 +83,7 @@ pub fn encode_into(
         .enumerate()
     {
         let history = if header.linked(k as u64) { prev } else { 0 };
-        let summary = enc.encode(&data[pos - history..pos + len], history, level, out);
+        let summary = enc.encode(&data[pos - history..pos + len], history, codec_level, out);
         asm.add_frame(&summary)?;
         (pos, prev) = (pos + len, len);
     }

@@ -4,8 +4,9 @@
 use std::io::Write;
 
 use sigmalang::decode::{self, Decoder, FrameInfo};
+use sigmalang::frame::FrameEncoder;
 use sigmalang::memory;
-use sigmalang::pipeline::{Encoder, EncoderConfig, ReadMode};
+use sigmalang::pipeline::{sizing, ChunkSize, Encoder, EncoderConfig, ReadMode};
 use sigmalang::Level;
 
 use crate::util::*;
@@ -302,5 +303,77 @@ fn decode_reader_reads_what_the_decoder_writes_and_reports_damage() {
             !matches!(e, sigmalang::Error::Io { .. }),
             "damage at {damage}: {e}"
         );
+    }
+}
+
+/// Encodes `data` with an automatic frame size: from a file, and from a reader whose size
+/// is given or not.
+fn encode_auto(data: &[u8], level: u8) -> [Vec<u8>; 3] {
+    let cfg = EncoderConfig {
+        chunk_size: ChunkSize::Auto,
+        ..config(level, CHUNK, 2, ReadMode::Read)
+    };
+    let enc = Encoder::new(cfg).unwrap();
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(data).unwrap();
+    let mut file = Vec::new();
+    enc.encode_file(f.path(), &mut file, &|_| {}).unwrap();
+    let [mut sized, mut piped] = [Vec::new(), Vec::new()];
+    let len = Some(data.len() as u64);
+    for (size, out) in [(len, &mut sized), (None, &mut piped)] {
+        enc.encode_reader(std::io::Cursor::new(data), size, out, &|_| {})
+            .unwrap();
+    }
+    [file, sized, piped]
+}
+
+#[test]
+fn small_inputs_take_level_9s_parse_when_frames_are_automatic() {
+    let small = sizing::SMALL_INPUT as usize;
+    let text = text_bytes(small + 2, 12);
+    for n in [0, 1, 5000, 60_000, small, small + 1, small + 2] {
+        let data = &text[..n];
+        let [file, sized, piped] = encode_auto(data, 3);
+        assert_eq!(file, sized, "{n}");
+        for s in [&file, &piped] {
+            assert_eq!(memory::decode(s).unwrap().data, data, "{n}");
+        }
+        let mut reference = Vec::new();
+        let mut enc = FrameEncoder::default();
+        memory::encode_into(
+            data,
+            Level::DEFAULT,
+            ChunkSize::Auto,
+            2,
+            None,
+            &mut enc,
+            &mut reference,
+        )
+        .unwrap();
+        assert_eq!(file, reference, "{n}");
+        if n <= small {
+            // A pipe that ends within the first SMALL_INPUT bytes is a small input too.
+            assert_eq!(piped, file, "{n}");
+            // The same frame as level 9's, behind a header that keeps level 3.
+            let [l9, ..] = encode_auto(data, 9);
+            assert_eq!(file.len(), l9.len(), "{n}");
+            assert_eq!(memory::decode(&file).unwrap().header.level, Level::DEFAULT);
+        }
+    }
+    // 60 KB of text: level 9's parse against level 3's own (an explicit frame size).
+    let data = &text[..60_000];
+    let [auto, ..] = encode_auto(data, 3);
+    let fixed = memory::encode(data, Level::DEFAULT, 64 * 1024).unwrap();
+    assert!(
+        auto.len() < fixed.len(),
+        "{} vs {}",
+        auto.len(),
+        fixed.len()
+    );
+    // Levels 1 and 2 keep their own parse.
+    for level in [1, 2] {
+        let [auto, ..] = encode_auto(data, level);
+        let l = Level::new(level).unwrap();
+        assert_eq!(auto.len(), memory::encode(data, l, 60_000).unwrap().len());
     }
 }

@@ -858,15 +858,11 @@ fn encode_small(
             mtime,
             mtime_nanos,
         };
-        let chunk = match cfg.encoder.chunk_size {
-            ChunkSize::Auto => sizing::auto_chunk_size(level, Some(m.len())),
-            ChunkSize::Fixed(n) => n,
-        };
         slot.output.clear();
         memory::encode_into(
             &slot.input,
             level,
-            chunk,
+            cfg.encoder.chunk_size,
             cfg.encoder.group,
             Some(&meta),
             enc,

@@ -169,12 +169,18 @@ impl Encoder {
             // process with SIGBUS; `--mmap` opts in.
             ReadMode::Auto => false,
         };
-        let size = sized.then_some(before.len());
+        let mut reader = file
+            .try_clone()
+            .map_err(|e| Error::io("opening input", e))?;
+        let (head, size) = if sized {
+            (Vec::new(), Some(before.len()))
+        } else {
+            read_head(&mut reader)?
+        };
         let plan = self.plan(size)?;
         let stats = if use_map {
             let mut src = MappedSource::new(
-                file.try_clone()
-                    .map_err(|e| Error::io("opening input", e))?,
+                reader,
                 before.len(),
                 plan.chunk_size as usize,
                 plan.group,
@@ -183,12 +189,8 @@ impl Encoder {
                 Ok(src.next_frame()?.map(|(map, cut)| Job::Mapped(map, cut)))
             })?
         } else {
-            let mut src = ReaderSource::new(
-                file.try_clone()
-                    .map_err(|e| Error::io("opening input", e))?,
-                plan.chunk_size as usize,
-                plan.group,
-            );
+            let reader = std::io::Cursor::new(head).chain(reader);
+            let mut src = ReaderSource::new(reader, plan.chunk_size as usize, plan.group);
             self.run(&plan, out, progress, metadata, move |slot| {
                 Ok(src.next_frame(&mut slot.input)?.map(Job::Buffered))
             })?
@@ -203,17 +205,24 @@ impl Encoder {
     }
 
     /// Encodes everything `reader` yields into `out`. `size` selects the automatic chunk
-    /// size when known.
+    /// size when known. When it is not, the first [`sizing::SMALL_INPUT`] bytes and one
+    /// more are read first: an input that ends there is encoded as a file of its size
+    /// would be.
     ///
     /// # Errors
     /// I/O errors.
     pub fn encode_reader<R: Read + Send>(
         &self,
-        reader: R,
+        mut reader: R,
         size: Option<u64>,
         out: &mut dyn Write,
         progress: Progress<'_>,
     ) -> Result<Stats> {
+        let (head, size) = match size {
+            Some(n) => (Vec::new(), Some(n)),
+            None => read_head(&mut reader)?,
+        };
+        let reader = std::io::Cursor::new(head).chain(reader);
         let plan = self.plan(size)?;
         let mut src = ReaderSource::new(reader, plan.chunk_size as usize, plan.group);
         self.run(&plan, out, progress, None, move |slot| {
@@ -234,6 +243,7 @@ impl Encoder {
     {
         let started = Instant::now();
         let level = self.config.level;
+        let codec_level = plan.codec_level;
         let header = StreamHeader {
             version: VERSION,
             level,
@@ -258,11 +268,11 @@ impl Encoder {
                     Job::Mapped(map, cut) => enc.encode(
                         &map[..cut.history + cut.len],
                         cut.history,
-                        level,
+                        codec_level,
                         &mut slot.output,
                     ),
                     Job::Buffered(cut) => {
-                        enc.encode(&slot.input, cut.history, level, &mut slot.output)
+                        enc.encode(&slot.input, cut.history, codec_level, &mut slot.output)
                     }
                 };
                 // The mapping is dropped here: its pages leave our resident set.
@@ -294,6 +304,18 @@ impl Encoder {
             metadata: metadata.cloned(),
         })
     }
+}
+
+/// Reads the first [`sizing::SMALL_INPUT`] bytes of an input of unknown size and one
+/// more; returns them, and the input's size when it ended there.
+fn read_head<R: Read>(reader: &mut R) -> Result<(Vec<u8>, Option<u64>)> {
+    let mut head = Vec::new();
+    reader
+        .take(sizing::SMALL_INPUT + 1)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io("reading input", e))?;
+    let n = head.len() as u64;
+    Ok((head, (n <= sizing::SMALL_INPUT).then_some(n)))
 }
 
 /// The metadata glyph for a file: its name (without directories), mode and mtime.
