@@ -179,12 +179,8 @@ impl Encoder {
         };
         let plan = self.plan(size)?;
         let stats = if use_map {
-            let mut src = MappedSource::new(
-                reader,
-                before.len(),
-                plan.chunk_size as usize,
-                plan.group,
-            );
+            let mut src =
+                MappedSource::new(reader, before.len(), plan.chunk_size as usize, plan.group);
             self.run(&plan, out, progress, metadata, move |_slot| {
                 Ok(src.next_frame()?.map(|(map, cut)| Job::Mapped(map, cut)))
             })?
