@@ -72,6 +72,7 @@ pub fn encode_body(
         let end = (start + BLOCK_SIZE).min(input.len());
         scratch.seqs.clear();
         scratch.lits.reset(end - start);
+        let reps = scratch.mf.reps;
         let trailing = scratch
             .mf
             .parse(input, start, end, &mut scratch.seqs, &mut scratch.lits);
@@ -98,9 +99,11 @@ pub fn encode_body(
                 trailing,
             ));
         } else {
-            // Stored: the decoder's tables stay as they were, so the encoder's do too.
+            // Stored: the decoder's tables and recent distances stay as they were, so the
+            // encoder's do too.
             scratch.lit_enc.restore(saved.0);
             scratch.seq_enc.restore(saved.1);
+            scratch.mf.reps = reps;
             out.truncate(block_start);
             out.push(BLOCK_RAW);
             varint::write(out, (end - start) as u64);
@@ -475,6 +478,22 @@ mod tests {
                 size < noise.len() + noise.len() / 50,
                 "level {level}: {size}"
             );
+        }
+    }
+
+    #[test]
+    fn a_stored_block_leaves_the_recent_distances_as_they_were() {
+        // A block of noise with one short copy from 1,000 bytes back: too short to pay for
+        // its coding, so the block is stored, yet its parse made 1,000 the latest distance.
+        // The next block repeats with that period; its first copy, sent as a repeat code,
+        // decoded with the distances before the stored block.
+        let mut data = noise(BLOCK_SIZE, 7);
+        let at = BLOCK_SIZE - 100;
+        data.copy_within(at - 1_000..at - 1_000 + 7, at);
+        let tail = noise(1_000, 8).repeat(40);
+        data.extend_from_slice(&tail);
+        for level in 1..=9 {
+            round_trip(&data, level);
         }
     }
 
