@@ -349,6 +349,14 @@ fn vectors() -> Vec<(&'static str, Vec<u8>, Expect)> {
             "version 2 is not supported",
         ),
     ));
+    v.push((
+        "version-3",
+        V3_HELLO.to_vec(),
+        Rejects(
+            "format version 3 is not supported",
+            "version 3 is not supported",
+        ),
+    ));
     // Frame 1 is linked to frame 0 and copies all of it; frame 2 starts a group, yet
     // copies from frame 1.
     let s = Builder::new(4096).frame(a, 3).frame(a, 3).finish();
@@ -383,6 +391,8 @@ fn vectors() -> Vec<(&'static str, Vec<u8>, Expect)> {
 const V1_HELLO: &[u8] = include_bytes!("vectors/version-1.sigma");
 /// `hello.sigma` as format version 2 wrote it.
 const V2_HELLO: &[u8] = include_bytes!("vectors/version-2.sigma");
+/// `hello.sigma` as format version 3 wrote it.
+const V3_HELLO: &[u8] = include_bytes!("vectors/version-3.sigma");
 
 #[test]
 fn vectors_decode_or_are_rejected_as_listed() {

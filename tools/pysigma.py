@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pysigma: a second, independent decoder for `.sigma` streams (format version 3).
+"""pysigma: a second, independent decoder for `.sigma` streams (format version 4).
 
 Written from FORMAT.md alone (no reference to the Rust sources), in pure Python with the
 standard library only, to show that the document is enough to accept and reject exactly
@@ -470,7 +470,7 @@ for _c in range(4, 64):
 PREDEFINED_COUNTS = {
     "LL": [155, 114, 58, 32, 22, 17, 14, 10, 8, 7, 5, 5, 4, 3, 3, 2, 11, 4, 4, 2, 3]
     + [1] * 29 + [0] * 14,
-    "ML": [117, 67, 47, 35, 33, 24, 23, 18, 12, 10, 10, 20, 9, 7, 5, 4, 28, 6, 4, 2, 2]
+    "ML": [24, 93, 67, 47, 35, 33, 24, 23, 18, 12, 10, 10, 20, 9, 7, 5, 32, 6, 4, 2, 2]
     + [1] * 29 + [0] * 14,
     "OF": [43, 11, 4, 0, 3] + [1] * 14
     + [7, 8, 13, 12, 18, 14, 30, 19, 27, 19, 30, 21, 31, 21, 26, 15, 17, 13, 18, 13, 17,
@@ -631,7 +631,7 @@ def decode_coded_block(body, pos, end, raw_len, bpos, st, out, base, counts):
     n_seqs, pos = _vint(body, pos, end, "sequence count")
     if n_lits > raw_len:
         raise BodyError(bpos, "%d literals in a block of %d bytes" % (n_lits, raw_len))
-    if n_seqs > raw_len // 4:
+    if n_seqs > raw_len // 3:
         raise BodyError(bpos, "%d sequences in a block of %d bytes" % (n_seqs, raw_len))
 
     # 7.3 literal section
@@ -805,7 +805,7 @@ def execute_sequences(body, sstart, slen, n_seqs, tables, st, lits, out, base, b
             new_of = of_base[of_state] + ((v >> rem) & ((1 << nb) - 1))
             ll_state, ml_state, of_state = new_ll, new_ml, new_of
         lit_len = LEN_BASE[llc] + ll_extra
-        match_len = LEN_BASE[mlc] + ml_extra + 4
+        match_len = LEN_BASE[mlc] + ml_extra + 3
         # 7.4.5 step 1: resolve the offset against the repeat distances
         if ofc == 3:
             raise BodyError(sstart, "sequence %d: offset code 3 (a copy at distance 0)" % i)
@@ -915,8 +915,8 @@ def parse_header(buf, pos):
     if buf[p:p + 4] != b"SGMA":
         raise SigmaError(p, "not a .sigma stream (bad magic)")
     version = buf[p + 4]
-    if version != 3:
-        if version in (1, 2):
+    if version != 4:
+        if version in (1, 2, 3):
             raise SigmaError(p + 4, "stream format version %d is not supported" % version)
         raise SigmaError(p + 4, "unsupported version %d" % version)
     crc_at = g.end - 4

@@ -31,9 +31,10 @@ pub struct EncodeScratch {
     seq_enc: SequenceEncoder,
 }
 
-/// Bytes of [`EncodeScratch`] outside the match finder, for blocks of [`BLOCK_SIZE`].
-pub fn scratch_memory() -> usize {
-    let max_seqs = BLOCK_SIZE / MIN_MATCH;
+/// Bytes of [`EncodeScratch`] outside the match finder, for blocks of [`BLOCK_SIZE`] at
+/// `level`.
+pub fn scratch_memory(level: Level) -> usize {
+    let max_seqs = BLOCK_SIZE / super::lz::shortest_copy(level);
     // Sequences and their coded forms, literals, the literal and sequence streams.
     max_seqs * (std::mem::size_of::<Seq>() + CODED_BYTES)
         + BLOCK_SIZE
@@ -495,6 +496,26 @@ mod tests {
         for level in 1..=9 {
             round_trip(&data, level);
         }
+    }
+
+    #[test]
+    fn level_9_takes_3_byte_copies() {
+        // 3-byte words from a vocabulary of 64, each followed by a random byte: copies of
+        // four bytes are rare, copies of three everywhere.
+        let words = noise(3 * 64, 21);
+        let picks = noise(40_000, 22);
+        let data: Vec<u8> = picks
+            .chunks(2)
+            .flat_map(|p| {
+                let w = usize::from(p[0] % 64) * 3;
+                [words[w], words[w + 1], words[w + 2], p[1]]
+            })
+            .collect();
+        let (lazy, best) = (round_trip(&data, 8), round_trip(&data, 9));
+        assert!(
+            best * 10 < lazy * 9,
+            "level 9: {best} bytes, level 8: {lazy}"
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl std::error::Error for CodecError {}
 pub fn encoder_memory(level: Level, chunk: usize) -> usize {
     lz::table_memory(level, chunk)
         + lz::parse_memory(level, block::BLOCK_SIZE)
-        + block::scratch_memory()
+        + block::scratch_memory(level)
 }
 
 /// Decodes one entropy-coded section on its own, for the fuzzer: a literal section of

@@ -11,8 +11,9 @@ use super::huffman::take;
 use super::{CodecError, GlyphCounts};
 use crate::base::varint;
 
-/// Shortest copy a sequence can describe.
-pub const MIN_MATCH: usize = 4;
+/// Shortest copy a sequence can describe (the match finders of levels 1-8 find copies of
+/// 4 bytes and more; level 9 also 3-byte copies).
+pub const MIN_MATCH: usize = 3;
 /// `off` values 1..=REP_CODES name a recent distance; larger values are distance + REP_CODES.
 pub const REP_CODES: u32 = 3;
 /// Spare bytes after the decoded frame and the literal buffer, so short copies can move
@@ -154,7 +155,7 @@ pub fn off_code(off: u32) -> (usize, u32, u32) {
 #[rustfmt::skip]
 pub const DEFAULT_LL: [u16; SEQ_SYMS] = [155, 114, 58, 32, 22, 17, 14, 10, 8, 7, 5, 5, 4, 3, 3, 2, 11, 4, 4, 2, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 #[rustfmt::skip]
-pub const DEFAULT_ML: [u16; SEQ_SYMS] = [117, 67, 47, 35, 33, 24, 23, 18, 12, 10, 10, 20, 9, 7, 5, 4, 28, 6, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+pub const DEFAULT_ML: [u16; SEQ_SYMS] = [24, 93, 67, 47, 35, 33, 24, 23, 18, 12, 10, 10, 20, 9, 7, 5, 32, 6, 4, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 #[rustfmt::skip]
 pub const DEFAULT_OF: [u16; SEQ_SYMS] = [43, 11, 4, 0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7, 8, 13, 12, 18, 14, 30, 19, 27, 19, 30, 21, 31, 21, 26, 15, 17, 13, 18, 13, 17, 11, 12, 4, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0];
 

@@ -7,7 +7,7 @@ use crate::base::{crc, GlyphCounts, Level};
 use crate::error::{Error, Result};
 
 /// Format version written by this build (and the highest it reads).
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 /// Magic bytes at the start of the stream header payload.
 pub const MAGIC: [u8; 4] = *b"SGMA";
 /// Smallest chunk (frame) size.

@@ -11,7 +11,17 @@ mod lazy;
 mod optimal;
 mod tree;
 
-pub use super::sequences::{Reps, Seq, MIN_MATCH, REP_CODES};
+/// Shortest copy the format describes (3 bytes).
+use super::sequences::MIN_MATCH as MIN_COPY;
+pub use super::sequences::{Reps, Seq, REP_CODES};
+
+/// Shortest copy the hash, chain, row and tree finders look for: they key positions by 4
+/// bytes or more. Only level 9 also takes shorter copies ([`MIN_COPY`]), from a table of
+/// 3-byte prefixes.
+const MIN_MATCH: usize = 4;
+
+/// log2 of the entries of level 9's table of 3-byte prefixes (the latest position of each).
+const SHORT3_LOG: u32 = 16;
 
 const NONE: u32 = u32::MAX;
 /// A match this long is taken without looking at the next positions.
@@ -196,6 +206,15 @@ fn for_costly_literals(p: Params) -> Params {
     }
 }
 
+/// Shortest copy the parser of `level` emits.
+pub fn shortest_copy(level: Level) -> usize {
+    if params(level).strategy == Strategy::Optimal {
+        MIN_COPY
+    } else {
+        MIN_MATCH
+    }
+}
+
 /// Bytes of hash and chain tables for frames of up to `chunk` bytes at `level`.
 pub fn table_memory(level: Level, chunk: usize) -> usize {
     let small = chunk.min(SMALL_FRAME);
@@ -221,7 +240,12 @@ fn strategy_memory(p: Params, chunk: usize) -> usize {
         Strategy::Row => entries * 5 + entries / ROW,
         Strategy::Chain | Strategy::Optimal => {
             let window = (1usize << p.window_log).min(chunk.next_power_of_two().max(64));
-            4 * (entries + window * links_per_slot(p.strategy))
+            let short3 = if p.strategy == Strategy::Optimal {
+                4 << table_log(SHORT3_LOG, chunk)
+            } else {
+                0
+            };
+            4 * (entries + window * links_per_slot(p.strategy)) + short3
         }
         Strategy::Double | Strategy::Fast => 4 * entries,
     }
@@ -335,6 +359,9 @@ pub struct MatchFinder {
     /// Where the frame starts in the parsed data (the history's length).
     frame_start: usize,
     optimal: optimal::OptimalScratch,
+    /// Level 9's latest position per hash of a 3-byte prefix, and its log2 size.
+    short3: Vec<u32>,
+    short3_log: u32,
 }
 
 #[inline(always)]
@@ -358,6 +385,12 @@ fn hash8(v: u64, hash_log: u32) -> usize {
 #[inline(always)]
 fn hash_n(v: u64, bytes: usize, hash_log: u32) -> usize {
     ((v << (64 - 8 * bytes)).wrapping_mul(0x9FB2_1C65_1E98_DF25) >> (64 - hash_log)) as usize
+}
+
+/// Hash of the first 3 bytes of `v` (the low three).
+#[inline(always)]
+fn hash3(v: u32, hash_log: u32) -> usize {
+    ((v << 8).wrapping_mul(2_654_435_761) >> (32 - hash_log)) as usize
 }
 
 #[inline(always)]
@@ -493,6 +526,11 @@ impl MatchFinder {
             self.head.clear();
             self.head.resize(entries, NONE);
         }
+        self.short3.clear();
+        if p.strategy == Strategy::Optimal {
+            self.short3_log = table_log(SHORT3_LOG, window_len);
+            self.short3.resize(1 << self.short3_log, NONE);
+        }
         self.long.clear();
         if p.long_log > 0 {
             p.long_log = table_log(p.long_log, window_len);
@@ -562,6 +600,7 @@ impl MatchFinder {
                 let end = history.min(data.len().saturating_sub(MIN_MATCH));
                 for pos in from..end {
                     self.find_tree(data, p, pos, pos, |_, _| {});
+                    self.short3[hash3(read_u32(data, pos), self.short3_log)] = pos as u32;
                 }
                 self.next_insert = history;
             }
@@ -574,6 +613,7 @@ impl MatchFinder {
         self.head.fill(NONE);
         self.chain.fill(NONE);
         self.long.fill(NONE);
+        self.short3.fill(NONE);
         self.next_insert = 0;
         self.prime(data, self.frame_start);
     }

@@ -9,7 +9,8 @@
 //! a recent distance with the repeat code it would be sent as.
 
 use super::{
-    common_len, log2_q8, read_u32, LitBuf, MatchFinder, Params, Reps, Seq, MIN_MATCH, SKIP_LOG,
+    common_len, hash3, log2_q8, read_u32, LitBuf, MatchFinder, Params, Reps, Seq, MIN_COPY,
+    MIN_MATCH, NONE, SKIP_LOG,
 };
 use crate::codec::sequences::{
     len_code, off_code, DEFAULT_LL, DEFAULT_ML, DEFAULT_OF, REP_CODES, SEQ_SYMS,
@@ -154,8 +155,8 @@ impl Prices {
         for v in 0..LL_CACHE {
             p.ll_short[v] = p.len_price(&p.ll, v as u32);
         }
-        for l in MIN_MATCH..=ML_CACHE {
-            p.ml_short[l] = p.len_price(&p.ml, (l - MIN_MATCH) as u32);
+        for l in MIN_COPY..=ML_CACHE {
+            p.ml_short[l] = p.len_price(&p.ml, (l - MIN_COPY) as u32);
         }
         p
     }
@@ -290,10 +291,10 @@ impl MatchFinder {
             let mut rep_best = 0;
             for &d in &node.reps.0 {
                 let d = d as usize;
-                if d == 0 || d > i || read_u32(data, i - d) != v {
+                if d == 0 || d > i || (read_u32(data, i - d) ^ v) & 0xFF_FFFF != 0 {
                     continue;
                 }
-                let len = MIN_MATCH + common_len(data, i - d + MIN_MATCH, i + MIN_MATCH, end);
+                let len = MIN_COPY + common_len(data, i - d + MIN_COPY, i + MIN_COPY, end);
                 let (off, reps) = node.reps.send(d as u32);
                 let step = Step {
                     dist: d as u32,
@@ -304,7 +305,7 @@ impl MatchFinder {
                     &mut o.nodes,
                     prices,
                     k,
-                    MIN_MATCH - 1,
+                    MIN_COPY - 1,
                     len,
                     step,
                     base,
@@ -319,7 +320,29 @@ impl MatchFinder {
             if best > 0 || rep_best > 0 {
                 last_found = i;
             }
-            let mut shorter = MIN_MATCH - 1;
+            let mut shorter = MIN_COPY - 1;
+            // The nearest 3-byte copy: nearer than any longer one, so its length 3 is the
+            // cheapest copy of 3 bytes here.
+            let h3 = hash3(v, self.short3_log);
+            let c3 = std::mem::replace(&mut self.short3[h3], i as u32);
+            if c3 != NONE && (read_u32(data, c3 as usize) ^ v) & 0xFF_FFFF == 0 {
+                let dist = (i - c3 as usize) as u32;
+                if dist as usize <= self.chain_mask {
+                    let (off, reps) = node.reps.send(dist);
+                    let step = Step { dist, off, reps };
+                    relax_lengths(
+                        &mut o.nodes,
+                        prices,
+                        k,
+                        shorter,
+                        MIN_COPY,
+                        step,
+                        base,
+                        p.nice,
+                    );
+                    shorter = MIN_COPY;
+                }
+            }
             for &(len, dist) in &o.cands {
                 let len = len as usize;
                 let (off, reps) = node.reps.send(dist);
@@ -397,7 +420,7 @@ fn count(stats: &mut Stats, seqs: &[Seq], lits: &[u8], trailing: &[u8]) {
     }
     for s in seqs {
         stats.ll[len_code(s.lit_len).0] += 1;
-        stats.ml[len_code(s.match_len - MIN_MATCH as u32).0] += 1;
+        stats.ml[len_code(s.match_len - MIN_COPY as u32).0] += 1;
         stats.of[off_code(s.off).0] += 1;
     }
 }
@@ -435,7 +458,7 @@ fn relax_lengths(
         reps: step.reps,
     };
     if len >= nice || len > ML_CACHE {
-        let price = base + prices.len_price(&prices.ml, (len - MIN_MATCH) as u32);
+        let price = base + prices.len_price(&prices.ml, (len - MIN_COPY) as u32);
         if price < nodes[k + len].price {
             nodes[k + len] = node(len, price);
         }
