@@ -17,6 +17,8 @@ use crate::format::{
 pub struct FrameEncoder {
     scratch: EncodeScratch,
     header: Vec<u8>,
+    /// The second frame of [`FrameEncoder::encode_smaller`].
+    other: Vec<u8>,
 }
 
 /// Room reserved for a frame glyph's head and fixed fields: head byte, 10-byte length,
@@ -33,6 +35,31 @@ pub struct FrameSummary {
 }
 
 impl FrameEncoder {
+    /// Like [`FrameEncoder::encode`], coding the frame at both `levels` and keeping the
+    /// smaller frame (the first when they are the same size).
+    pub fn encode_smaller(
+        &mut self,
+        window: &[u8],
+        history: usize,
+        levels: [Level; 2],
+        out: &mut Vec<u8>,
+    ) -> FrameSummary {
+        let start = out.len();
+        let first = self.encode(window, history, levels[0], out);
+        let mut other = std::mem::take(&mut self.other);
+        other.clear();
+        let second = self.encode(window, history, levels[1], &mut other);
+        let summary = if other.len() < out.len() - start {
+            out.truncate(start);
+            out.extend_from_slice(&other);
+            second
+        } else {
+            first
+        };
+        self.other = other;
+        summary
+    }
+
     /// Appends the frame glyph for `window[history..]` (1..=chunk size bytes) to `out`.
     /// `window[..history]` is the previous frame of a linked frame (or its end), which
     /// copies may reach into; `history` is 0 for the first frame of a group.

@@ -60,7 +60,7 @@ pub fn encode_into(
         ChunkSize::Auto => sizing::auto_chunk_size(level, size),
         ChunkSize::Fixed(n) => n,
     };
-    let codec_level = sizing::codec_level(level, chunk, size);
+    let strongest_too = sizing::strongest_too(level, chunk, size);
     format::check_chunk_size(chunk_size)?;
     format::check_group(group)?;
     let group = format::fit_group(group, chunk_size);
@@ -83,7 +83,12 @@ pub fn encode_into(
         .enumerate()
     {
         let history = if header.linked(k as u64) { prev } else { 0 };
-        let summary = enc.encode(&data[pos - history..pos + len], history, codec_level, out);
+        let window = &data[pos - history..pos + len];
+        let summary = if strongest_too {
+            enc.encode_smaller(window, history, [level, Level::MAX], out)
+        } else {
+            enc.encode(window, history, level, out)
+        };
         asm.add_frame(&summary)?;
         (pos, prev) = (pos + len, len);
     }

@@ -39,6 +39,8 @@ pub struct Stats {
     /// The (first) stream's metadata glyph, when decoding a stream that has one.
     #[serde(skip)]
     pub metadata: Option<crate::format::Metadata>,
+    /// What the memory budget changed in the plan the encoder used, for the user.
+    pub notes: Vec<String>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -589,3 +589,32 @@ fn bench_prints_results_and_a_recommendation_as_json() {
     assert!(r.status.success());
     assert!(String::from_utf8_lossy(&r.stdout).contains("nothing measured meets the goal"));
 }
+
+#[test]
+fn salvage_names_an_older_format_version() {
+    let v3 = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/version-3.sigma");
+    let r = sigma()
+        .args(["decode", "--salvage", "-c"])
+        .arg(&v3)
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    assert!(
+        stderr(&r).contains("version 3 is not supported"),
+        "{}",
+        stderr(&r)
+    );
+}
+
+#[test]
+fn a_piped_small_input_reports_the_plan_it_used() {
+    // The plan for a pipe of unknown size asked for smaller chunks under this limit; the
+    // read-ahead found 5 bytes, whose plan fits: no note, and the stream is written.
+    let r = sigma()
+        .args(["encode", "--memory-limit", "8M", "-c"])
+        .write_stdin("hello")
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(stderr(&r).is_empty(), "{}", stderr(&r));
+}

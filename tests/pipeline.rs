@@ -328,7 +328,7 @@ fn encode_auto(data: &[u8], level: u8) -> [Vec<u8>; 3] {
 }
 
 #[test]
-fn small_inputs_take_level_9s_parse_when_frames_are_automatic() {
+fn small_inputs_keep_the_smaller_of_their_level_and_level_9() {
     let small = sizing::SMALL_INPUT as usize;
     let text = text_bytes(small + 2, 12);
     for n in [0, 1, 5000, 60_000, small, small + 1, small + 2] {
@@ -354,9 +354,12 @@ fn small_inputs_take_level_9s_parse_when_frames_are_automatic() {
         if n <= small {
             // A pipe that ends within the first SMALL_INPUT bytes is a small input too.
             assert_eq!(piped, file, "{n}");
-            // The same frame as level 9's, behind a header that keeps level 3.
+            // The smaller of level 3's and level 9's frames, behind a header that keeps
+            // level 3.
             let [l9, ..] = encode_auto(data, 9);
-            assert_eq!(file.len(), l9.len(), "{n}");
+            let chunk = sizing::auto_chunk_size(Level::DEFAULT, Some(n as u64));
+            let l3 = memory::encode(data, Level::DEFAULT, chunk).unwrap();
+            assert_eq!(file.len(), l9.len().min(l3.len()), "{n}");
             assert_eq!(memory::decode(&file).unwrap().header.level, Level::DEFAULT);
         }
     }
@@ -370,6 +373,15 @@ fn small_inputs_take_level_9s_parse_when_frames_are_automatic() {
         auto.len(),
         fixed.len()
     );
+    // Counting numbers, where level 9's parse is larger than level 3's: level 3's frame.
+    let numbers: Vec<u8> = (1..20_000)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect();
+    let [auto, ..] = encode_auto(&numbers, 3);
+    let [l9, ..] = encode_auto(&numbers, 9);
+    let fixed = memory::encode(&numbers, Level::DEFAULT, numbers.len() as u64).unwrap();
+    assert!(fixed.len() < l9.len(), "{} vs {}", fixed.len(), l9.len());
+    assert_eq!(auto, fixed);
     // Levels 1 and 2 keep their own parse.
     for level in [1, 2] {
         let [auto, ..] = encode_auto(data, level);

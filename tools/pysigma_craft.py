@@ -59,7 +59,7 @@ def with_crc(gtype, gid, fields, extra_after_crc=b""):
     return h + fields + u32(P.crc32c(h + fields)) + extra_after_crc
 
 
-def header(chunk=4096, level=3, group=2, version=3, magic=b"SGMA", extra=b""):
+def header(chunk=4096, level=3, group=2, version=4, magic=b"SGMA", extra=b""):
     return with_crc(3, 0x7E, magic + bytes([version, level, group]) + varint(chunk) + extra)
 
 
@@ -319,7 +319,7 @@ def sequence_section(seqs, modes=(0, 0, 0), tables=(None, None, None), singles=(
     codes = []
     for ll, ml, off in seqs:
         llc, llx, lln = length_code(ll)
-        mlc, mlx, mln = length_code(ml - 4)
+        mlc, mlx, mln = length_code(ml - 3)
         if off <= 3:
             ofc, ofx, ofn = off - 1, 0, 0
         else:
@@ -462,7 +462,8 @@ def probes():
                     ("chunk-4095", header(chunk=4095)), ("chunk-max", header(chunk=64 << 20)),
                     ("chunk-max+1", header(chunk=(64 << 20) + 1)),
                     ("version-1", header(version=1)), ("version-2", header(version=2)),
-                    ("version-4", header(version=4)), ("magic", header(magic=b"SGMB")),
+                    ("version-3", header(version=3)), ("version-5", header(version=5)),
+                    ("magic", header(magic=b"SGMB")),
                     ("extra-5", header(extra=b"\0" * 5)), ("extra-6", header(extra=b"\0" * 6))]:
         s = Stream(hdr=h)
         s.add(*sf)
@@ -662,24 +663,24 @@ def probes():
         a, b = size - size // 2, size // 2
         llc, mlc, ofc = [0] * 64, [0] * 64, [0] * 64
         llc[1], llc[0] = a, b
-        mlc[2], mlc[5] = a, b
+        mlc[3], mlc[6] = a, b
         ofc[0] = size
         sq = [(1, 6, 1), (0, 9, 1), (1, 6, 1), (0, 9, 1), (1, 6, 1)] if b else [(1, 6, 1)] * 5
         xs = b"x" * sum(1 for q in sq if q[0])
         yield "s-log-%d" % log, simple([seq_frame(sq, xs, modes=(2, 2, 2), tables=(
             (llc, log), (mlc, log), (ofc, log)))])
     yield "s-single-modes", simple([seq_frame([(14, 6, 17), (0, 6, 17)], lits,
-                                              modes=(2, 1, 1), singles=(0, 2, 17),
+                                              modes=(2, 1, 1), singles=(0, 3, 17),
                                               tables=(([2] + [0] * 13 + [2] + [0] * 49, 2),
                                                       None, None))])
     yield "s-desc-pad-bits", simple([seq_frame([(14, 6, 17), (0, 6, 17)], lits,
-                                               modes=(2, 1, 1), singles=(0, 2, 17), desc_pad=0xFF,
+                                               modes=(2, 1, 1), singles=(0, 3, 17), desc_pad=0xFF,
                                                tables=(([2] + [0] * 13 + [2] + [0] * 49, 2),
                                                        None, None))])
     sq1 = [(14, 28, 17), (0, 6, 1)]
     # repeat-mode tables in force from the previous block; and in the first block
     f1, o1 = seq_frame(sq1, lits, modes=(2, 2, 2), tables=(
-        ([2] + [0] * 13 + [2] + [0] * 49, 2), ([0, 0, 3] + [0] * 14 + [1] + [0] * 46, 2),
+        ([2] + [0] * 13 + [2] + [0] * 49, 2), ([0, 0, 0, 3] + [0] * 13 + [1] + [0] * 46, 2),
         ([1] + [0] * 16 + [3] + [0] * 46, 2)))
     yield "s-mode2", simple([(f1, o1)])
     t_ll = P.build_tans([2] + [0] * 13 + [2] + [0] * 49, 2)
@@ -710,7 +711,9 @@ def probes():
     yield "s-repeat-ll0", simple([seq_frame([(14, 6, 17), (0, 5, 4), (0, 6, 2), (0, 7, 3),
                                              (0, 4, 1)], lits)])
     yield "s-new-distance-1", simple([seq_frame([(1, 9, 4)], b"r")])
-    # n_seqs > raw_len / 4; n_lits > raw_len; raw_len 0; kind 2
+    yield "s-copy-3", simple([seq_frame([(3, 3, 6)], b"abc")])
+    yield "s-copy-3-rep", simple([seq_frame([(3, 3, 6), (1, 3, 1)], b"abcx")])
+    # n_seqs > raw_len / 3; n_lits > raw_len; raw_len 0; kind 2
     sec, _ = sequence_section([(1, 4, 4), (0, 4, 4)])
     yield "s-too-many-seqs", simple([(coded_frame(b"a" * 9, coded_block(
         9, 1, 2, bytes([0]) + b"a", sec)), b"a" * 9)])

@@ -858,11 +858,18 @@ fn encode_small(
             mtime,
             mtime_nanos,
         };
+        // Each level's own parser, without the second, level 9 coding that `sigma encode`
+        // adds for a small input (sizing::SMALL_INPUT): over a tree of small files its
+        // time adds up (20x on a source tree's drivers/net, for 8% smaller output).
+        let chunk = match cfg.encoder.chunk_size {
+            ChunkSize::Auto => sizing::auto_chunk_size(level, Some(m.len())),
+            ChunkSize::Fixed(n) => n,
+        };
         slot.output.clear();
         memory::encode_into(
             &slot.input,
             level,
-            cfg.encoder.chunk_size,
+            ChunkSize::Fixed(chunk),
             cfg.encoder.group,
             Some(&meta),
             enc,

@@ -77,7 +77,8 @@ fn encode_one(
         ));
     }
     let size = input_size(input, &name)?;
-    if let Ok(plan) = encoder.plan(size) {
+    // A pipe's plan is known once its start is read: its notes follow the encode.
+    if let (false, Ok(plan)) = (is_stdin(input), encoder.plan(size)) {
         if !a.common.quiet {
             plan.notes
                 .iter()
@@ -127,6 +128,12 @@ fn encode_one(
         stats
     };
     bar.finish_and_clear();
+    if is_stdin(input) && !a.common.quiet {
+        stats
+            .notes
+            .iter()
+            .for_each(|n| eprintln!("sigma: {name}: {n}"));
+    }
     summarize(&a.common, &name, "encoded", &stats);
     Ok(())
 }
@@ -179,7 +186,22 @@ fn full_load(encoder: &Encoder, input: &Path, w: &mut dyn Write) -> Result<Stats
     let data = fs::read(input).map_err(|e| Error::io("reading input", e))?;
     let plan = encoder.plan(Some(data.len() as u64))?;
     let level = encoder.level();
-    let stream = sigmalang::memory::encode_grouped(&data, level, plan.chunk_size, plan.group)?;
+    // The streaming encoder's frames: a small input coded both ways too.
+    let chunk = if plan.strongest_too {
+        ChunkSize::Auto
+    } else {
+        ChunkSize::Fixed(plan.chunk_size)
+    };
+    let mut stream = Vec::new();
+    sigmalang::memory::encode_into(
+        &data,
+        level,
+        chunk,
+        plan.group,
+        None,
+        &mut sigmalang::frame::FrameEncoder::default(),
+        &mut stream,
+    )?;
     w.write_all(&stream)
         .map_err(|e| Error::io("writing output", e))?;
     Ok(Stats {

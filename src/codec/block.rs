@@ -31,15 +31,12 @@ pub struct EncodeScratch {
     seq_enc: SequenceEncoder,
 }
 
-/// Bytes of [`EncodeScratch`] outside the match finder, for blocks of [`BLOCK_SIZE`] at
-/// `level`.
-pub fn scratch_memory(level: Level) -> usize {
-    let max_seqs = BLOCK_SIZE / super::lz::shortest_copy(level);
+/// Bytes of [`EncodeScratch`] outside the match finder, for blocks of up to `block` bytes
+/// at `level`.
+pub fn scratch_memory(level: Level, block: usize) -> usize {
+    let max_seqs = block / super::lz::shortest_copy(level);
     // Sequences and their coded forms, literals, the literal and sequence streams.
-    max_seqs * (std::mem::size_of::<Seq>() + CODED_BYTES)
-        + BLOCK_SIZE
-        + BLOCK_SIZE * 11 / 8
-        + max_seqs * 13
+    max_seqs * (std::mem::size_of::<Seq>() + CODED_BYTES) + block + block * 11 / 8 + max_seqs * 13
 }
 
 /// Reusable decoder memory.

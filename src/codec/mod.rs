@@ -46,11 +46,13 @@ impl fmt::Display for CodecError {
 
 impl std::error::Error for CodecError {}
 
-/// Bytes of match-finder tables an encoder at `level` holds for frames of `chunk` bytes.
+/// Bytes of match-finder tables and scratch an encoder at `level` holds for frames of
+/// `chunk` bytes (blocks are no larger than the frame).
 pub fn encoder_memory(level: Level, chunk: usize) -> usize {
+    let block = block::BLOCK_SIZE.min(chunk);
     lz::table_memory(level, chunk)
-        + lz::parse_memory(level, block::BLOCK_SIZE)
-        + block::scratch_memory(level)
+        + lz::parse_memory(level, block)
+        + block::scratch_memory(level, block)
 }
 
 /// Decodes one entropy-coded section on its own, for the fuzzer: a literal section of

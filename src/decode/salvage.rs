@@ -530,6 +530,18 @@ fn by_found_index<F: Read + Seek>(
     Ok(result)
 }
 
+/// The error for a stream whose intact header (its CRC checks out) names another format
+/// version: its frames cannot be read as this version's.
+fn other_version(first: &[u8]) -> Option<Error> {
+    let e = StreamHeader::parse(first).err()?;
+    let total = 3 + usize::from(*first.get(2)?);
+    let intact = matches!(e, Error::UnsupportedVersion { .. })
+        && first.len() >= total
+        && first[2] < 0x80
+        && crc32c::crc32c(&first[..total - 4]).to_le_bytes() == first[total - 4..total];
+    intact.then_some(e)
+}
+
 fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Salvaged> {
     let size = f
         .seek(SeekFrom::End(0))
@@ -539,6 +551,9 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
         .map_err(|e| Error::io("seeking input", e))?;
     f.read_exact(&mut first)
         .map_err(|e| Error::io("reading input", e))?;
+    if let Some(e) = other_version(&first) {
+        return Err(e);
+    }
     let (header_len, chunk) =
         StreamHeader::parse(&first).map_or((0, MAX_CHUNK), |(h, n)| (n as u64, h.chunk_size));
     // An index that survived, away from where the trailer says: place frames by it.

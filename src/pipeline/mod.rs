@@ -239,7 +239,7 @@ impl Encoder {
     {
         let started = Instant::now();
         let level = self.config.level;
-        let codec_level = plan.codec_level;
+        let strongest_too = plan.strongest_too;
         let header = StreamHeader {
             version: VERSION,
             level,
@@ -260,16 +260,14 @@ impl Encoder {
             move |_, slot| next(slot),
             move |job: Job, slot, enc: &mut FrameEncoder| -> Result<FrameSummary> {
                 slot.output.clear();
-                let summary = match &job {
-                    Job::Mapped(map, cut) => enc.encode(
-                        &map[..cut.history + cut.len],
-                        cut.history,
-                        codec_level,
-                        &mut slot.output,
-                    ),
-                    Job::Buffered(cut) => {
-                        enc.encode(&slot.input, cut.history, codec_level, &mut slot.output)
-                    }
+                let (window, history) = match &job {
+                    Job::Mapped(map, cut) => (&map[..cut.history + cut.len], cut.history),
+                    Job::Buffered(cut) => (&slot.input[..], cut.history),
+                };
+                let summary = if strongest_too {
+                    enc.encode_smaller(window, history, [level, Level::MAX], &mut slot.output)
+                } else {
+                    enc.encode(window, history, level, &mut slot.output)
                 };
                 // The mapping is dropped here: its pages leave our resident set.
                 drop(job);
@@ -298,6 +296,7 @@ impl Encoder {
             elapsed: started.elapsed(),
             peak_rss: stats::peak_rss().unwrap_or(0),
             metadata: metadata.cloned(),
+            notes: plan.notes.clone(),
         })
     }
 }

@@ -62,21 +62,21 @@ pub fn auto_chunk_size(level: Level, input_size: Option<u64>) -> u64 {
     }
 }
 
-/// Inputs of at most this many bytes (one block of the codec) are coded with level 9's
-/// parse at levels 3-8 when the frame size is automatic, so they are one frame. Every frame
-/// starts with empty tables and no statistics, which cost such inputs the most; the
-/// stronger parse takes milliseconds here. On 64 KB of prose, source tar and shared
-/// libraries it made level 3's output 4-14% smaller, below gzip -6's and zstd -3's.
+/// Inputs of at most this many bytes (one block of the codec) are coded at levels 3-8,
+/// when the frame size is automatic (so they are one frame), both at their level and with
+/// level 9's parse, and the smaller frame is kept. Every frame starts with empty tables and
+/// no statistics, which cost such inputs the most; the stronger parse takes milliseconds
+/// here. On 64 KB of prose, source tar and shared libraries it made level 3's output 4-14%
+/// smaller, below gzip -6's and zstd -3's; level 9 is not smaller on every input (counting
+/// numbers, for one), hence both.
 pub const SMALL_INPUT: u64 = 128 * KIB;
 
-/// The level the codec runs at for an input of `size` bytes (`None` = unknown) at `level`
-/// with frame size setting `chunk`: `level` itself, except for a small input (see
-/// [`SMALL_INPUT`]). The stream header keeps `level`.
-pub fn codec_level(level: Level, chunk: ChunkSize, size: Option<u64>) -> Level {
-    match (chunk, size) {
-        (ChunkSize::Auto, Some(n)) if n <= SMALL_INPUT && level >= Level::DEFAULT => Level::MAX,
-        _ => level,
-    }
+/// Whether an input of `size` bytes (`None` = unknown) at `level` with frame size setting
+/// `chunk` is also coded with level 9's parse (see [`SMALL_INPUT`]). The stream header
+/// keeps `level`.
+pub fn strongest_too(level: Level, chunk: ChunkSize, size: Option<u64>) -> bool {
+    matches!((chunk, size), (ChunkSize::Auto, Some(n))
+        if n <= SMALL_INPUT && level >= Level::DEFAULT && level < Level::MAX)
 }
 
 /// Most worker threads a pool gets: more than a few per core only costs start-up time
@@ -153,8 +153,8 @@ pub fn decode_plan(
 pub struct Plan {
     /// Frame size.
     pub chunk_size: u64,
-    /// The level the codec runs at ([`codec_level`]).
-    pub codec_level: Level,
+    /// Whether the frame is also coded with level 9's parse ([`strongest_too`]).
+    pub strongest_too: bool,
     /// Frames per group.
     pub group: u8,
     /// Workers encoding at once.
@@ -227,7 +227,6 @@ pub fn plan(
         ChunkSize::Auto => auto_chunk_size(level, size),
         ChunkSize::Fixed(n) => n,
     };
-    let level = codec_level(level, chunk, size);
     format::check_chunk_size(chunk_size)?;
     format::check_group(group)?;
     // A group of frames holds at most 64 MiB: fewer frames per group for larger chunks.
@@ -236,6 +235,11 @@ pub fn plan(
     let mut threads = cap_threads(resolve_threads(threads));
     let mut notes = Vec::new();
     let limit = memory_limit.or_else(default_memory_limit);
+    // A small input tries level 9's parse only if that fits the budget as one frame on
+    // one thread.
+    let strongest_too = strongest_too(level, chunk, size)
+        && limit.is_none_or(|l| estimate_bound(Level::MAX, chunk_size, group, 1) <= l);
+    let level = if strongest_too { Level::MAX } else { level };
     if let Some(limit) = limit {
         let wanted = (threads, chunk_size);
         while estimate_bound(level, chunk_size, group, threads) > limit && threads > 1 {
@@ -274,7 +278,7 @@ pub fn plan(
     }
     Ok(Plan {
         chunk_size,
-        codec_level: level,
+        strongest_too,
         threads,
         estimate: estimate(level, chunk_size, group, threads),
         group,
