@@ -160,7 +160,13 @@ fn estimate_one(encoder: &Encoder, input: &Path) -> FileResult<()> {
     let name = display(input);
     let size = input_size(input, &name)?;
     let plan = encoder.plan(size).map_err(|e| fail(&name, e))?;
-    let full = size.map(|n| sigmalang::pipeline::sizing::full_load_estimate(encoder.level(), n));
+    // A small input is also coded with level 9's parse (sizing::SMALL_INPUT).
+    let level = if plan.strongest_too {
+        Level::MAX
+    } else {
+        encoder.level()
+    };
+    let full = size.map(|n| sigmalang::pipeline::sizing::full_load_estimate(level, n));
     let text = format!(
         "file {name}\nsize {}\nchunk_size {}\nthreads {}\nframes_in_flight {}\nestimate {}\nfull_load_estimate {}\n",
         size.map_or("unknown".into(), |n| n.to_string()),
