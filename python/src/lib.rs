@@ -365,6 +365,12 @@ fn memory_estimate<'py>(
         .map_err(|e| errors::to_py(py, &e))?;
     let workers = plan.threads as u64;
     let chunk = plan.chunk_size;
+    // A small input is also coded with level 9's parse: its tables are the larger.
+    let level = if plan.strongest_too {
+        sigmalang::Level::MAX
+    } else {
+        level
+    };
     // A linked frame's input holds the frame before it too.
     let window = sizing::encode_window(chunk, plan.group);
     let d = PyDict::new(py);

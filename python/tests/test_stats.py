@@ -127,6 +127,10 @@ def test_memory_estimates_come_from_the_engine():
     assert cmp["streaming_mb"] == auto["estimate"] / MIB
     assert cmp["full_load_mb"] == _native.full_load_estimate(1024 * MIB, 3) / MIB
     assert cmp["reduction_ratio"] == pytest.approx(cmp["full_load_mb"] / cmp["streaming_mb"])
+    # A small input is also coded with level 9's parse: the terms still add up.
+    small = _native.memory_estimate(threads=2, memory_limit=1 << 40, size=64 * 1024)
+    terms = ("chunk_buffer", "encoder_state", "output_buffer", "overhead")
+    assert sum(small[k] for k in terms) == small["estimate"]
 
 
 def test_plan_reports_what_encode_uses(tmp_path):

@@ -77,8 +77,9 @@ fn encode_one(
         ));
     }
     let size = input_size(input, &name)?;
-    // A pipe's plan is known once its start is read: its notes follow the encode.
-    if let (false, Ok(plan)) = (is_stdin(input), encoder.plan(size)) {
+    // The plan of an input of unknown size (a pipe, an empty or pseudo file) is known once
+    // its start is read: its notes follow the encode.
+    if let (Some(_), Ok(plan)) = (size, encoder.plan(size)) {
         if !a.common.quiet {
             plan.notes
                 .iter()
@@ -128,7 +129,7 @@ fn encode_one(
         stats
     };
     bar.finish_and_clear();
-    if is_stdin(input) && !a.common.quiet {
+    if size.is_none() && !a.common.quiet {
         stats
             .notes
             .iter()

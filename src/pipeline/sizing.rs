@@ -235,10 +235,11 @@ pub fn plan(
     let mut threads = cap_threads(resolve_threads(threads));
     let mut notes = Vec::new();
     let limit = memory_limit.or_else(default_memory_limit);
-    // A small input tries level 9's parse only if that fits the budget as one frame on
-    // one thread.
+    // A small input tries level 9's parse only if that fits an explicit budget as one
+    // frame on one thread (not the default one, which follows the free memory: the bytes
+    // must not).
     let strongest_too = strongest_too(level, chunk, size)
-        && limit.is_none_or(|l| estimate_bound(Level::MAX, chunk_size, group, 1) <= l);
+        && memory_limit.is_none_or(|l| estimate_bound(Level::MAX, chunk_size, group, 1) <= l);
     let level = if strongest_too { Level::MAX } else { level };
     if let Some(limit) = limit {
         let wanted = (threads, chunk_size);
@@ -246,7 +247,7 @@ pub fn plan(
             threads -= 1;
         }
         while estimate_bound(level, chunk_size, group, threads) > limit && chunk_size > 64 * KIB {
-            chunk_size /= 2;
+            chunk_size = (chunk_size / 2).max(64 * KIB);
             group = format::fit_group(group, chunk_size);
         }
         if estimate_bound(level, chunk_size, group, threads) > limit {
