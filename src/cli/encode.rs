@@ -190,6 +190,11 @@ fn estimate_one(encoder: &Encoder, input: &Path) -> FileResult<()> {
 /// The load-everything contrast of the benchmark: whole input in memory, one thread.
 fn full_load(encoder: &Encoder, input: &Path, w: &mut dyn Write) -> Result<Stats, Error> {
     let started = std::time::Instant::now();
+    if is_stdin(input) {
+        return Err(Error::InvalidSetting {
+            detail: "--full-load needs a file, not stdin".into(),
+        });
+    }
     let data = fs::read(input).map_err(|e| Error::io("reading input", e))?;
     let plan = encoder.plan(Some(data.len() as u64))?;
     let level = encoder.level();
