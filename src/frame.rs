@@ -17,7 +17,7 @@ use crate::format::{
 pub struct FrameEncoder {
     scratch: EncodeScratch,
     header: Vec<u8>,
-    /// The second frame of [`FrameEncoder::encode_smaller`].
+    /// The other frames of [`FrameEncoder::encode_smallest`].
     other: Vec<u8>,
 }
 
@@ -35,29 +35,30 @@ pub struct FrameSummary {
 }
 
 impl FrameEncoder {
-    /// Like [`FrameEncoder::encode`], coding the frame at both `levels` and keeping the
-    /// smaller frame (the first when they are the same size).
-    pub fn encode_smaller(
+    /// Like [`FrameEncoder::encode`], coding the frame at `level` and at each of `others`,
+    /// and keeping the smallest frame (the earliest of equal sizes).
+    pub fn encode_smallest(
         &mut self,
         window: &[u8],
         history: usize,
-        levels: [Level; 2],
+        level: Level,
+        others: &[Level],
         out: &mut Vec<u8>,
     ) -> FrameSummary {
         let start = out.len();
-        let first = self.encode(window, history, levels[0], out);
+        let mut best = self.encode(window, history, level, out);
         let mut other = std::mem::take(&mut self.other);
-        other.clear();
-        let second = self.encode(window, history, levels[1], &mut other);
-        let summary = if other.len() < out.len() - start {
-            out.truncate(start);
-            out.extend_from_slice(&other);
-            second
-        } else {
-            first
-        };
+        for &level in others {
+            other.clear();
+            let summary = self.encode(window, history, level, &mut other);
+            if other.len() < out.len() - start {
+                out.truncate(start);
+                out.extend_from_slice(&other);
+                best = summary;
+            }
+        }
         self.other = other;
-        summary
+        best
     }
 
     /// Appends the frame glyph for `window[history..]` (1..=chunk size bytes) to `out`.

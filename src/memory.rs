@@ -60,7 +60,11 @@ pub fn encode_into(
         ChunkSize::Auto => sizing::auto_chunk_size(level, size),
         ChunkSize::Fixed(n) => n,
     };
-    let strongest_too = sizing::strongest_too(level, chunk, size);
+    let others: &[Level] = if sizing::strongest_too(level, chunk, size) {
+        &[Level::MAX]
+    } else {
+        &[]
+    };
     format::check_chunk_size(chunk_size)?;
     format::check_group(group)?;
     let group = format::fit_group(group, chunk_size);
@@ -83,12 +87,8 @@ pub fn encode_into(
         .enumerate()
     {
         let history = if header.linked(k as u64) { prev } else { 0 };
-        let window = &data[pos - history..pos + len];
-        let summary = if strongest_too {
-            enc.encode_smaller(window, history, [level, Level::MAX], out)
-        } else {
-            enc.encode(window, history, level, out)
-        };
+        let summary =
+            enc.encode_smallest(&data[pos - history..pos + len], history, level, others, out);
         asm.add_frame(&summary)?;
         (pos, prev) = (pos + len, len);
     }

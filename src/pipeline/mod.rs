@@ -239,7 +239,11 @@ impl Encoder {
     {
         let started = Instant::now();
         let level = self.config.level;
-        let strongest_too = plan.strongest_too;
+        let others: &[Level] = if plan.strongest_too {
+            &[Level::MAX]
+        } else {
+            &[]
+        };
         let header = StreamHeader {
             version: VERSION,
             level,
@@ -264,11 +268,7 @@ impl Encoder {
                     Job::Mapped(map, cut) => (&map[..cut.history + cut.len], cut.history),
                     Job::Buffered(cut) => (&slot.input[..], cut.history),
                 };
-                let summary = if strongest_too {
-                    enc.encode_smaller(window, history, [level, Level::MAX], &mut slot.output)
-                } else {
-                    enc.encode(window, history, level, &mut slot.output)
-                };
+                let summary = enc.encode_smallest(window, history, level, others, &mut slot.output);
                 // The mapping is dropped here: its pages leave our resident set.
                 drop(job);
                 Ok(summary)

@@ -193,6 +193,12 @@ impl OptimalScratch {
     pub(super) fn reset(&mut self) {
         self.stats = None;
     }
+
+    /// Adds a parsed block's symbols to the statistics (see [`count`]).
+    fn count(&mut self, seqs: &[Seq], lits: &[u8], trailing: &[u8]) {
+        let stats = self.stats.get_or_insert_with(|| Box::new(Stats::EMPTY));
+        count(stats, seqs, lits, trailing);
+    }
 }
 
 impl MatchFinder {
@@ -397,9 +403,7 @@ impl MatchFinder {
                 i += 1;
             }
         }
-        let stats = o.stats.get_or_insert_with(|| Box::new(Stats::EMPTY));
-        count(
-            stats,
+        o.count(
             &seqs[first_seq..],
             &lits.as_slice()[first_lit..],
             &data[anchor..end],
@@ -433,9 +437,7 @@ impl MatchFinder {
             }
             pos += len as usize;
         }
-        let stats = o.stats.get_or_insert_with(|| Box::new(Stats::EMPTY));
-        count(
-            stats,
+        o.count(
             &seqs[first_seq..],
             &lits.as_slice()[first_lit..],
             &data[anchor..pos],
