@@ -9,7 +9,8 @@ use crate::base::{crc, write_all, GlyphCounts, Level, Spool};
 use crate::codec::{self, DecodeScratch, EncodeScratch};
 use crate::error::{Error, Result};
 use crate::format::{
-    self, FrameHeader, GlyphHead, IndexEntry, Method, StreamHeader, Trailer, INDEX_ENTRY_FIELDS,
+    self, Compact, FrameHeader, GlyphHead, IndexEntry, Method, StreamHeader, Trailer,
+    INDEX_ENTRY_FIELDS,
 };
 
 /// Reusable memory of one encoding worker.
@@ -109,6 +110,36 @@ impl FrameEncoder {
             raw_crc,
         }
     }
+}
+
+/// Appends the compact stream (FORMAT.md section 3.1) for content that is the one frame
+/// glyph `frame` (`None`: empty content), encoded at `level`.
+///
+/// # Errors
+/// `frame` is not a whole frame glyph.
+pub fn write_compact(frame: Option<&[u8]>, level: Level, out: &mut Vec<u8>) -> Result<()> {
+    let Some(glyph) = frame else {
+        Compact::write(out, level, 0, Method::Stored, crc32c::crc32c(&[]), &[]);
+        return Ok(());
+    };
+    let bad = || Error::Internal {
+        detail: "a compact stream was asked for from a broken frame glyph".into(),
+    };
+    let head = format::read_head(glyph, 0)?
+        .filter(|h| h.is(format::FRAME))
+        .ok_or_else(bad)?;
+    let mut pos = head.head_len;
+    let raw_size = format::varint::read(glyph, &mut pos).map_err(|_| bad())?;
+    let method = match glyph.get(pos) {
+        Some(0) => Method::Stored,
+        Some(1) => Method::Coded,
+        _ => return Err(bad()),
+    };
+    let crc = glyph.get(pos + 1..pos + 5).ok_or_else(bad)?;
+    let raw_crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+    let body = glyph.get(pos + 9..).ok_or_else(bad)?;
+    Compact::write(out, level, raw_size, method, raw_crc, body);
+    Ok(())
 }
 
 /// What decoding a frame found: its header and the glyphs its body held.

@@ -7,7 +7,7 @@ use crate::codec::DecodeScratch;
 use crate::decode::walk::{Glyph, Walker};
 use crate::error::{Error, Result};
 use crate::format::{self, IndexEntry, Metadata, StreamHeader, VERSION};
-use crate::frame::{decode_frame, FrameAt, FrameEncoder, StreamAssembler};
+use crate::frame::{decode_frame, write_compact, FrameAt, FrameEncoder, StreamAssembler};
 use crate::pipeline::prescan;
 use crate::pipeline::sizing::{self, ChunkSize, DEFAULT_GROUP};
 
@@ -69,6 +69,14 @@ pub fn encode_into(
     format::check_group(group)?;
     let group = format::fit_group(group, chunk_size);
     let start = out.len();
+    if metadata.is_none() && sizing::compact(size, chunk_size) {
+        let mut frame = Vec::new();
+        if !data.is_empty() {
+            enc.encode_smallest(data, 0, level, others, &mut frame);
+        }
+        write_compact((!data.is_empty()).then_some(&frame[..]), level, out)?;
+        return Ok((out.len() - start) as u64);
+    }
     let header = StreamHeader {
         version: VERSION,
         level,
@@ -125,7 +133,7 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
     let mut metadata: Option<Metadata> = None;
     let mut start = 0usize;
     let mut glyph = Vec::new();
-    while first.is_none() || start < stream.len() {
+    'streams: while first.is_none() || start < stream.len() {
         let mut w = Walker::begin(&stream[start..], start as u64)?;
         first.get_or_insert(*w.header());
         let chunk_size = w.header().chunk_size;
@@ -161,6 +169,23 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
                     });
                 }
                 (at, Glyph::Index(head)) => break (at, head),
+                (_, Glyph::CompactEnd(trailer)) => {
+                    let content = &data[from..];
+                    trailer.check(
+                        seen.len() as u64,
+                        content.len() as u64,
+                        crc32c::crc32c(content),
+                        trailer.index_offset,
+                        start as u64,
+                    )?;
+                    glyphs.add(&seen.iter().fold(GlyphCounts::default(), |mut g, e| {
+                        g.add(&e.glyphs);
+                        g
+                    }));
+                    frames += seen.len() as u64;
+                    start = w.pos() as usize;
+                    continue 'streams;
+                }
             }
         };
         let mut listed = Vec::new();

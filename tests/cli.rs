@@ -217,7 +217,7 @@ fn inspect_json_reports_the_auto_chunk_rule() {
         assert_eq!(v["chunk_size"], chunk, "{mb} MB");
         assert_eq!(v["raw_size"], mb * 1_000_000);
         assert_eq!(v["level"], 1);
-        assert_eq!(v["version"], 4);
+        assert_eq!(v["version"], 5);
         assert_eq!(v["frames"], (mb * 1_000_000).div_ceil(chunk));
         for key in ["encoded_size", "ratio", "frames", "glyphs"] {
             assert!(!v[key].is_null(), "{key}");

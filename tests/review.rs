@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use sigmalang::decode::{self, Decoder};
 use sigmalang::format::{self, StreamHeader, Trailer};
+use sigmalang::frame::FrameEncoder;
+use sigmalang::pipeline::sizing::ChunkSize;
 use sigmalang::{memory, Error, GlyphCounts, Level};
 
 use crate::util::*;
@@ -577,42 +579,22 @@ fn a_symlinked_output_is_written_where_it_points() {
 fn setuid_setgid_and_sticky_bits_are_never_applied() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Vec::new();
-    StreamHeader {
-        version: format::VERSION,
-        level: Level::DEFAULT,
-        chunk_size: 4096,
-        group: 2,
-    }
-    .write(&mut s);
-    let (_, header_len) = StreamHeader::parse(&s).unwrap();
-    format::Metadata {
+    let meta = format::Metadata {
         name: b"m".to_vec(),
         mode: 0o6777,
         mtime: 0,
         mtime_nanos: 0,
-    }
-    .write(&mut s);
-    let meta_len = s.len() - header_len;
-    let body = memory::encode(b"payload", Level::DEFAULT, 4096).unwrap();
-    let (_, body_header_len) = StreamHeader::parse(&body).unwrap();
-    // Re-assemble: header, metadata, then the frames, index and trailer of `body`, with
-    // the index gap and trailer offset moved by the metadata's length.
-    let info = decode::inspect(&mut Cursor::new(&body)).unwrap();
-    let mut entries = Vec::new();
-    decode::frames(&mut Cursor::new(&body), &info, |f| {
-        entries.push(f.entry);
-        Ok(true)
-    })
+    };
+    memory::encode_into(
+        b"payload",
+        Level::DEFAULT,
+        ChunkSize::Fixed(4096),
+        2,
+        Some(&meta),
+        &mut FrameEncoder::default(),
+        &mut s,
+    )
     .unwrap();
-    entries[0].gap = meta_len as u64;
-    s.extend_from_slice(&body[body_header_len..info.trailer.index_offset as usize]);
-    let index_at = s.len() as u64;
-    format::write_index(&mut s, &entries);
-    Trailer {
-        index_offset: index_at,
-        ..info.trailer
-    }
-    .write(&mut s);
     let p = dir.path().join("m.sigma");
     fs::write(&p, &s).unwrap();
     sigma().arg("-d").arg(&p).assert().success();

@@ -53,8 +53,8 @@ impl FrameDigest {
 struct Closing {
     start: u64,
     index_at: u64,
-    listed: FrameDigest,
-    glyphs: GlyphCounts,
+    /// The index's entries; `None` for a compact stream, which has no index.
+    listed: Option<FrameDigest>,
     trailer: Trailer,
     trailer_at: u64,
     end: u64,
@@ -100,28 +100,39 @@ struct Seen {
     digest: FrameDigest,
     raw: u64,
     crc: u32,
+    glyphs: GlyphCounts,
 }
 
 impl Seen {
     /// Counts a decoded frame.
     fn add(&mut self, entry: &IndexEntry, raw_crc: u32) {
         self.digest.add(entry);
+        self.glyphs.add(&entry.glyphs);
         self.raw += entry.raw_size;
         self.crc = crc::combine(self.crc, raw_crc, entry.raw_size);
     }
 
     fn check(&self, c: &Closing) -> Result<()> {
-        if c.listed.frames != self.digest.frames {
+        let Some(listed) = c.listed else {
+            return c.trailer.check(
+                self.digest.frames,
+                self.raw,
+                self.crc,
+                c.trailer.index_offset,
+                c.trailer_at,
+            );
+        };
+        if listed.frames != self.digest.frames {
             return Err(Error::corrupt(
                 None,
                 c.index_at,
                 format!(
                     "index lists {} frames, stream has {}",
-                    c.listed.frames, self.digest.frames
+                    listed.frames, self.digest.frames
                 ),
             ));
         }
-        if c.listed != self.digest {
+        if listed != self.digest {
             return Err(Error::corrupt(
                 None,
                 c.index_at,
@@ -196,7 +207,7 @@ impl Decoder {
         let mut reader = StreamReader {
             walker: Some(walker),
             metadata: None,
-            index: None,
+            end: None,
         };
         let mut writer = OrderedWriter {
             out,
@@ -235,8 +246,9 @@ struct StreamReader<R> {
     walker: Option<Walker<R>>,
     /// The first stream's metadata glyph.
     metadata: Option<Metadata>,
-    /// The index's head and offset, when it was met while a group was read.
-    index: Option<(u64, GlyphHead)>,
+    /// The end of the stream (index or compact end) and its offset, when it was met while
+    /// a group was read.
+    end: Option<(u64, Glyph)>,
 }
 
 impl<R: BufRead> StreamReader<R> {
@@ -249,9 +261,9 @@ impl<R: BufRead> StreamReader<R> {
         slot.input.clear();
         let chunk_size = w.header().chunk_size;
         let mut frames = Vec::new();
-        let (at, head) = loop {
-            if let Some(index) = self.index.take() {
-                break index;
+        let (at, end) = loop {
+            if let Some(end) = self.end.take() {
+                break end;
             }
             let start = slot.input.len();
             let (at, glyph) = w.next(&mut slot.input)?;
@@ -273,29 +285,43 @@ impl<R: BufRead> StreamReader<R> {
                         return Ok(Some(Job::Group { frames, chunk_size }));
                     }
                 }
-                Glyph::Index(head) if frames.is_empty() => break (at, head),
-                // The group ends with the stream: its index waits for the next call.
-                Glyph::Index(head) => {
-                    self.index = Some((at, head));
+                end if frames.is_empty() => break (at, end),
+                // The group ends with the stream: its end waits for the next call.
+                end => {
+                    self.end = Some((at, end));
                     return Ok(Some(Job::Group { frames, chunk_size }));
                 }
             }
         };
-        let mut listed = FrameDigest::default();
-        let mut glyphs = GlyphCounts::default();
-        let (trailer, trailer_at) = w.index(&head, at, |_, e: IndexEntry| {
-            listed.add(&e);
-            glyphs.add(&e.glyphs);
-            Ok(())
-        })?;
-        let closing = Closing {
-            start: w.start(),
-            index_at: at,
-            listed,
-            glyphs,
-            trailer,
-            trailer_at,
-            end: w.pos(),
+        let closing = match end {
+            Glyph::Index(head) => {
+                let mut listed = FrameDigest::default();
+                let (trailer, trailer_at) = w.index(&head, at, |_, e: IndexEntry| {
+                    listed.add(&e);
+                    Ok(())
+                })?;
+                Closing {
+                    start: w.start(),
+                    index_at: at,
+                    listed: Some(listed),
+                    trailer,
+                    trailer_at,
+                    end: w.pos(),
+                }
+            }
+            Glyph::CompactEnd(trailer) => Closing {
+                start: w.start(),
+                index_at: at,
+                listed: None,
+                trailer,
+                trailer_at: w.start(),
+                end: w.pos(),
+            },
+            Glyph::Frame { .. } => {
+                return Err(Error::Internal {
+                    detail: "a frame where the stream's end was expected".into(),
+                })
+            }
         };
         // Another stream may follow (concatenated streams decode as one).
         let (more, next) = (w.more()?, w.pos());
@@ -334,7 +360,7 @@ impl<R: Read> DecodeReader<BufReader<R>> {
             reader: StreamReader {
                 walker: Some(walker),
                 metadata: None,
-                index: None,
+                end: None,
             },
             slot: Slot::default(),
             scratch: DecodeScratch::default(),
@@ -471,7 +497,7 @@ impl OrderedWriter<'_> {
                 t.raw_size += seen.raw;
                 t.frames += seen.digest.frames;
                 t.encoded_size = c.end;
-                t.glyphs.add(&c.glyphs);
+                t.glyphs.add(&seen.glyphs);
             }
         }
         Ok(())

@@ -9,7 +9,7 @@ use super::walk::{read_exact_at, read_glyph_head, read_payload, IndexReader};
 use crate::base::{write_all, GlyphCounts};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
-use crate::format::{self, IndexEntry, StreamHeader, Trailer};
+use crate::format::{self, Compact, GlyphHead, IndexEntry, StreamHeader, StreamStart, Trailer};
 use crate::frame::{decode_next, FrameAt};
 use crate::stats::{self, Stats};
 
@@ -32,6 +32,9 @@ pub struct StreamInfo {
     pub frame_raw_min: u64,
     /// Largest raw frame size.
     pub frame_raw_max: u64,
+    /// A compact stream's fields (its header, trailer and one index entry above are
+    /// those it stands for).
+    pub compact: Option<Compact>,
 }
 
 /// One frame as the index describes it.
@@ -65,8 +68,24 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
     seek(f, 0)?;
     let mut first = vec![0u8; size.min(80) as usize];
     read_exact_at(f, &mut first, 0, "stream header")?;
-    let (header, header_len) = StreamHeader::parse(&first)?;
+    // A compact stream is its first glyph: read it whole.
+    if let Ok(Some(head)) = format::read_head(&first, 0) {
+        let len = head.payload_len.unwrap_or(0);
+        if head.is(format::STREAM_HEAD) && len <= format::MAX_COMPACT_PAYLOAD {
+            let whole = (head.head_len as u64 + len).min(size);
+            if whole > first.len() as u64 {
+                first.resize(whole as usize, 0);
+                seek(f, 0)?;
+                read_exact_at(f, &mut first, 0, "stream header")?;
+            }
+        }
+    }
+    let (start, header_len) = format::parse_start(&first)?;
     let header_len = header_len as u64;
+    let header = match start {
+        StreamStart::Full(h) => h,
+        StreamStart::Compact(c) => return inspect_compact(&first[..header_len as usize], c, size),
+    };
     if size < header_len + format::MIN_TRAILER_LEN as u64 {
         return Err(Error::Truncated {
             offset: size,
@@ -97,6 +116,7 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
         glyphs: GlyphCounts::default(),
         frame_raw_min: 0,
         frame_raw_max: 0,
+        compact: None,
     };
     let (mut raw, mut min, mut max, mut end, mut n) = (0u64, u64::MAX, 0u64, header_len, 0u64);
     let mut glyphs = GlyphCounts::default();
@@ -125,6 +145,51 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
     Ok(info)
 }
 
+/// [`inspect`] for a compact stream `glyph` of a file of `size` bytes: its one frame is
+/// decoded (and so checked) for its glyph counts.
+fn inspect_compact(glyph: &[u8], c: Compact, size: u64) -> Result<StreamInfo> {
+    let len = glyph.len() as u64;
+    if size > len {
+        return Err(Error::corrupt(
+            None,
+            len,
+            "data after a compact stream (concatenated streams decode whole: use decode or verify)",
+        ));
+    }
+    let (frame, at) = compact_frame(glyph, &c);
+    let mut glyphs = GlyphCounts::default();
+    if c.frames() > 0 {
+        let head = frame_head(&frame, at, &IndexEntry::default(), 0, false)?;
+        let f = FrameAt {
+            glyph: &frame,
+            head: &head,
+            chunk_size: c.header().chunk_size,
+            number: 0,
+            at,
+        };
+        glyphs = decode_next(f, false, &mut DecodeScratch::default(), &mut Vec::new())?.glyphs;
+    }
+    Ok(StreamInfo {
+        header: c.header(),
+        header_len: len,
+        trailer: c.trailer(len),
+        trailer_at: len,
+        encoded_size: len,
+        glyphs,
+        frame_raw_min: c.raw_size,
+        frame_raw_max: c.raw_size,
+        compact: Some(c),
+    })
+}
+
+/// The frame glyph a compact stream stands for, and the offset that puts its body where
+/// the compact stream's is.
+fn compact_frame(glyph: &[u8], c: &Compact) -> (Vec<u8>, u64) {
+    let mut frame = Vec::with_capacity(glyph.len());
+    let body_at = c.frame_glyph(glyph, &mut frame);
+    (frame, (c.body_at as u64).saturating_sub(body_at as u64))
+}
+
 /// Calls `each` for every frame of a stream that [`inspect`] has read, in order, until it
 /// returns `false`.
 ///
@@ -147,6 +212,23 @@ where
     F: Read + Seek,
     E: FnMut(&FrameInfo, &mut F) -> Result<bool>,
 {
+    if let Some(c) = &info.compact {
+        if c.frames() > 0 {
+            let frame = FrameInfo {
+                number: 0,
+                offset: 0,
+                raw_start: 0,
+                entry: IndexEntry {
+                    gap: 0,
+                    encoded_len: info.encoded_size,
+                    raw_size: c.raw_size,
+                    glyphs: info.glyphs,
+                },
+            };
+            each(&frame, f)?;
+        }
+        return Ok(());
+    }
     let index_at = info.trailer.index_offset;
     let trailer_at = info.trailer_at;
     let outside = || {
@@ -293,9 +375,16 @@ pub fn decode_range_stats<F: Read + Seek>(
                 read_payload(input, fr.entry.encoded_len, &mut glyph, fr.offset)?;
                 seek(input, resume)?;
                 let linked = header.linked(fr.number) && last == Some(fr.number - 1);
+                let mut fr = *fr;
+                if let Some(c) = &info.compact {
+                    let at;
+                    (glyph, at) = compact_frame(&glyph, c);
+                    fr.offset = at;
+                    fr.entry.encoded_len = glyph.len() as u64;
+                }
                 decode_indexed_frame(
                     &glyph,
-                    fr,
+                    &fr,
                     linked,
                     header.chunk_size,
                     &mut scratch,
@@ -349,18 +438,7 @@ fn decode_indexed_frame(
     scratch: &mut DecodeScratch,
     window: &mut Vec<u8>,
 ) -> Result<()> {
-    let head = format::read_head(glyph, fr.offset)?
-        .filter(|h| {
-            h.is(format::FRAME)
-                && h.payload_len.map(|l| l + h.head_len as u64) == Some(fr.entry.encoded_len)
-        })
-        .ok_or_else(|| {
-            Error::corrupt(
-                Some(fr.number),
-                fr.offset,
-                "no frame glyph where the index points",
-            )
-        })?;
+    let head = frame_head(glyph, fr.offset, &fr.entry, fr.number, true)?;
     let f = FrameAt {
         glyph,
         head: &head,
@@ -389,4 +467,22 @@ fn decode_indexed_frame(
         ));
     }
     Ok(())
+}
+
+/// The head of the frame glyph at the start of `glyph` (at offset `at`, frame `number`),
+/// whose length is the entry's when `check_len`.
+fn frame_head(
+    glyph: &[u8],
+    at: u64,
+    entry: &IndexEntry,
+    number: u64,
+    check_len: bool,
+) -> Result<GlyphHead> {
+    format::read_head(glyph, at)?
+        .filter(|h| {
+            h.is(format::FRAME)
+                && (!check_len
+                    || h.payload_len.map(|l| l + h.head_len as u64) == Some(entry.encoded_len))
+        })
+        .ok_or_else(|| Error::corrupt(Some(number), at, "no frame glyph where the index points"))
 }

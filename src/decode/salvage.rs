@@ -118,6 +118,19 @@ impl<W: Write> SalvageOutput for Sequential<W> {
 /// Only I/O errors; damage is reported in the result.
 pub fn salvage<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Salvaged> {
     let result = match random::inspect(f) {
+        // A compact stream that inspects was decoded and checked whole: nothing is lost.
+        Ok(info) if info.compact.is_some() => {
+            let mut content = Vec::new();
+            random::decode_range(f, 0, info.trailer.raw_size, &mut content)?;
+            out.write_at(0, &content)?;
+            out.finish(content.len() as u64)?;
+            Salvaged {
+                frames: info.trailer.frames,
+                bytes: content.len() as u64,
+                index_intact: true,
+                lost: Vec::new(),
+            }
+        }
         Ok(info) => {
             // The index and trailer check out: every frame found is placed by its entry
             // (which also puts swapped or duplicated frames right).

@@ -9,7 +9,8 @@ use std::io::{self, BufRead, Read};
 use crate::base::varint;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, GlyphHead, IndexEntry, Metadata, StreamHeader, Trailer, INDEX_ENTRY_FIELDS, MAX_HEAD_LEN,
+    self, Compact, GlyphHead, IndexEntry, Metadata, StreamHeader, StreamStart, Trailer,
+    INDEX_ENTRY_FIELDS, MAX_HEAD_LEN,
 };
 
 /// Reads exactly `buf.len()` bytes, or reports truncation at `at`.
@@ -113,6 +114,9 @@ pub enum Glyph {
     /// The index glyph: only its head has been read; stream the entries with
     /// [`Walker::index`].
     Index(GlyphHead),
+    /// The end of a compact stream (after its frame, if it has one): no index or trailer
+    /// follows; the stream's totals are these.
+    CompactEnd(Trailer),
 }
 
 /// A sequential reader of one stream's container glyphs.
@@ -129,6 +133,8 @@ pub struct Walker<R> {
     gap: u64,
     metadata: Option<Metadata>,
     head_buf: Vec<u8>,
+    /// A compact stream's glyph and fields, and whether its frame was returned.
+    compact: Option<(Vec<u8>, Compact, bool)>,
 }
 
 /// The container glyph a head is, if any: (type, id) pairs of the container are reserved
@@ -158,13 +164,17 @@ impl<R: BufRead> Walker<R> {
         // Read as much of a header as is there; the header parser names what is wrong.
         if let Ok(Some(head)) = read_glyph_head(&mut r, start, &mut buf) {
             let len = head.payload_len.unwrap_or(0);
-            if head.is(format::STREAM_HEAD) && len <= format::MAX_HEADER_PAYLOAD {
+            if head.is(format::STREAM_HEAD) && len <= format::MAX_COMPACT_PAYLOAD {
                 if let Err(e @ Error::Io { .. }) = read_payload(&mut r, len, &mut buf, start) {
                     return Err(e);
                 }
             }
         }
-        let (header, header_len) = StreamHeader::parse(&buf).map_err(|e| at_offset(e, start))?;
+        let (first, header_len) = format::parse_start(&buf).map_err(|e| at_offset(e, start))?;
+        let (header, compact) = match first {
+            StreamStart::Full(h) => (h, None),
+            StreamStart::Compact(c) => (c.header(), Some((buf, c, false))),
+        };
         Ok(Walker {
             r,
             start,
@@ -175,6 +185,7 @@ impl<R: BufRead> Walker<R> {
             gap: 0,
             metadata: None,
             head_buf: Vec::with_capacity(MAX_HEAD_LEN),
+            compact,
         })
     }
 
@@ -211,6 +222,9 @@ impl<R: BufRead> Walker<R> {
     /// Truncation, a glyph over its size limit, a container glyph out of place, or bad
     /// metadata.
     pub fn next(&mut self, buf: &mut Vec<u8>) -> Result<(u64, Glyph)> {
+        if let Some((glyph, c, done)) = self.compact.as_mut() {
+            return compact_next(glyph, c, done, self.start, buf);
+        }
         let base = buf.len();
         loop {
             buf.truncate(base);
@@ -338,6 +352,38 @@ impl<R: BufRead> Walker<R> {
     pub fn into_inner(self) -> R {
         self.r
     }
+}
+
+/// The next of a compact stream's glyphs as a full stream would have them: its frame
+/// (rebuilt in `buf` from the same body, at an offset that puts the body where it is in
+/// the input), then its end.
+fn compact_next(
+    glyph: &[u8],
+    c: &Compact,
+    done: &mut bool,
+    start: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(u64, Glyph)> {
+    let end = start + glyph.len() as u64;
+    if std::mem::replace(done, true) || c.frames() == 0 {
+        return Ok((end, Glyph::CompactEnd(c.trailer(glyph.len() as u64))));
+    }
+    let base = buf.len();
+    let body_at = c.frame_glyph(glyph, buf);
+    let at = (start + c.body_at as u64).saturating_sub(body_at as u64);
+    let head = format::read_head(&buf[base..], at)?
+        .filter(|h| h.is(format::FRAME))
+        .ok_or_else(|| Error::Internal {
+            detail: "a compact stream's frame glyph was not rebuilt".into(),
+        })?;
+    Ok((
+        at,
+        Glyph::Frame {
+            frame: 0,
+            head,
+            gap: 0,
+        },
+    ))
 }
 
 /// Moves an error of a stream that starts at `start` to input offsets.

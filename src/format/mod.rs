@@ -7,7 +7,7 @@ use crate::base::{crc, GlyphCounts, Level};
 use crate::error::{Error, Result};
 
 /// Format version written by this build (and the highest it reads).
-pub const VERSION: u8 = 4;
+pub const VERSION: u8 = 5;
 /// Magic bytes at the start of the stream header payload.
 pub const MAGIC: [u8; 4] = *b"SGMA";
 /// Smallest chunk (frame) size.
@@ -316,113 +316,334 @@ impl StreamHeader {
     }
 
     /// Parses the stream header glyph at the start of `data` (which holds it whole, or
-    /// the whole input when that is shorter); returns it and its length.
+    /// the whole input when that is shorter); returns it and its length. A compact
+    /// stream's header is the whole stream: for one, this returns the header it stands
+    /// for ([`Compact::header`]) and the length of the whole glyph.
     ///
     /// # Errors
-    /// Not a stream, a truncated header, an unknown version, a bad checksum or
-    /// out-of-range settings.
+    /// As [`parse_start`].
     pub fn parse(data: &[u8]) -> Result<(StreamHeader, usize)> {
-        let not_sigma = || Error::NotSigma {
-            found: data[..data.len().min(8)].to_vec(),
-        };
-        let truncated = || Error::Truncated {
-            offset: data.len() as u64,
-            detail: "stream ends inside the stream header".into(),
-        };
-        let mut expected = Vec::with_capacity(2);
-        write_head(&mut expected, STREAM_HEAD, 0);
-        let lead = &expected[..2];
-        if data.len() < 2 {
-            return Err(if !data.is_empty() && lead.starts_with(data) {
-                truncated()
-            } else {
-                not_sigma()
-            });
+        let (start, len) = parse_start(data)?;
+        Ok((start.header(), len))
+    }
+}
+
+/// The first glyph of a stream: a stream header, or a whole compact stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamStart {
+    /// A stream header; frames, the index and the trailer follow.
+    Full(StreamHeader),
+    /// A compact stream: nothing follows.
+    Compact(Compact),
+}
+
+impl StreamStart {
+    /// The stream header, or the one a compact stream stands for.
+    pub fn header(&self) -> StreamHeader {
+        match self {
+            StreamStart::Full(h) => *h,
+            StreamStart::Compact(c) => c.header(),
         }
-        if &data[..2] != lead {
-            return Err(not_sigma());
-        }
-        let head = read_head(data, 0)?.ok_or_else(truncated)?;
-        let len = head.payload_len.unwrap_or(0);
-        if !(MIN_HEADER_PAYLOAD..=MAX_HEADER_PAYLOAD).contains(&len) {
-            return Err(Error::corrupt(
+    }
+}
+
+/// Parses the first glyph of a stream at the start of `data` (which holds it whole, or
+/// the whole input when that is shorter); returns it and its length.
+///
+/// # Errors
+/// Not a stream, a truncated glyph, an unknown version, a bad checksum or out-of-range
+/// fields.
+pub fn parse_start(data: &[u8]) -> Result<(StreamStart, usize)> {
+    let not_sigma = || Error::NotSigma {
+        found: data[..data.len().min(8)].to_vec(),
+    };
+    let truncated = || Error::Truncated {
+        offset: data.len() as u64,
+        detail: "stream ends inside the stream header".into(),
+    };
+    let mut expected = Vec::with_capacity(2);
+    write_head(&mut expected, STREAM_HEAD, 0);
+    let lead = &expected[..2];
+    if data.len() < 2 {
+        return Err(if !data.is_empty() && lead.starts_with(data) {
+            truncated()
+        } else {
+            not_sigma()
+        });
+    }
+    if &data[..2] != lead {
+        return Err(not_sigma());
+    }
+    let head = read_head(data, 0)?.ok_or_else(truncated)?;
+    let len = head.payload_len.unwrap_or(0);
+    let limits = |min: u64, max: u64| {
+        if (min..=max).contains(&len) {
+            Ok(())
+        } else {
+            Err(Error::corrupt(
                 None,
                 0,
-                format!(
-                    "stream header payload is {len} bytes, should be {MIN_HEADER_PAYLOAD}..={MAX_HEADER_PAYLOAD}"
-                ),
-            ));
+                format!("stream header payload is {len} bytes, should be {min}..={max}"),
+            ))
         }
-        let end = head.head_len + len as usize;
-        let glyph = data.get(..end).ok_or_else(truncated)?;
-        let p = &glyph[head.head_len..];
-        if p[..4] != MAGIC {
-            return Err(Error::corrupt(
-                None,
-                head.head_len as u64,
-                format!(
-                    "stream header magic is {:02x} {:02x} {:02x} {:02x}, should be 53 47 4d 41 (\"SGMA\")",
-                    p[0], p[1], p[2], p[3]
-                ),
-            ));
-        }
-        let version = p[4];
-        if version != VERSION {
-            return Err(Error::UnsupportedVersion {
-                found: version,
-                supported: VERSION,
-            });
-        }
-        let body = crc_checked(glyph, head.head_len, "stream header", 0)?;
-        let level = Level::new(p[5])
-            .ok_or_else(|| Error::corrupt(None, 0, format!("level is {}, should be 1-9", p[5])))?;
-        let group = p[6];
-        if !(1..=MAX_GROUP).contains(&group) {
-            return Err(Error::corrupt(
-                None,
-                0,
-                format!("frame group is {group}, should be 1-{MAX_GROUP}"),
-            ));
-        }
-        let mut pos = head.head_len + 7;
-        let chunk_size = varint::read(body, &mut pos)
-            .map_err(|e| Error::corrupt(None, pos as u64, format!("chunk size: {e}")))?;
-        if pos != body.len() {
-            return Err(Error::corrupt(
-                None,
-                pos as u64,
-                format!(
-                    "stream header has {} bytes after its fields",
-                    body.len() - pos
-                ),
-            ));
-        }
-        if !(MIN_CHUNK..=MAX_CHUNK).contains(&chunk_size) {
-            return Err(Error::corrupt(
-                None,
-                0,
-                format!("chunk size is {chunk_size}, should be {MIN_CHUNK}..={MAX_CHUNK}"),
-            ));
-        }
-        if u64::from(group) * chunk_size > MAX_CHUNK {
-            return Err(Error::corrupt(
-                None,
-                0,
-                format!(
-                    "frame group {group} x chunk size {chunk_size} is {} bytes, should be at most {MAX_CHUNK}",
-                    u64::from(group) * chunk_size
-                ),
-            ));
-        }
-        Ok((
-            StreamHeader {
-                version,
-                level,
-                chunk_size,
-                group,
-            },
+    };
+    // Magic, version and group say which kind of first glyph this is.
+    limits(
+        MIN_COMPACT_PAYLOAD.min(MIN_HEADER_PAYLOAD),
+        MAX_COMPACT_PAYLOAD,
+    )?;
+    let p = data
+        .get(head.head_len..head.head_len + 7)
+        .ok_or_else(truncated)?;
+    if p[..4] != MAGIC {
+        return Err(Error::corrupt(
+            None,
+            head.head_len as u64,
+            format!(
+                "stream header magic is {:02x} {:02x} {:02x} {:02x}, should be 53 47 4d 41 (\"SGMA\")",
+                p[0], p[1], p[2], p[3]
+            ),
+        ));
+    }
+    let version = p[4];
+    if version != VERSION {
+        return Err(Error::UnsupportedVersion {
+            found: version,
+            supported: VERSION,
+        });
+    }
+    let compact = p[6] == COMPACT_GROUP;
+    if compact {
+        limits(MIN_COMPACT_PAYLOAD, MAX_COMPACT_PAYLOAD)?;
+    } else {
+        limits(MIN_HEADER_PAYLOAD, MAX_HEADER_PAYLOAD)?;
+    }
+    let end = head.head_len + len as usize;
+    let glyph = data.get(..end).ok_or_else(truncated)?;
+    if compact {
+        return Ok((
+            StreamStart::Compact(Compact::parse(glyph, head.head_len)?),
             end,
-        ))
+        ));
+    }
+    let body = crc_checked(glyph, head.head_len, "stream header", 0)?;
+    let level = Level::new(p[5])
+        .ok_or_else(|| Error::corrupt(None, 0, format!("level is {}, should be 1-9", p[5])))?;
+    let group = p[6];
+    if !(1..=MAX_GROUP).contains(&group) {
+        return Err(Error::corrupt(
+            None,
+            0,
+            format!("frame group is {group}, should be 1-{MAX_GROUP}"),
+        ));
+    }
+    let mut pos = head.head_len + 7;
+    let chunk_size = varint::read(body, &mut pos)
+        .map_err(|e| Error::corrupt(None, pos as u64, format!("chunk size: {e}")))?;
+    if pos != body.len() {
+        return Err(Error::corrupt(
+            None,
+            pos as u64,
+            format!(
+                "stream header has {} bytes after its fields",
+                body.len() - pos
+            ),
+        ));
+    }
+    if !(MIN_CHUNK..=MAX_CHUNK).contains(&chunk_size) {
+        return Err(Error::corrupt(
+            None,
+            0,
+            format!("chunk size is {chunk_size}, should be {MIN_CHUNK}..={MAX_CHUNK}"),
+        ));
+    }
+    if u64::from(group) * chunk_size > MAX_CHUNK {
+        return Err(Error::corrupt(
+            None,
+            0,
+            format!(
+                "frame group {group} x chunk size {chunk_size} is {} bytes, should be at most {MAX_CHUNK}",
+                u64::from(group) * chunk_size
+            ),
+        ));
+    }
+    Ok((
+        StreamStart::Full(StreamHeader {
+            version,
+            level,
+            chunk_size,
+            group,
+        }),
+        end,
+    ))
+}
+
+// ---------------------------------------------------------------- compact streams
+
+/// The group field's value in a compact stream's header glyph.
+pub const COMPACT_GROUP: u8 = 0;
+/// Largest content of a compact stream.
+pub const MAX_COMPACT_RAW: u64 = 128 * 1024;
+/// Shortest compact stream payload: magic, version, level, group, a 1-byte raw size,
+/// method and content CRC (empty content).
+pub const MIN_COMPACT_PAYLOAD: u64 = 4 + 3 + 1 + 1 + 4;
+/// Longest compact stream payload: the fixed fields with a 3-byte raw size, and a stored
+/// body of [`MAX_COMPACT_RAW`] bytes.
+pub const MAX_COMPACT_PAYLOAD: u64 = 4 + 3 + 3 + 1 + 4 + MAX_COMPACT_RAW;
+
+/// A compact stream: the whole stream in one glyph (the stream header's place), for
+/// content of at most [`MAX_COMPACT_RAW`] bytes: at most one frame's body, no frame
+/// glyph, index or trailer, and one checksum, of the content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compact {
+    /// Level the stream was encoded with (informational).
+    pub level: Level,
+    /// Bytes the stream decodes to.
+    pub raw_size: u64,
+    /// Body coding.
+    pub method: Method,
+    /// CRC32C of the decoded content: what the stream's check field leaves once the
+    /// glyph's other bytes are taken out of it (see [`Compact::write`]).
+    pub content_crc: u32,
+    /// Offset of the body in the glyph (it runs to the glyph's end).
+    pub body_at: usize,
+}
+
+impl Compact {
+    /// Appends the compact stream for content of `raw_size` bytes whose CRC32C is
+    /// `content_crc`, with `body` coded by `method` (empty for empty content). Its check
+    /// field is the CRC32C of every glyph byte before it, then the body, then the
+    /// content: any change to the glyph is caught, as is a body that decodes wrongly.
+    pub fn write(
+        out: &mut Vec<u8>,
+        level: Level,
+        raw_size: u64,
+        method: Method,
+        content_crc: u32,
+        body: &[u8],
+    ) {
+        let start = out.len();
+        let fields = 4 + 3 + varint::len(raw_size) + 1 + 4;
+        write_head(out, STREAM_HEAD, (fields + body.len()) as u64);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&[VERSION, level.get(), COMPACT_GROUP]);
+        varint::write(out, raw_size);
+        out.push(method as u8);
+        let coded = crc::combine(
+            crc32c::crc32c(&out[start..]),
+            crc32c::crc32c(body),
+            body.len() as u64,
+        );
+        let check = crc::combine(coded, content_crc, raw_size);
+        out.extend_from_slice(&check.to_le_bytes());
+        out.extend_from_slice(body);
+    }
+
+    /// Parses the fields after the group of a whole compact stream glyph whose head is
+    /// `head_len` bytes (magic and version already checked).
+    fn parse(glyph: &[u8], head_len: usize) -> Result<Compact> {
+        let bad = |at: usize, detail: String| Error::corrupt(None, at as u64, detail);
+        let level_at = head_len + 5;
+        let level = Level::new(glyph[level_at]).ok_or_else(|| {
+            bad(
+                level_at,
+                format!("level is {}, should be 1-9", glyph[level_at]),
+            )
+        })?;
+        let mut pos = head_len + 7;
+        let raw_size = varint::read(glyph, &mut pos)
+            .map_err(|e| bad(head_len + 7, format!("raw size: {e}")))?;
+        if raw_size > MAX_COMPACT_RAW {
+            return Err(bad(
+                head_len + 7,
+                format!(
+                    "compact stream raw size is {raw_size}, should be at most {MAX_COMPACT_RAW}"
+                ),
+            ));
+        }
+        let short = || {
+            bad(
+                glyph.len(),
+                "compact stream is shorter than its fields".into(),
+            )
+        };
+        let method = match *glyph.get(pos).ok_or_else(short)? {
+            0 => Method::Stored,
+            1 => Method::Coded,
+            m => return Err(bad(pos, format!("method is {m}, should be 0 or 1"))),
+        };
+        let crc = glyph.get(pos + 1..pos + 5).ok_or_else(short)?;
+        let check = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
+        let body_at = pos + 5;
+        let body_len = (glyph.len() - body_at) as u64;
+        let coded = crc::combine(
+            crc32c::crc32c(&glyph[..pos + 1]),
+            crc32c::crc32c(&glyph[body_at..]),
+            body_len,
+        );
+        let content_crc = check ^ crc::combine(coded, 0, raw_size);
+        if method == Method::Stored && body_len != raw_size {
+            return Err(bad(
+                body_at,
+                format!("stored body is {body_len} bytes, should be the raw size {raw_size}"),
+            ));
+        }
+        if method == Method::Coded && (raw_size == 0 || body_len == 0) {
+            return Err(bad(
+                pos,
+                "a coded body needs content and at least one byte (empty content is stored)".into(),
+            ));
+        }
+        Ok(Compact {
+            level,
+            raw_size,
+            method,
+            content_crc,
+            body_at,
+        })
+    }
+
+    /// The stream header this stream stands for: chunk size its raw size (at least
+    /// [`MIN_CHUNK`]), frames not linked.
+    pub fn header(&self) -> StreamHeader {
+        StreamHeader {
+            version: VERSION,
+            level: self.level,
+            chunk_size: self.raw_size.max(MIN_CHUNK),
+            group: 1,
+        }
+    }
+
+    /// Frames the stream holds: one, or none when it is empty.
+    pub fn frames(&self) -> u64 {
+        u64::from(self.raw_size > 0)
+    }
+
+    /// The frame glyph a compact stream `glyph` stands for, appended to `out`: the same
+    /// body under a frame's fixed fields, its data CRC the content CRC. Returns the
+    /// offset of the body in the glyph.
+    pub fn frame_glyph(&self, glyph: &[u8], out: &mut Vec<u8>) -> usize {
+        let body = &glyph[self.body_at..];
+        let start = out.len();
+        FrameHeader {
+            raw_size: self.raw_size,
+            method: self.method,
+            raw_crc: self.content_crc,
+        }
+        .write(out, body.len(), crc32c::crc32c(body));
+        let body_at = out.len() - start;
+        out.extend_from_slice(body);
+        body_at
+    }
+
+    /// The trailer this stream stands for, with the index "at" its end.
+    pub fn trailer(&self, glyph_len: u64) -> Trailer {
+        Trailer {
+            raw_size: self.raw_size,
+            frames: self.frames(),
+            index_offset: glyph_len,
+            content_crc: self.content_crc,
+        }
     }
 }
 

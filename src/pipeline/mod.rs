@@ -21,7 +21,7 @@ pub use crate::base::Progress;
 use crate::base::{write_all, Level};
 use crate::error::{Error, Result};
 use crate::format::{Metadata, StreamHeader, VERSION};
-use crate::frame::{FrameEncoder, FrameSummary, StreamAssembler};
+use crate::frame::{write_compact, FrameEncoder, FrameSummary, StreamAssembler};
 use crate::parallel;
 use crate::stats::{self, Stats};
 pub use sizing::{ChunkSize, Plan};
@@ -250,6 +250,9 @@ impl Encoder {
             chunk_size: plan.chunk_size,
             group: plan.group,
         };
+        // A compact stream is written whole at the end, from its one frame.
+        let compact = plan.compact && metadata.is_none();
+        let mut single: Option<Vec<u8>> = None;
         let mut head = Vec::new();
         let mut asm = StreamAssembler::begin(&header, &mut head);
         if let Some(m) = metadata {
@@ -257,7 +260,9 @@ impl Encoder {
             m.write(&mut head);
             asm.add_other((head.len() - before) as u64);
         }
-        write_all(out, &head)?;
+        if !compact {
+            write_all(out, &head)?;
+        }
         parallel::run(
             &self.pool,
             plan.slots(),
@@ -274,13 +279,29 @@ impl Encoder {
                 Ok(summary)
             },
             |_, summary, slot| {
-                write_all(out, &slot.output)?;
+                if !compact {
+                    write_all(out, &slot.output)?;
+                } else if single.replace(slot.output.clone()).is_some() {
+                    return Err(Error::InputChanged {
+                        detail: format!(
+                            "the input grew while it was read: more than its {} bytes",
+                            asm.raw_size()
+                        ),
+                    });
+                }
                 asm.add_frame(&summary)?;
                 progress(asm.raw_size());
                 Ok(())
             },
         )?;
-        let total = asm.finish(out)?;
+        let total = if compact {
+            let mut stream = Vec::new();
+            write_compact(single.as_deref(), level, &mut stream)?;
+            write_all(out, &stream)?;
+            stream.len() as u64
+        } else {
+            asm.finish(out)?
+        };
         out.flush().map_err(|e| Error::io("writing output", e))?;
         Ok(Stats {
             bytes_in: asm.raw_size(),

@@ -79,6 +79,14 @@ pub fn strongest_too(level: Level, chunk: ChunkSize, size: Option<u64>) -> bool 
         if n <= SMALL_INPUT && level >= Level::DEFAULT && level < Level::MAX)
 }
 
+/// Whether an input of `size` bytes (`None` = unknown) cut into `chunk_size`-byte frames
+/// is written as a compact stream (when it carries no metadata): it is one frame, or
+/// empty, of at most [`format::MAX_COMPACT_RAW`] bytes, so the stream needs no frame
+/// glyph, index or trailer (FORMAT.md section 3.1).
+pub fn compact(size: Option<u64>, chunk_size: u64) -> bool {
+    size.is_some_and(|n| n <= format::MAX_COMPACT_RAW && n <= chunk_size)
+}
+
 /// Most worker threads a pool gets: more than a few per core only costs start-up time
 /// and memory.
 pub fn cap_threads(threads: usize) -> usize {
@@ -155,6 +163,9 @@ pub struct Plan {
     pub chunk_size: u64,
     /// Whether the frame is also coded with level 9's parse ([`strongest_too`]).
     pub strongest_too: bool,
+    /// Whether the input is one frame small enough for a compact stream ([`compact`]);
+    /// the stream is compact unless it carries metadata.
+    pub compact: bool,
     /// Frames per group.
     pub group: u8,
     /// Workers encoding at once.
@@ -280,6 +291,7 @@ pub fn plan(
     Ok(Plan {
         chunk_size,
         strongest_too,
+        compact: compact(size, chunk_size),
         threads,
         estimate: estimate(level, chunk_size, group, threads),
         group,
