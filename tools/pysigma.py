@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pysigma: a second, independent decoder for `.sigma` streams (format version 4).
+"""pysigma: a second, independent decoder for `.sigma` streams (format version 5).
 
 Written from FORMAT.md alone (no reference to the Rust sources), in pure Python with the
 standard library only, to show that the document is enough to accept and reject exactly
@@ -903,6 +903,66 @@ def decode_bytes(data, sink=None):
     return sink.getvalue() if own else None
 
 
+MAX_COMPACT_RAW = 131072
+
+
+def check_magic_version(buf, p):
+    """Section 3: the magic and the version of a stream header glyph's payload at `p`."""
+    if buf[p:p + 4] != b"SGMA":
+        raise SigmaError(p, "not a .sigma stream (bad magic)")
+    version = buf[p + 4]
+    if version != 5:
+        if version in (1, 2, 3, 4):
+            raise SigmaError(p + 4, "stream format version %d is not supported" % version)
+        raise SigmaError(p + 4, "unsupported version %d" % version)
+
+
+def decode_compact(buf, pos, sink):
+    """Section 3.1. If the stream at `pos` is a compact stream, decodes it and returns its
+    end; else returns None (its header is parsed as a stream header)."""
+    if buf[pos:pos + 2] != b"\xff\x7e":
+        return None
+    g = read_glyph_head(buf, pos)
+    p = g.payload_start
+    if g.length < 7 or p + 7 > len(buf) or buf[p + 6] != 0:
+        return None
+    check_length(g, 15 + MAX_COMPACT_RAW, "compact stream", 13)
+    need_payload(buf, g, "compact stream")
+    check_magic_version(buf, p)
+    level = buf[p + 5]
+    if not 1 <= level <= 9:
+        raise SigmaError(p + 5, "level %d outside 1-9" % level)
+    raw_size, q = read_varint(buf, p + 7, g.end, "compact raw size")
+    if raw_size > MAX_COMPACT_RAW:
+        raise SigmaError(p + 7, "compact raw size %d above %d" % (raw_size, MAX_COMPACT_RAW))
+    if q + 5 > g.end:
+        raise SigmaError(q, "compact stream shorter than its fields")
+    method = buf[q]
+    if method > 1:
+        raise SigmaError(q, "compact method %d" % method)
+    check = _u32(buf, q + 1)
+    body = buf[q + 5:g.end]
+    if method == 0:
+        if len(body) != raw_size:
+            raise SigmaError(q + 5, "stored body length %d is not the raw size %d"
+                             % (len(body), raw_size))
+        raw = body
+    else:
+        if raw_size == 0 or not body:
+            raise SigmaError(q, "coded compact body without content or bytes")
+        try:
+            raw, _counts = decode_body(body, raw_size, b"")
+        except BodyError as e:
+            raise SigmaError(q + 5 + e.pos, "corrupt compact body: " + e.message)
+    crc = crc32c(buf[g.start:q + 1])
+    crc = crc32c(body, crc)
+    crc = crc32c(raw, crc)
+    if crc != check:
+        raise SigmaError(q + 1, "compact stream check mismatch")
+    sink.write(raw)
+    return g.end
+
+
 def parse_header(buf, pos):
     """Section 3. Returns (chunk size C, end of the header glyph, group G)."""
     n = len(buf)
@@ -912,13 +972,7 @@ def parse_header(buf, pos):
     check_length(g, 21, "stream header", 12)
     need_payload(buf, g, "stream header")
     p = g.payload_start
-    if buf[p:p + 4] != b"SGMA":
-        raise SigmaError(p, "not a .sigma stream (bad magic)")
-    version = buf[p + 4]
-    if version != 4:
-        if version in (1, 2, 3):
-            raise SigmaError(p + 4, "stream format version %d is not supported" % version)
-        raise SigmaError(p + 4, "unsupported version %d" % version)
+    check_magic_version(buf, p)
     crc_at = g.end - 4
     if crc32c(buf[g.start:crc_at]) != _u32(buf, crc_at):
         raise SigmaError(crc_at, "stream header checksum mismatch")
@@ -1016,6 +1070,9 @@ def decode_stream(buf, pos, sink, stream_no):
     """Decodes one stream starting at `pos`; returns the position after its trailer."""
     n = len(buf)
     sstart = pos
+    end = decode_compact(buf, pos, sink)
+    if end is not None:
+        return end
     c, pos, group = parse_header(buf, pos)
     header_end = pos
     prev_end = header_end

@@ -59,8 +59,21 @@ def with_crc(gtype, gid, fields, extra_after_crc=b""):
     return h + fields + u32(P.crc32c(h + fields)) + extra_after_crc
 
 
-def header(chunk=4096, level=3, group=2, version=4, magic=b"SGMA", extra=b""):
+def header(chunk=4096, level=3, group=2, version=5, magic=b"SGMA", extra=b""):
     return with_crc(3, 0x7E, magic + bytes([version, level, group]) + varint(chunk) + extra)
+
+
+def compact(raw_size, method, body, content=None, level=3, version=5, check=None,
+            raw_field=None):
+    """A compact stream (section 3.1); `check` defaults to the right one for `content`
+    (default: the body), `raw_field` to the shortest varint of `raw_size`."""
+    fields = b"SGMA" + bytes([version, level, 0]) + (raw_field or varint(raw_size)) \
+        + bytes([method])
+    h = head(3, 0x7E, len(fields) + 4 + len(body))
+    if check is None:
+        c = P.crc32c(body, P.crc32c(h + fields))
+        check = P.crc32c(body if content is None else content, c)
+    return h + fields + u32(check) + body
 
 
 def metadata(name=b"a.txt", mode=0o644, mtime=0, nanos=0, extra=b""):
@@ -462,7 +475,8 @@ def probes():
                     ("chunk-4095", header(chunk=4095)), ("chunk-max", header(chunk=64 << 20)),
                     ("chunk-max+1", header(chunk=(64 << 20) + 1)),
                     ("version-1", header(version=1)), ("version-2", header(version=2)),
-                    ("version-3", header(version=3)), ("version-5", header(version=5)),
+                    ("version-3", header(version=3)), ("version-4", header(version=4)),
+                    ("version-6", header(version=6)),
                     ("magic", header(magic=b"SGMB")),
                     ("extra-5", header(extra=b"\0" * 5)), ("extra-6", header(extra=b"\0" * 6))]:
         s = Stream(hdr=h)
@@ -518,7 +532,36 @@ def probes():
     tb[-1] ^= 1
     yield "t-length-byte", bytes(tb)
     yield "i-overlong-entry", overlong_index(sf)
-    yield "h-length-11", glyph(3, 0x7E, b"SGMA\x03\x03\x02" + u32(0)) + simple([sf])[len(hdr):]
+    yield "h-length-11", glyph(3, 0x7E, b"SGMA\x05\x03\x02" + u32(0)) + simple([sf])[len(hdr):]
+    # --- compact streams (section 3.1)
+    cb = raw_block(text)
+    yield "cs-empty", compact(0, 0, b"")
+    yield "cs-stored", compact(len(text), 0, text)
+    yield "cs-coded", compact(len(text), 1, cb, text)
+    yield "cs-stored-max", compact(131072, 0, big * 32)
+    yield "cs-raw-over", compact(131073, 1, cb, text)
+    yield "cs-stored-over", compact(131073, 0, big * 32 + b"x")
+    yield "cs-bad-check", compact(len(text), 1, cb, text, check=1)
+    yield "cs-check-of-content-only", compact(len(text), 1, cb, text,
+                                             check=P.crc32c(text))
+    yield "cs-level-0", compact(len(text), 0, text, level=0)
+    yield "cs-level-10", compact(len(text), 0, text, level=10)
+    yield "cs-version-4", compact(len(text), 0, text, version=4)
+    yield "cs-method-2", compact(len(text), 2, text)
+    yield "cs-stored-short", compact(len(text) + 1, 0, text)
+    yield "cs-coded-no-body", compact(len(text), 1, b"", text)
+    yield "cs-coded-no-content", compact(0, 1, cb, b"")
+    yield "cs-stored-empty-method-1", compact(0, 1, b"", b"")
+    yield "cs-coded-wrong-size", compact(len(text) + 1, 1, cb, text)
+    yield "cs-coded-extra-byte", compact(len(text), 1, cb + b"\0", text)
+    yield "cs-overlong-raw", compact(len(text), 0, text, raw_field=varint(len(text))[:-1]
+                                    + bytes([varint(len(text))[-1] | 0x80, 0]))
+    yield "cs-no-fields", glyph(3, 0x7E, b"SGMA\x05\x03\x00")
+    yield "cs-no-check", glyph(3, 0x7E, b"SGMA\x05\x03\x00\x00\x00")
+    yield "cs-twice", compact(len(text), 0, text) + compact(0, 0, b"")
+    yield "cs-then-stream", compact(len(text), 0, text) + simple([sf])
+    yield "cs-then-garbage", compact(len(text), 0, text) + b"\0"
+    yield "cs-then-frame", compact(len(text), 0, text) + stored_frame(text)
     yield "h-length-22", header(extra=b"\0" * 9) + simple([sf])[len(hdr):]
     # --- varints inside bodies: not the shortest form, longer than 10 bytes
     yield "b-overlong-raw-len", simple([(coded_frame(text, bytes([0, 0x87, 0x81, 0x00])
@@ -920,9 +963,33 @@ def _frame_fields(buf, g):
     return raw_size, q  # method at q, raw CRC q+1..q+5, frame CRC q+5..q+9, body q+9..
 
 
+def compact_fields(buf, g):
+    """For a compact stream glyph: (raw size, position of its method); else None."""
+    p = g.payload_start
+    if g.key != P.G_HEADER or g.length < 7 or buf[p + 6] != 0:
+        return None
+    return P.read_varint(bytes(buf), p + 7, g.end)
+
+
 def reseal_glyph(buf, g):
-    """Recomputes the CRC of glyph `g` of bytearray `buf` in place (original layout)."""
-    if g.key == P.G_FRAME:
+    """Recomputes the CRC of glyph `g` of bytearray `buf` in place (original layout); a
+    compact stream's check only when pysigma decodes its body."""
+    cf = compact_fields(buf, g)
+    if cf is not None:
+        raw_size, q = cf
+        body = bytes(buf[q + 5:g.end])
+        try:
+            if buf[q] == 0 and len(body) == raw_size:
+                content = body
+            elif buf[q] == 1:
+                content, _ = P.decode_body(body, raw_size, b"")
+            else:
+                return
+        except P.BodyError:
+            return
+        c = P.crc32c(body, P.crc32c(bytes(buf[g.start:q + 1])))
+        buf[q + 1:q + 5] = u32(P.crc32c(content, c))
+    elif g.key == P.G_FRAME:
         _, q = _frame_fields(buf, g)
         crc = P.crc32c(buf[q + 9:g.end], P.crc32c(buf[g.start:q + 5]))
         buf[q + 5:q + 9] = u32(crc)
@@ -943,6 +1010,12 @@ def reindex(buf):
     while pos < len(data):
         sstart = pos
         hdr = P.read_glyph_head(data, pos)
+        if compact_fields(data, hdr) is not None:
+            seg = bytearray(data[hdr.start:hdr.end])
+            reseal_glyph(seg, P.read_glyph_head(bytes(seg), 0))
+            out += seg
+            pos = hdr.end
+            continue
         chunk, _, group = P.parse_header(data, pos)
         out += data[hdr.start:hdr.end]
         pos = hdr.end
@@ -1020,6 +1093,10 @@ def corruptions(name, data, n_flips=12, n_body=16):
             k += 1
     frames = [g for g in glyphs if g.key == P.G_FRAME]
     coded = []
+    for g in glyphs:
+        cf = compact_fields(data, g)
+        if cf is not None and data[cf[1]] == 1:
+            coded.append((g, cf[1] + 5))
     for g in frames:
         _, q = _frame_fields(data, g)
         if data[q] == 1:
