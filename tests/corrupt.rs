@@ -13,11 +13,18 @@ fn sample() -> (Vec<u8>, Vec<u8>) {
 
 #[test]
 fn every_single_bit_flip_in_a_small_stream_is_detected() {
-    let data = text_bytes(3000, 2);
-    let s = memory::encode(&data, Level::DEFAULT, 4096).unwrap();
+    // A compact stream (one glyph), and a stream of two frames, index and trailer.
+    for (n, chunk) in [(3000, 4096), (6000, 4096)] {
+        every_bit_flip_is_detected(
+            &memory::encode(&text_bytes(n, 2), Level::DEFAULT, chunk).unwrap(),
+        );
+    }
+}
+
+fn every_bit_flip_is_detected(s: &[u8]) {
     for i in 0..s.len() {
         for bit in [0, 3, 7] {
-            let mut bad = s.clone();
+            let mut bad = s.to_vec();
             bad[i] ^= 1 << bit;
             assert!(
                 memory::decode(&bad).is_err(),

@@ -394,3 +394,86 @@ fn small_inputs_keep_the_smaller_of_their_level_and_level_9() {
         assert_eq!(auto.len(), memory::encode(data, l, 60_000).unwrap().len());
     }
 }
+
+#[test]
+fn one_frame_of_at_most_128_kib_without_metadata_is_a_compact_stream() {
+    use sigmalang::format::{self, StreamStart};
+    let max = format::MAX_COMPACT_RAW as usize;
+    let text = text_bytes(max + 1, 13);
+    let compact = |s: &[u8]| match format::parse_start(s).unwrap() {
+        (StreamStart::Compact(c), len) => {
+            assert_eq!(len, s.len(), "a compact stream is one glyph");
+            Some(c)
+        }
+        (StreamStart::Full(_), _) => None,
+    };
+    for n in [0, 1, 4000, max, max + 1] {
+        let data = &text[..n];
+        let [file, _, piped] = encode_auto(data, 3);
+        assert!(
+            n > max || piped == file,
+            "{n}: a pipe that ends early is coded as a file"
+        );
+        assert!(memory::decode(&file).unwrap().data == data, "{n}");
+        let Some(c) = compact(&file) else {
+            assert_eq!(n, max + 1, "only over 128 KiB is a stream header written");
+            continue;
+        };
+        assert_eq!((c.raw_size, c.level), (n as u64, Level::DEFAULT));
+        // Head, magic, version, level, group, raw size, method, check: 18 bytes below
+        // 16 KiB of content, at most 20 (3-byte varints) above.
+        let most = if n < 16_000 { 18 } else { 20 };
+        assert!(
+            c.body_at <= most,
+            "{n}: {} bytes before the body",
+            c.body_at
+        );
+        if n == 0 {
+            assert_eq!(file.len(), 16);
+        }
+        // Inspection and random access see one frame (none when empty).
+        let info = decode::inspect(&mut std::io::Cursor::new(&file)).unwrap();
+        assert_eq!(info.trailer.frames, u64::from(n > 0));
+        assert_eq!(info.glyphs, memory::decode(&file).unwrap().glyphs);
+        let mut listed = Vec::new();
+        decode::frames(&mut std::io::Cursor::new(&file), &info, |f| {
+            listed.push(f.entry.raw_size);
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(listed, if n > 0 { vec![n as u64] } else { vec![] });
+        let (a, b) = (n / 3, n / 2);
+        let mut part = Vec::new();
+        decode::decode_range(
+            &mut std::io::Cursor::new(&file),
+            a as u64,
+            b as u64,
+            &mut part,
+        )
+        .unwrap();
+        assert_eq!(part, &data[a..b], "{n}");
+    }
+    // Metadata, or more than one frame, needs the stream header.
+    let data = &text[..5000];
+    let meta = sigmalang::format::Metadata {
+        name: b"a".to_vec(),
+        ..Default::default()
+    };
+    let with = |chunk, metadata| {
+        let mut s = Vec::new();
+        memory::encode_into(
+            data,
+            Level::DEFAULT,
+            chunk,
+            2,
+            metadata,
+            &mut FrameEncoder::default(),
+            &mut s,
+        )
+        .unwrap();
+        s
+    };
+    assert!(compact(&with(ChunkSize::Auto, Some(&meta))).is_none());
+    assert!(compact(&with(ChunkSize::Fixed(4096), None)).is_none());
+    assert!(compact(&with(ChunkSize::Fixed(1 << 20), None)).is_some());
+}

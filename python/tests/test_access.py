@@ -67,7 +67,7 @@ def test_inspect_and_verify(stream):
     path, data = stream
     info = sigmalang.inspect(path, frames=True)
     assert info["raw_size"] == len(data)
-    assert info["chunk_size"] == 32 * KIB and info["level"] == 3 and info["version"] == 4
+    assert info["chunk_size"] == 32 * KIB and info["level"] == 3 and info["version"] == 5
     assert info["group"] == 2
     low, high = frame_bounds(len(data), 32 * KIB)
     assert info["frames"] == len(info["frame_list"]) and low <= info["frames"] <= high
