@@ -9,7 +9,7 @@ use crate::base::{crc, write_all, GlyphCounts, Level, Spool};
 use crate::codec::{self, DecodeScratch, EncodeScratch};
 use crate::error::{Error, Result};
 use crate::format::{
-    self, Compact, FrameHeader, GlyphHead, IndexEntry, Method, StreamHeader, Trailer,
+    self, Compact, CompactCheck, FrameHeader, GlyphHead, IndexEntry, Method, StreamHeader, Trailer,
     INDEX_ENTRY_FIELDS,
 };
 
@@ -113,13 +113,19 @@ impl FrameEncoder {
 }
 
 /// Appends the compact stream (FORMAT.md section 3.1) for content that is the one frame
-/// glyph `frame` (`None`: empty content), encoded at `level`.
+/// glyph `frame` (`None`: empty content), encoded at `level`, with `metadata` if given.
 ///
 /// # Errors
 /// `frame` is not a whole frame glyph.
-pub fn write_compact(frame: Option<&[u8]>, level: Level, out: &mut Vec<u8>) -> Result<()> {
+pub fn write_compact(
+    frame: Option<&[u8]>,
+    level: Level,
+    metadata: Option<&format::Metadata>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let Some(glyph) = frame else {
-        Compact::write(out, level, 0, Method::Stored, crc32c::crc32c(&[]), &[]);
+        let crc = crc32c::crc32c(&[]);
+        Compact::write(out, level, 0, Method::Stored, crc, &[], metadata);
         return Ok(());
     };
     let bad = || Error::Internal {
@@ -138,7 +144,7 @@ pub fn write_compact(frame: Option<&[u8]>, level: Level, out: &mut Vec<u8>) -> R
     let crc = glyph.get(pos + 1..pos + 5).ok_or_else(bad)?;
     let raw_crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
     let body = glyph.get(pos + 9..).ok_or_else(bad)?;
-    Compact::write(out, level, raw_size, method, raw_crc, body);
+    Compact::write(out, level, raw_size, method, raw_crc, body, metadata);
     Ok(())
 }
 
@@ -165,6 +171,9 @@ pub struct FrameAt<'a> {
     pub number: u64,
     /// Stream offset of the glyph.
     pub at: u64,
+    /// For the frame a compact stream stands for: its check, which replaces the frame's
+    /// data CRC (and names the stream, not a frame, in errors).
+    pub compact: Option<CompactCheck>,
 }
 
 /// Decodes a frame, appending its raw bytes to `out`; a linked frame's copies reach back
@@ -235,11 +244,22 @@ pub fn decode_frame_into(
             dest[history..history + raw].copy_from_slice(body);
             stored_counts(raw as u64)
         }
-        Method::Coded => codec::decode_body_into(body, history, raw, scratch, dest)
-            .map_err(|e| Error::corrupt(Some(frame), at + (body_at + e.offset) as u64, e.detail))?,
+        Method::Coded => {
+            codec::decode_body_into(body, history, raw, scratch, dest).map_err(|e| {
+                let offset = at + (body_at + e.offset) as u64;
+                match f.compact {
+                    Some(_) => {
+                        Error::corrupt(None, offset, format!("compact stream body: {}", e.detail))
+                    }
+                    None => Error::corrupt(Some(frame), offset, e.detail),
+                }
+            })?
+        }
     };
     let crc = crc32c::crc32c(&dest[history..history + raw]);
-    if crc != header.raw_crc {
+    if let Some(check) = f.compact {
+        check.verify(crc)?;
+    } else if crc != header.raw_crc {
         return Err(Error::Checksum {
             what: "frame data",
             frame: Some(frame),

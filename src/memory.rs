@@ -69,12 +69,17 @@ pub fn encode_into(
     format::check_group(group)?;
     let group = format::fit_group(group, chunk_size);
     let start = out.len();
-    if metadata.is_none() && sizing::compact(size, chunk_size) {
+    if sizing::compact(size, chunk_size) {
         let mut frame = Vec::new();
         if !data.is_empty() {
             enc.encode_smallest(data, 0, level, others, &mut frame);
         }
-        write_compact((!data.is_empty()).then_some(&frame[..]), level, out)?;
+        write_compact(
+            (!data.is_empty()).then_some(&frame[..]),
+            level,
+            metadata,
+            out,
+        )?;
         return Ok((out.len() - start) as u64);
     }
     let header = StreamHeader {
@@ -147,7 +152,15 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
                 metadata = w.metadata().cloned();
             }
             match next {
-                (at, Glyph::Frame { frame, head, gap }) => {
+                (
+                    at,
+                    Glyph::Frame {
+                        frame,
+                        head,
+                        gap,
+                        compact,
+                    },
+                ) => {
                     let before = data.len();
                     let history = match seen.last() {
                         Some(prev) if header.linked(frame) => prev.raw_size as usize,
@@ -159,6 +172,7 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
                         chunk_size,
                         number: frame,
                         at,
+                        compact,
                     };
                     let d = decode_frame(f, history, &mut scratch, &mut data)?;
                     seen.push(IndexEntry {

@@ -348,3 +348,40 @@ fn salvage_never_puts_a_lookalike_frame_in_a_lost_ones_place() {
         assert_eq!(&out[b..], &data[b..], "frame {victim}");
     }
 }
+
+#[test]
+fn salvage_finds_compact_streams_among_other_streams() {
+    let small = text_bytes(4000, 21);
+    let big = mixed_bytes(150_000, 22);
+    let c = memory::encode(&small, Level::DEFAULT, 4096).unwrap();
+    let f = memory::encode(&big, Level::DEFAULT, 16 * 1024).unwrap();
+    let run = |file: &[u8]| {
+        let mut out = Vec::new();
+        let r = salvage(&mut Cursor::new(file), &mut Sequential::new(&mut out)).unwrap();
+        (r, out)
+    };
+    // Intact concatenations: everything, nothing lost.
+    for parts in [vec![&c, &f], vec![&f, &c], vec![&c, &c], vec![&f, &c, &f]] {
+        let file = parts
+            .iter()
+            .flat_map(|p| p.iter().copied())
+            .collect::<Vec<u8>>();
+        let (r, out) = run(&file);
+        assert!(r.lost.is_empty(), "{:?}", r.lost);
+        assert_eq!(out, memory::decode(&file).unwrap().data);
+    }
+    // A damaged compact stream before or between full streams is reported lost, never
+    // passed over.
+    let mut dc = c.clone();
+    let n = dc.len();
+    dc[n / 2] ^= 0x10;
+    for (file, lost_at) in [
+        ([&dc[..], &f].concat(), 0),
+        ([&f, &dc[..], &f].concat(), big.len() as u64),
+    ] {
+        let (r, out) = run(&file);
+        assert!(!r.lost.is_empty());
+        assert_eq!(r.lost[0].start, lost_at);
+        assert!(out.ends_with(&big), "the full stream after it is recovered");
+    }
+}

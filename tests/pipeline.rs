@@ -396,7 +396,7 @@ fn small_inputs_keep_the_smaller_of_their_level_and_level_9() {
 }
 
 #[test]
-fn one_frame_of_at_most_128_kib_without_metadata_is_a_compact_stream() {
+fn one_frame_of_at_most_128_kib_is_a_compact_stream() {
     use sigmalang::format::{self, StreamStart};
     let max = format::MAX_COMPACT_RAW as usize;
     let text = text_bytes(max + 1, 13);
@@ -453,7 +453,7 @@ fn one_frame_of_at_most_128_kib_without_metadata_is_a_compact_stream() {
         .unwrap();
         assert_eq!(part, &data[a..b], "{n}");
     }
-    // Metadata, or more than one frame, needs the stream header.
+    // Metadata goes into a compact stream; more than one frame needs the stream header.
     let data = &text[..5000];
     let meta = sigmalang::format::Metadata {
         name: b"a".to_vec(),
@@ -473,7 +473,13 @@ fn one_frame_of_at_most_128_kib_without_metadata_is_a_compact_stream() {
         .unwrap();
         s
     };
-    assert!(compact(&with(ChunkSize::Auto, Some(&meta))).is_none());
+    let with_meta = with(ChunkSize::Auto, Some(&meta));
+    assert_eq!(compact(&with_meta).unwrap().metadata, Some(meta.clone()));
+    assert_eq!(
+        memory::decode(&with_meta).unwrap().metadata,
+        Some(meta.clone())
+    );
+    assert!(compact(&with(ChunkSize::Fixed(4096), Some(&meta))).is_none());
     assert!(compact(&with(ChunkSize::Fixed(4096), None)).is_none());
     assert!(compact(&with(ChunkSize::Fixed(1 << 20), None)).is_some());
 }

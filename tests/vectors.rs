@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use sigmalang::decode;
 use sigmalang::format::{self, GlyphType, IndexEntry, Metadata, StreamHeader, Trailer};
 use sigmalang::frame::FrameEncoder;
+use sigmalang::pipeline::sizing::ChunkSize;
 use sigmalang::{memory, Level};
 
 use crate::util::*;
@@ -393,9 +394,49 @@ fn vectors() -> Vec<(&'static str, Vec<u8>, Expect)> {
     ));
     let compact = |raw_size: u64, method: format::Method, body: &[u8]| {
         let mut s = Vec::new();
-        format::Compact::write(&mut s, Level::DEFAULT, raw_size, method, 0, body);
+        format::Compact::write(&mut s, Level::DEFAULT, raw_size, method, 0, body, None);
         s
     };
+    let notes = Metadata {
+        name: b"notes.txt".to_vec(),
+        mode: 0o640,
+        mtime: 1_764_000_000,
+        mtime_nanos: 123_456_789,
+    };
+    let mut s = Vec::new();
+    memory::encode_into(
+        a,
+        Level::DEFAULT,
+        ChunkSize::Auto,
+        2,
+        Some(&notes),
+        &mut FrameEncoder::default(),
+        &mut s,
+    )
+    .unwrap();
+    v.push(("compact-with-metadata", s, Decodes(a.to_vec())));
+    let mut s = Vec::new();
+    let slash = Metadata {
+        name: b"a/b".to_vec(),
+        ..notes.clone()
+    };
+    format::Compact::write(
+        &mut s,
+        Level::DEFAULT,
+        3,
+        format::Method::Stored,
+        crc32c::crc32c(b"abc"),
+        b"abc",
+        Some(&slash),
+    );
+    v.push((
+        "compact-metadata-name-with-slash",
+        s,
+        Rejects(
+            "a compact stream's metadata name is not a plain file name",
+            "not a plain file name",
+        ),
+    ));
     v.push((
         "compact-coded-empty",
         compact(0, format::Method::Coded, &[0]),

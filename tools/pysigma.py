@@ -926,7 +926,7 @@ def decode_compact(buf, pos, sink):
     p = g.payload_start
     if g.length < 7 or p + 7 > len(buf) or buf[p + 6] != 0:
         return None
-    check_length(g, 15 + MAX_COMPACT_RAW, "compact stream", 13)
+    check_length(g, 15 + MAX_OTHER_PAYLOAD - 4 + MAX_COMPACT_RAW, "compact stream", 13)
     need_payload(buf, g, "compact stream")
     check_magic_version(buf, p)
     level = buf[p + 5]
@@ -935,16 +935,22 @@ def decode_compact(buf, pos, sink):
     raw_size, q = read_varint(buf, p + 7, g.end, "compact raw size")
     if raw_size > MAX_COMPACT_RAW:
         raise SigmaError(p + 7, "compact raw size %d above %d" % (raw_size, MAX_COMPACT_RAW))
-    if q + 5 > g.end:
+    if q >= g.end:
         raise SigmaError(q, "compact stream shorter than its fields")
-    method = buf[q]
-    if method > 1:
-        raise SigmaError(q, "compact method %d" % method)
-    check = _u32(buf, q + 1)
-    body = buf[q + 5:g.end]
+    form = buf[q]
+    if form > 3:
+        raise SigmaError(q, "compact form %d" % form)
+    method = form & 1
+    q += 1
+    if form & 2:
+        q = parse_metadata_fields(buf, q, g.end)
+    if q + 4 > g.end:
+        raise SigmaError(q, "compact stream shorter than its fields")
+    check = _u32(buf, q)
+    body = buf[q + 4:g.end]
     if method == 0:
         if len(body) != raw_size:
-            raise SigmaError(q + 5, "stored body length %d is not the raw size %d"
+            raise SigmaError(q + 4, "stored body length %d is not the raw size %d"
                              % (len(body), raw_size))
         raw = body
     else:
@@ -953,12 +959,12 @@ def decode_compact(buf, pos, sink):
         try:
             raw, _counts = decode_body(body, raw_size, b"")
         except BodyError as e:
-            raise SigmaError(q + 5 + e.pos, "corrupt compact body: " + e.message)
-    crc = crc32c(buf[g.start:q + 1])
+            raise SigmaError(q + 4 + e.pos, "corrupt compact body: " + e.message)
+    crc = crc32c(buf[g.start:q])
     crc = crc32c(body, crc)
     crc = crc32c(raw, crc)
     if crc != check:
-        raise SigmaError(q + 1, "compact stream check mismatch")
+        raise SigmaError(q, "compact stream check mismatch")
     sink.write(raw)
     return g.end
 
@@ -1001,6 +1007,14 @@ def parse_metadata(buf, g):
         raise SigmaError(g.start, "metadata payload shorter than its CRC")
     if crc32c(buf[g.start:crc_at]) != _u32(buf, crc_at):
         raise SigmaError(crc_at, "metadata checksum mismatch")
+    q = parse_metadata_fields(buf, p, crc_at)
+    if q != crc_at:
+        raise SigmaError(q, "metadata fields do not fill it (%d bytes left)" % (crc_at - q))
+
+
+def parse_metadata_fields(buf, p, crc_at):
+    """Sections 4 and 3.1: the metadata fields at `p`, within `crc_at`; returns their
+    end."""
     nlen, q = read_varint(buf, p, crc_at, "metadata name length")
     if nlen > crc_at - q:
         raise SigmaError(p, "metadata name runs past its field")
@@ -1017,8 +1031,9 @@ def parse_metadata(buf, g):
     nanos, q = read_varint(buf, q, crc_at, "metadata mtime nanoseconds")
     if nanos >= 1000000000:
         raise SigmaError(npos, "metadata nanoseconds %d not below 10^9" % nanos)
-    if q != crc_at:
-        raise SigmaError(q, "metadata fields do not fill it (%d bytes left)" % (crc_at - q))
+    if q - p > MAX_OTHER_PAYLOAD - 4:
+        raise SigmaError(p, "metadata fields longer than %d bytes" % (MAX_OTHER_PAYLOAD - 4))
+    return q
 
 
 def decode_frame(buf, g, c, frame_no, sink, history=b""):

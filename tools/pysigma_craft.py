@@ -64,11 +64,13 @@ def header(chunk=4096, level=3, group=2, version=5, magic=b"SGMA", extra=b""):
 
 
 def compact(raw_size, method, body, content=None, level=3, version=5, check=None,
-            raw_field=None):
+            raw_field=None, meta=None):
     """A compact stream (section 3.1); `check` defaults to the right one for `content`
-    (default: the body), `raw_field` to the shortest varint of `raw_size`."""
+    (default: the body), `raw_field` to the shortest varint of `raw_size`; `meta`: the
+    metadata fields (bytes), which set the form's bit 1."""
+    form = method | (2 if meta is not None else 0)
     fields = b"SGMA" + bytes([version, level, 0]) + (raw_field or varint(raw_size)) \
-        + bytes([method])
+        + bytes([form]) + (meta or b"")
     h = head(3, 0x7E, len(fields) + 4 + len(body))
     if check is None:
         c = P.crc32c(body, P.crc32c(h + fields))
@@ -77,8 +79,11 @@ def compact(raw_size, method, body, content=None, level=3, version=5, check=None
 
 
 def metadata(name=b"a.txt", mode=0o644, mtime=0, nanos=0, extra=b""):
-    return with_crc(3, 0x7F, varint(len(name)) + name + varint(mode) + varint(mtime)
-                    + varint(nanos) + extra)
+    return with_crc(3, 0x7F, meta_fields(name, mode, mtime, nanos) + extra)
+
+
+def meta_fields(name=b"a.txt", mode=0o644, mtime=0, nanos=0):
+    return varint(len(name)) + name + varint(mode) + varint(mtime) + varint(nanos)
 
 
 def frame(raw_size, method, raw_crc, body):
@@ -562,6 +567,18 @@ def probes():
     yield "cs-then-stream", compact(len(text), 0, text) + simple([sf])
     yield "cs-then-garbage", compact(len(text), 0, text) + b"\0"
     yield "cs-then-frame", compact(len(text), 0, text) + stored_frame(text)
+    yield "cs-meta", compact(len(text), 1, cb, text, meta=meta_fields())
+    yield "cs-meta-empty", compact(0, 0, b"", meta=meta_fields(name=b""))
+    yield "cs-meta-slash", compact(len(text), 0, text, meta=meta_fields(name=b"a/b"))
+    yield "cs-meta-dotdot", compact(len(text), 0, text, meta=meta_fields(name=b".."))
+    yield "cs-meta-mode", compact(len(text), 0, text, meta=meta_fields(mode=0o10000))
+    yield "cs-meta-nanos", compact(len(text), 0, text, meta=meta_fields(nanos=10 ** 9))
+    yield "cs-meta-long-name", compact(len(text), 0, text, meta=meta_fields(name=b"n" * 65000))
+    yield "cs-meta-too-long", compact(len(text), 0, text, meta=meta_fields(name=b"n" * 65530))
+    yield "cs-meta-name-past-end", compact(0, 0, b"", meta=varint(200) + b"ab")
+    yield "cs-form-4", compact(len(text), 4, text)
+    yield "cs-form-3-no-meta", compact(len(text), 1, cb, text)[:11] + b"\x03" \
+        + compact(len(text), 1, cb, text)[12:]
     yield "h-length-22", header(extra=b"\0" * 9) + simple([sf])[len(hdr):]
     # --- varints inside bodies: not the shortest form, longer than 10 bytes
     yield "b-overlong-raw-len", simple([(coded_frame(text, bytes([0, 0x87, 0x81, 0x00])
@@ -964,11 +981,19 @@ def _frame_fields(buf, g):
 
 
 def compact_fields(buf, g):
-    """For a compact stream glyph: (raw size, position of its method); else None."""
+    """For a compact stream glyph: (raw size, position of its form byte, position of its
+    check); else None."""
     p = g.payload_start
     if g.key != P.G_HEADER or g.length < 7 or buf[p + 6] != 0:
         return None
-    return P.read_varint(bytes(buf), p + 7, g.end)
+    try:
+        raw_size, q = P.read_varint(bytes(buf), p + 7, g.end)
+        c = q + 1
+        if buf[q] & 2:
+            c = P.parse_metadata_fields(bytes(buf), c, g.end)
+    except (P.SigmaError, IndexError):
+        return None  # fields a flip broke: nothing to reseal
+    return raw_size, q, c
 
 
 def reseal_glyph(buf, g):
@@ -976,19 +1001,19 @@ def reseal_glyph(buf, g):
     compact stream's check only when pysigma decodes its body."""
     cf = compact_fields(buf, g)
     if cf is not None:
-        raw_size, q = cf
-        body = bytes(buf[q + 5:g.end])
+        raw_size, q, c = cf
+        body = bytes(buf[c + 4:g.end])
         try:
-            if buf[q] == 0 and len(body) == raw_size:
+            if buf[q] & 1 == 0 and len(body) == raw_size:
                 content = body
-            elif buf[q] == 1:
+            elif buf[q] & 1 == 1:
                 content, _ = P.decode_body(body, raw_size, b"")
             else:
                 return
         except P.BodyError:
             return
-        c = P.crc32c(body, P.crc32c(bytes(buf[g.start:q + 1])))
-        buf[q + 1:q + 5] = u32(P.crc32c(content, c))
+        crc = P.crc32c(body, P.crc32c(bytes(buf[g.start:c])))
+        buf[c:c + 4] = u32(P.crc32c(content, crc))
     elif g.key == P.G_FRAME:
         _, q = _frame_fields(buf, g)
         crc = P.crc32c(buf[q + 9:g.end], P.crc32c(buf[g.start:q + 5]))
@@ -1095,8 +1120,8 @@ def corruptions(name, data, n_flips=12, n_body=16):
     coded = []
     for g in glyphs:
         cf = compact_fields(data, g)
-        if cf is not None and data[cf[1]] == 1:
-            coded.append((g, cf[1] + 5))
+        if cf is not None and data[cf[1]] & 1 == 1:
+            coded.append((g, cf[2] + 4))
     for g in frames:
         _, q = _frame_fields(data, g)
         if data[q] == 1:

@@ -15,7 +15,9 @@ use std::time::Instant;
 use crate::base::{crc, write_all, GlyphCounts, Progress};
 use crate::codec::{self, DecodeScratch};
 use crate::error::{Error, Result};
-use crate::format::{FrameHeader, GlyphHead, IndexEntry, Metadata, Trailer, INDEX_ENTRY_FIELDS};
+use crate::format::{
+    CompactCheck, FrameHeader, GlyphHead, IndexEntry, Metadata, Trailer, INDEX_ENTRY_FIELDS,
+};
 use crate::frame::{decode_frame_into, FrameAt};
 use crate::parallel::{self, resolve_threads, Slot};
 use crate::pipeline::sizing;
@@ -71,6 +73,8 @@ struct FrameJob {
     end: usize,
     /// Whether its copies reach into the frame before it (the previous one in the job).
     linked: bool,
+    /// The check of the compact stream it stands for.
+    compact: Option<CompactCheck>,
 }
 
 enum Job {
@@ -271,7 +275,12 @@ impl<R: BufRead> StreamReader<R> {
                 self.metadata = w.metadata().cloned();
             }
             match glyph {
-                Glyph::Frame { frame, head, gap } => {
+                Glyph::Frame {
+                    frame,
+                    head,
+                    gap,
+                    compact,
+                } => {
                     frames.push(FrameJob {
                         frame,
                         at,
@@ -280,6 +289,7 @@ impl<R: BufRead> StreamReader<R> {
                         start,
                         end: slot.input.len(),
                         linked: w.header().linked(frame),
+                        compact,
                     });
                     if !w.header().linked(frame + 1) {
                         return Ok(Some(Job::Group { frames, chunk_size }));
@@ -347,6 +357,8 @@ pub struct DecodeReader<R> {
     /// Bytes of the current frame (`slot.decoded[..len]`) already returned.
     pos: usize,
     len: usize,
+    /// Frames decoded so far, over all streams.
+    frames: u64,
 }
 
 impl<R: Read> DecodeReader<BufReader<R>> {
@@ -367,11 +379,17 @@ impl<R: Read> DecodeReader<BufReader<R>> {
             seen: Seen::default(),
             pos: 0,
             len: 0,
+            frames: 0,
         })
     }
 }
 
 impl<R: BufRead> DecodeReader<R> {
+    /// Frames decoded so far, over all the streams read.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
     /// The [`Error`] inside an `io::Error` returned by `read`, if it holds one.
     pub fn into_error(e: std::io::Error) -> Error {
         match e.downcast::<Error>() {
@@ -395,6 +413,7 @@ impl<R: BufRead> DecodeReader<R> {
                         len += f.entry.raw_size as usize;
                     }
                     (self.pos, self.len) = (0, len);
+                    self.frames += frames.len() as u64;
                     return Ok(true);
                 }
                 Done::Close(c) => std::mem::take(&mut self.seen).check(&c)?,
@@ -449,6 +468,7 @@ fn decode_job(job: Job, slot: &mut Slot, scratch: &mut DecodeScratch) -> Result<
             chunk_size,
             number: f.frame,
             at: f.at,
+            compact: f.compact,
         };
         let history = if f.linked { prev } else { 0 };
         let d = decode_frame_into(at, history, scratch, &mut slot.decoded, offset)?;

@@ -9,7 +9,9 @@ use super::walk::{read_exact_at, read_glyph_head, read_payload, IndexReader};
 use crate::base::{write_all, GlyphCounts};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
-use crate::format::{self, Compact, GlyphHead, IndexEntry, StreamHeader, StreamStart, Trailer};
+use crate::format::{
+    self, Compact, CompactCheck, GlyphHead, IndexEntry, StreamHeader, StreamStart, Trailer,
+};
 use crate::frame::{decode_next, FrameAt};
 use crate::stats::{self, Stats};
 
@@ -158,7 +160,9 @@ fn inspect_compact(glyph: &[u8], c: Compact, size: u64) -> Result<StreamInfo> {
     }
     let (frame, at) = compact_frame(glyph, &c);
     let mut glyphs = GlyphCounts::default();
-    if c.frames() > 0 {
+    if c.frames() == 0 {
+        c.checker(0).verify(crc32c::crc32c(&[]))?;
+    } else {
         let head = frame_head(&frame, at, &IndexEntry::default(), 0, false)?;
         let f = FrameAt {
             glyph: &frame,
@@ -166,6 +170,7 @@ fn inspect_compact(glyph: &[u8], c: Compact, size: u64) -> Result<StreamInfo> {
             chunk_size: c.header().chunk_size,
             number: 0,
             at,
+            compact: Some(c.checker(0)),
         };
         glyphs = decode_next(f, false, &mut DecodeScratch::default(), &mut Vec::new())?.glyphs;
     }
@@ -385,6 +390,7 @@ pub fn decode_range_stats<F: Read + Seek>(
                 decode_indexed_frame(
                     &glyph,
                     &fr,
+                    info.compact.as_ref().map(|c| c.checker(0)),
                     linked,
                     header.chunk_size,
                     &mut scratch,
@@ -433,6 +439,7 @@ pub fn decode_range_stats<F: Read + Seek>(
 fn decode_indexed_frame(
     glyph: &[u8],
     fr: &FrameInfo,
+    compact: Option<CompactCheck>,
     linked: bool,
     chunk_size: u64,
     scratch: &mut DecodeScratch,
@@ -445,6 +452,7 @@ fn decode_indexed_frame(
         chunk_size,
         number: fr.number,
         at: fr.offset,
+        compact,
     };
     let decoded = decode_next(f, linked, scratch, window)?;
     let raw = window;

@@ -4,17 +4,20 @@
 //! frame glyphs (every candidate proven by its frame CRC and raw CRC); frames keep their
 //! original offsets as long as everything before them was found, and the damaged
 //! stretches are reported. A frame that does not decode alone is tried as a linked frame
-//! after the frame right before it. Memory stays at two frames whatever the damage.
+//! after the frame right before it. Compact streams are found like frames (each proven by
+//! its check). A file of several streams that all check out is decoded as it is. Memory
+//! stays at two frames whatever the damage.
 #![forbid(unsafe_code)]
 
 use std::io::{Read, Seek, SeekFrom, Write};
 
 use super::random;
 use super::walk::{read_payload, IndexReader};
+use super::DecodeReader;
 use crate::base::GlyphCounts;
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
-use crate::format::{self, IndexEntry, StreamHeader, Trailer, MAX_CHUNK};
+use crate::format::{self, IndexEntry, StreamHeader, StreamStart, Trailer, MAX_CHUNK};
 use crate::frame::{decode_next, FrameAt};
 
 /// A range of the original content that could not be recovered.
@@ -142,9 +145,54 @@ pub fn salvage<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result
             by_found_index(f, info.encoded_size, info.header_len, &entries, out)?
         }
         Err(e @ Error::Io { .. }) => return Err(e),
-        Err(_) => by_scan(f, out)?,
+        Err(_) => match whole(f, out)? {
+            Some(r) => r,
+            None => by_scan(f, out)?,
+        },
     };
     Ok(result)
+}
+
+/// A file the random-access reader cannot take (several streams, say) that decodes and
+/// checks out whole: decoded into `out`, nothing lost. `None` when it does not, before
+/// anything is written.
+fn whole<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Option<Salvaged>> {
+    let start = |f: &mut F| {
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io("seeking input", e))
+    };
+    start(f)?;
+    let checked = match DecodeReader::new(&mut *f) {
+        Ok(mut r) => std::io::copy(&mut r, &mut std::io::sink())
+            .map_err(DecodeReader::<std::io::BufReader<&mut F>>::into_error),
+        Err(e) => Err(e),
+    };
+    match checked {
+        Ok(_) => {}
+        Err(e @ Error::Io { .. }) => return Err(e),
+        Err(_) => return Ok(None),
+    }
+    start(f)?;
+    let mut r = DecodeReader::new(&mut *f)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos = 0u64;
+    loop {
+        let n = r
+            .read(&mut buf)
+            .map_err(DecodeReader::<std::io::BufReader<&mut F>>::into_error)?;
+        if n == 0 {
+            break;
+        }
+        out.write_at(pos, &buf[..n])?;
+        pos += n as u64;
+    }
+    out.finish(pos)?;
+    Ok(Some(Salvaged {
+        frames: r.frames(),
+        bytes: pos,
+        index_intact: true,
+        lost: Vec::new(),
+    }))
 }
 
 fn read_frame_at<F: Read + Seek>(f: &mut F, at: u64, len: u64, glyph: &mut Vec<u8>) -> Result<()> {
@@ -190,6 +238,7 @@ impl Chain {
             chunk_size: MAX_CHUNK,
             number: 0,
             at,
+            compact: None,
         };
         let (d, linked) = match decode_next(f, false, &mut self.scratch, &mut self.window) {
             Ok(d) => (d, false),
@@ -225,11 +274,12 @@ fn push_lost(lost: &mut Vec<Lost>, start: u64, end: Option<u64>, exact: bool) {
     lost.push(Lost { start, end, exact });
 }
 
-/// The next offset at or after `from` holding the frame head byte.
+/// The next offset at or after `from` holding a frame's or a stream header's head byte.
 fn next_candidate<F: Read + Seek>(f: &mut F, from: u64, size: u64) -> Result<Option<u64>> {
     let mut head = Vec::new();
     format::write_head(&mut head, format::FRAME, 0);
-    let byte = head[0];
+    format::write_head(&mut head, format::STREAM_HEAD, 0);
+    let (frame, stream) = (head[0], head[2]);
     let mut buf = vec![0u8; 64 * 1024];
     let mut pos = from;
     f.seek(SeekFrom::Start(pos))
@@ -241,7 +291,7 @@ fn next_candidate<F: Read + Seek>(f: &mut F, from: u64, size: u64) -> Result<Opt
         if n == 0 {
             break;
         }
-        if let Some(i) = buf[..n].iter().position(|&b| b == byte) {
+        if let Some(i) = buf[..n].iter().position(|&b| b == frame || b == stream) {
             return Ok(Some(pos + i as u64));
         }
         pos += n as u64;
@@ -277,9 +327,60 @@ fn try_frame<F: Read + Seek>(
     Ok(chain.decode(glyph, at))
 }
 
+/// The intact compact stream that starts at `at`, if there is one: where it ends, its
+/// content and its frames (checked by decoding it whole).
+fn try_compact<F: Read + Seek>(
+    f: &mut F,
+    at: u64,
+    size: u64,
+    glyph: &mut Vec<u8>,
+) -> Result<Option<(u64, Vec<u8>, u64)>> {
+    let mut head = [0u8; format::MAX_HEAD_LEN];
+    let n = (size - at).min(head.len() as u64) as usize;
+    f.seek(SeekFrom::Start(at))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut head[..n])
+        .map_err(|e| Error::io("reading input", e))?;
+    let len = match format::read_head(&head[..n], at) {
+        Ok(Some(h)) if h.is(format::STREAM_HEAD) => h
+            .payload_len
+            .filter(|&l| l <= format::MAX_COMPACT_PAYLOAD)
+            .map(|l| l + h.head_len as u64),
+        _ => None,
+    };
+    let Some(len) = len.filter(|&l| at + l <= size) else {
+        return Ok(None);
+    };
+    read_frame_at(f, at, len, glyph)?;
+    if !matches!(format::parse_start(glyph), Ok((StreamStart::Compact(_), _))) {
+        return Ok(None);
+    }
+    let Ok(mut r) = DecodeReader::new(&glyph[..]) else {
+        return Ok(None);
+    };
+    let mut content = Vec::new();
+    if r.read_to_end(&mut content).is_err() {
+        return Ok(None);
+    }
+    Ok(Some((at + len, content, r.frames())))
+}
+
+/// Whether the glyph at `at`, whose head is `h`, is a compact stream (it holds content).
+fn is_compact<F: Read + Seek>(f: &mut F, at: u64, h: &format::GlyphHead) -> Result<bool> {
+    if !h.is(format::STREAM_HEAD) || h.payload_len.unwrap_or(0) < 7 {
+        return Ok(false);
+    }
+    let mut group = [0u8; 1];
+    f.seek(SeekFrom::Start(at + h.head_len as u64 + 6))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut group)
+        .map_err(|e| Error::io("reading input", e))?;
+    Ok(group[0] == format::COMPACT_GROUP)
+}
+
 /// True when the bytes `[from, to)` are whole well-formed glyphs that are not frames
-/// (metadata, unknown glyphs, an index and trailer, another stream's header): nothing
-/// was lost there.
+/// or compact streams (metadata, unknown glyphs, an index and trailer, another stream's
+/// header): nothing was lost there.
 fn only_other_glyphs<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<bool> {
     let mut pos = from;
     let mut head = [0u8; format::MAX_HEAD_LEN];
@@ -291,7 +392,11 @@ fn only_other_glyphs<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<bo
             .map_err(|e| Error::io("reading input", e))?;
         match format::read_head(&head[..n], pos) {
             Ok(Some(h)) if !h.is(format::FRAME) => {
-                pos += h.head_len as u64 + h.payload_len.unwrap_or(0);
+                let end = pos + h.head_len as u64 + h.payload_len.unwrap_or(0);
+                if end > to || is_compact(f, pos, &h)? {
+                    return Ok(false);
+                }
+                pos = end;
             }
             _ => return Ok(false),
         }
@@ -567,8 +672,11 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
     if let Some(e) = other_version(&first) {
         return Err(e);
     }
-    let (header_len, chunk) =
-        StreamHeader::parse(&first).map_or((0, MAX_CHUNK), |(h, n)| (n as u64, h.chunk_size));
+    // A compact stream's first glyph is its content, not a header to skip.
+    let (header_len, chunk) = match format::parse_start(&first) {
+        Ok((StreamStart::Full(h), n)) => (n as u64, h.chunk_size),
+        _ => (0, MAX_CHUNK),
+    };
     // An index that survived, away from where the trailer says: place frames by it.
     if !has_later_stream(f, size)? {
         if let Some(entries) = find_index(f, size, chunk)? {
@@ -582,20 +690,33 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
     let (mut raw_at, mut exact) = (0u64, true);
     // A damaged stream header loses no content: the first frame may start right after
     // where the longest header would end.
+    // Not when it is a (damaged) compact stream: that held content.
+    let looks_compact = matches!(format::read_head(&first, 0), Ok(Some(h))
+        if h.is(format::STREAM_HEAD) && first.get(h.head_len + 6) == Some(&format::COMPACT_GROUP));
     let header_room = if header_len > 0 {
         header_len
+    } else if looks_compact {
+        0
     } else {
         2 + format::MAX_HEADER_PAYLOAD + 1
     };
     // End of the last intact frame (or of the header).
     let mut last_end = header_len;
     let mut from = header_len;
+    // Whether the last thing found is a compact stream (it needs no trailer after it).
+    let mut last_compact = false;
     while let Some(at) = next_candidate(f, from, size)? {
-        let Some(d) = try_frame(f, at, size, &mut glyph, &mut chain)? else {
-            from = at + 1;
-            continue;
-        };
-        let raw_size = d.raw_size;
+        let (end, raw_size, frames, compact) =
+            if let Some(d) = try_frame(f, at, size, &mut glyph, &mut chain)? {
+                (d.end, d.raw_size, 1, None)
+            } else if let Some((end, content, frames)) = try_compact(f, at, size, &mut glyph)? {
+                // A new stream: nothing after it links to the frame before it.
+                chain = Chain::default();
+                (end, content.len() as u64, frames, Some(content))
+            } else {
+                from = at + 1;
+                continue;
+            };
         let header_gap = result.frames == 0 && header_len == 0 && at <= header_room;
         if at > last_end && !header_gap && !only_other_glyphs(f, last_end, at)? {
             // Damaged frames whose heads still tile the gap keep offsets exact: their
@@ -611,18 +732,21 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
                 }
             }
         }
-        out.write_at(raw_at, chain.raw())?;
+        out.write_at(raw_at, compact.as_deref().unwrap_or(chain.raw()))?;
         raw_at += raw_size;
-        result.frames += 1;
+        result.frames += frames;
         result.bytes += raw_size;
-        last_end = d.end;
+        last_compact = compact.is_some();
+        last_end = end;
         from = last_end;
     }
     // After the last frame: only an intact trailer that agrees with what was found (and
     // whole glyphs up to it) shows that nothing more was lost.
-    let complete = trailer_at_end(f, size)
-        .is_some_and(|t| exact && t.frames == result.frames && t.raw_size == raw_at)
-        && only_other_glyphs(f, last_end, size)?;
+    let complete = exact
+        && ((last_compact && last_end == size)
+            || (trailer_at_end(f, size)
+                .is_some_and(|t| t.frames == result.frames && t.raw_size == raw_at)
+                && only_other_glyphs(f, last_end, size)?));
     if !complete {
         push_lost(&mut result.lost, raw_at, None, exact);
     }

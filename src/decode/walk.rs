@@ -9,8 +9,8 @@ use std::io::{self, BufRead, Read};
 use crate::base::varint;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, Compact, GlyphHead, IndexEntry, Metadata, StreamHeader, StreamStart, Trailer,
-    INDEX_ENTRY_FIELDS, MAX_HEAD_LEN,
+    self, Compact, CompactCheck, GlyphHead, IndexEntry, Metadata, StreamHeader, StreamStart,
+    Trailer, INDEX_ENTRY_FIELDS, MAX_HEAD_LEN,
 };
 
 /// Reads exactly `buf.len()` bytes, or reports truncation at `at`.
@@ -110,6 +110,8 @@ pub enum Glyph {
         head: GlyphHead,
         /// Bytes of other glyphs between the previous frame (or the header) and this one.
         gap: u64,
+        /// The check of the compact stream this frame stands for.
+        compact: Option<CompactCheck>,
     },
     /// The index glyph: only its head has been read; stream the entries with
     /// [`Walker::index`].
@@ -171,9 +173,9 @@ impl<R: BufRead> Walker<R> {
             }
         }
         let (first, header_len) = format::parse_start(&buf).map_err(|e| at_offset(e, start))?;
-        let (header, compact) = match first {
-            StreamStart::Full(h) => (h, None),
-            StreamStart::Compact(c) => (c.header(), Some((buf, c, false))),
+        let (header, metadata, compact) = match first {
+            StreamStart::Full(h) => (h, None, None),
+            StreamStart::Compact(c) => (c.header(), c.metadata.clone(), Some((buf, c, false))),
         };
         Ok(Walker {
             r,
@@ -183,7 +185,7 @@ impl<R: BufRead> Walker<R> {
             header_len: header_len as u64,
             frames: 0,
             gap: 0,
-            metadata: None,
+            metadata,
             head_buf: Vec::with_capacity(MAX_HEAD_LEN),
             compact,
         })
@@ -283,6 +285,7 @@ impl<R: BufRead> Walker<R> {
                         frame: self.frames - 1,
                         head,
                         gap,
+                        compact: None,
                     },
                 ));
             }
@@ -365,6 +368,9 @@ fn compact_next(
     buf: &mut Vec<u8>,
 ) -> Result<(u64, Glyph)> {
     let end = start + glyph.len() as u64;
+    if c.frames() == 0 {
+        c.checker(start).verify(crc32c::crc32c(&[]))?;
+    }
     if std::mem::replace(done, true) || c.frames() == 0 {
         return Ok((end, Glyph::CompactEnd(c.trailer(glyph.len() as u64))));
     }
@@ -382,6 +388,7 @@ fn compact_next(
             frame: 0,
             head,
             gap: 0,
+            compact: Some(c.checker(start)),
         },
     ))
 }
@@ -396,7 +403,7 @@ fn at_offset(e: Error, start: u64) -> Error {
             None,
             start,
             format!(
-                "data after the trailer is not another stream (starts with {})",
+                "data after the end of a stream (its trailer, or a compact stream) is not another stream (starts with {})",
                 found
                     .iter()
                     .map(|b| format!("{b:02x}"))

@@ -329,7 +329,7 @@ impl StreamHeader {
 }
 
 /// The first glyph of a stream: a stream header, or a whole compact stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StreamStart {
     /// A stream header; frames, the index and the trailer follow.
     Full(StreamHeader),
@@ -485,16 +485,20 @@ pub const COMPACT_GROUP: u8 = 0;
 /// Largest content of a compact stream.
 pub const MAX_COMPACT_RAW: u64 = 128 * 1024;
 /// Shortest compact stream payload: magic, version, level, group, a 1-byte raw size,
-/// method and content CRC (empty content).
+/// form and check (empty content, no metadata).
 pub const MIN_COMPACT_PAYLOAD: u64 = 4 + 3 + 1 + 1 + 4;
-/// Longest compact stream payload: the fixed fields with a 3-byte raw size, and a stored
-/// body of [`MAX_COMPACT_RAW`] bytes.
-pub const MAX_COMPACT_PAYLOAD: u64 = 4 + 3 + 3 + 1 + 4 + MAX_COMPACT_RAW;
+/// Longest compact stream payload: the fixed fields with a 3-byte raw size, metadata
+/// fields as long as a metadata glyph's, and a stored body of [`MAX_COMPACT_RAW`] bytes.
+pub const MAX_COMPACT_PAYLOAD: u64 = 4 + 3 + 3 + 1 + MAX_METADATA_FIELDS + 4 + MAX_COMPACT_RAW;
+/// Longest metadata fields (a metadata glyph's payload without its CRC).
+pub const MAX_METADATA_FIELDS: u64 = MAX_OTHER_PAYLOAD - 4;
+/// The form byte's bit that says metadata fields follow it.
+const COMPACT_METADATA: u8 = 2;
 
 /// A compact stream: the whole stream in one glyph (the stream header's place), for
-/// content of at most [`MAX_COMPACT_RAW`] bytes: at most one frame's body, no frame
-/// glyph, index or trailer, and one checksum, of the content.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// content of at most [`MAX_COMPACT_RAW`] bytes: at most one frame's body, metadata
+/// fields without a glyph of their own, no frame glyph, index or trailer, and one check.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Compact {
     /// Level the stream was encoded with (informational).
     pub level: Level,
@@ -507,13 +511,52 @@ pub struct Compact {
     pub content_crc: u32,
     /// Offset of the body in the glyph (it runs to the glyph's end).
     pub body_at: usize,
+    /// The file's name, mode and mtime, when the stream carries them.
+    pub metadata: Option<Metadata>,
+    /// The check field, its offset in the glyph, and the CRC32C of the glyph's other
+    /// bytes (fields, then body) that it continues.
+    check: u32,
+    check_at: usize,
+    coded_crc: u32,
+}
+
+/// What a compact stream's check needs once its content is decoded, where the stream
+/// starts at `start` in the input ([`Compact::checker`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompactCheck {
+    check: u32,
+    coded_crc: u32,
+    raw_size: u64,
+    /// Input offset of the check field.
+    pub offset: u64,
+}
+
+impl CompactCheck {
+    /// Compares the check with content whose CRC32C is `content_crc`.
+    ///
+    /// # Errors
+    /// A mismatch: some byte of the stream (fields, body or check) is damaged.
+    pub fn verify(&self, content_crc: u32) -> Result<()> {
+        let found = crc::combine(self.coded_crc, content_crc, self.raw_size);
+        if found == self.check {
+            return Ok(());
+        }
+        Err(Error::Checksum {
+            what: "compact stream (its fields, body or content)",
+            frame: None,
+            offset: self.offset,
+            expected: self.check,
+            found,
+        })
+    }
 }
 
 impl Compact {
     /// Appends the compact stream for content of `raw_size` bytes whose CRC32C is
-    /// `content_crc`, with `body` coded by `method` (empty for empty content). Its check
-    /// field is the CRC32C of every glyph byte before it, then the body, then the
-    /// content: any change to the glyph is caught, as is a body that decodes wrongly.
+    /// `content_crc`, with `body` coded by `method` (empty for empty content) and
+    /// `metadata` when given. Its check field is the CRC32C of every glyph byte before it,
+    /// then the body, then the content: any change to the glyph is caught, as is a body
+    /// that decodes wrongly.
     pub fn write(
         out: &mut Vec<u8>,
         level: Level,
@@ -521,14 +564,22 @@ impl Compact {
         method: Method,
         content_crc: u32,
         body: &[u8],
+        metadata: Option<&Metadata>,
     ) {
         let start = out.len();
-        let fields = 4 + 3 + varint::len(raw_size) + 1 + 4;
+        let mut meta = Vec::new();
+        let mut form = method as u8;
+        if let Some(m) = metadata {
+            m.write_fields(&mut meta);
+            form |= COMPACT_METADATA;
+        }
+        let fields = 4 + 3 + varint::len(raw_size) + 1 + meta.len() + 4;
         write_head(out, STREAM_HEAD, (fields + body.len()) as u64);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&[VERSION, level.get(), COMPACT_GROUP]);
         varint::write(out, raw_size);
-        out.push(method as u8);
+        out.push(form);
+        out.extend_from_slice(&meta);
         let coded = crc::combine(
             crc32c::crc32c(&out[start..]),
             crc32c::crc32c(body),
@@ -567,17 +618,28 @@ impl Compact {
                 "compact stream is shorter than its fields".into(),
             )
         };
-        let method = match *glyph.get(pos).ok_or_else(short)? {
+        let form_at = pos;
+        let form = *glyph.get(pos).ok_or_else(short)?;
+        let method = match form & !COMPACT_METADATA {
             0 => Method::Stored,
             1 => Method::Coded,
-            m => return Err(bad(pos, format!("method is {m}, should be 0 or 1"))),
+            _ => return Err(bad(pos, format!("form is {form}, should be 0 to 3"))),
         };
-        let crc = glyph.get(pos + 1..pos + 5).ok_or_else(short)?;
+        pos += 1;
+        let metadata = if form & COMPACT_METADATA != 0 {
+            let m = Metadata::parse_fields(glyph, &mut pos)
+                .map_err(|e| bad(form_at + 1, format!("metadata: {e}")))?;
+            Some(m)
+        } else {
+            None
+        };
+        let check_at = pos;
+        let crc = glyph.get(pos..pos + 4).ok_or_else(short)?;
         let check = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-        let body_at = pos + 5;
+        let body_at = pos + 4;
         let body_len = (glyph.len() - body_at) as u64;
         let coded = crc::combine(
-            crc32c::crc32c(&glyph[..pos + 1]),
+            crc32c::crc32c(&glyph[..check_at]),
             crc32c::crc32c(&glyph[body_at..]),
             body_len,
         );
@@ -590,7 +652,7 @@ impl Compact {
         }
         if method == Method::Coded && (raw_size == 0 || body_len == 0) {
             return Err(bad(
-                pos,
+                form_at,
                 "a coded body needs content and at least one byte (empty content is stored)".into(),
             ));
         }
@@ -600,7 +662,21 @@ impl Compact {
             method,
             content_crc,
             body_at,
+            metadata,
+            check,
+            check_at,
+            coded_crc: coded,
         })
+    }
+
+    /// The check of this stream, which starts at input offset `start`.
+    pub fn checker(&self, start: u64) -> CompactCheck {
+        CompactCheck {
+            check: self.check,
+            coded_crc: self.coded_crc,
+            raw_size: self.raw_size,
+            offset: start + self.check_at as u64,
+        }
     }
 
     /// The stream header this stream stands for: chunk size its raw size (at least
@@ -1028,11 +1104,7 @@ impl Metadata {
     /// Appends the metadata glyph.
     pub fn write(&self, out: &mut Vec<u8>) {
         let mut payload = Vec::with_capacity(self.name.len() + 24);
-        varint::write(&mut payload, self.name.len() as u64);
-        payload.extend_from_slice(&self.name);
-        varint::write(&mut payload, u64::from(self.mode));
-        varint::write(&mut payload, zigzag(self.mtime));
-        varint::write(&mut payload, u64::from(self.mtime_nanos));
+        self.write_fields(&mut payload);
         let start = out.len();
         write_head(out, METADATA, payload.len() as u64 + 4);
         out.extend_from_slice(&payload);
@@ -1048,26 +1120,47 @@ impl Metadata {
         let bad = |detail: String| Error::corrupt(None, at, format!("metadata: {detail}"));
         let body = crc_checked(glyph, head.head_len, "metadata", at)?;
         let mut pos = head.head_len;
-        let name_len = varint::read(body, &mut pos).map_err(|e| bad(e.to_string()))?;
+        let m = Metadata::parse_fields(body, &mut pos).map_err(bad)?;
+        if pos != body.len() {
+            return Err(bad(format!("{} bytes after its fields", body.len() - pos)));
+        }
+        Ok(m)
+    }
+
+    /// Appends the fields (name length, name, mode, mtime, nanoseconds), no CRC.
+    pub fn write_fields(&self, out: &mut Vec<u8>) {
+        varint::write(out, self.name.len() as u64);
+        out.extend_from_slice(&self.name);
+        varint::write(out, u64::from(self.mode));
+        varint::write(out, zigzag(self.mtime));
+        varint::write(out, u64::from(self.mtime_nanos));
+    }
+
+    /// Parses the fields at `data[*pos..]`, advancing `*pos` past them; the error is
+    /// what is wrong.
+    fn parse_fields(data: &[u8], pos: &mut usize) -> Result<Metadata, String> {
+        let start = *pos;
+        let name_len = varint::read(data, pos).map_err(|e| e.to_string())?;
         let name_end = usize::try_from(name_len)
             .ok()
             .and_then(|n| pos.checked_add(n))
-            .filter(|&e| e <= body.len())
-            .ok_or_else(|| bad("name runs past the glyph".into()))?;
-        let name = body[pos..name_end].to_vec();
+            .filter(|&e| e <= data.len())
+            .ok_or("name runs past the glyph")?;
+        let name = data[*pos..name_end].to_vec();
         if name.contains(&b'/') || name.contains(&0) || name == b"." || name == b".." {
-            return Err(bad("name is not a plain file name".into()));
+            return Err("name is not a plain file name".into());
         }
-        pos = name_end;
-        let mut field = || varint::read(body, &mut pos).map_err(|e| bad(e.to_string()));
+        *pos = name_end;
+        let mut field = || varint::read(data, pos).map_err(|e| e.to_string());
         let (mode, mtime, nanos) = (field()?, field()?, field()?);
         if mode > 0o7777 || nanos >= 1_000_000_000 {
-            return Err(bad(format!(
-                "mode {mode:o} or nanoseconds {nanos} out of range"
-            )));
+            return Err(format!("mode {mode:o} or nanoseconds {nanos} out of range"));
         }
-        if pos != body.len() {
-            return Err(bad(format!("{} bytes after its fields", body.len() - pos)));
+        if (*pos - start) as u64 > MAX_METADATA_FIELDS {
+            return Err(format!(
+                "fields take {} bytes, should be at most {MAX_METADATA_FIELDS}",
+                *pos - start
+            ));
         }
         Ok(Metadata {
             name,

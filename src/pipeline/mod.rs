@@ -251,7 +251,7 @@ impl Encoder {
             group: plan.group,
         };
         // A compact stream is written whole at the end, from its one frame.
-        let compact = plan.compact && metadata.is_none();
+        let compact = plan.compact;
         let mut single: Option<Vec<u8>> = None;
         let mut head = Vec::new();
         let mut asm = StreamAssembler::begin(&header, &mut head);
@@ -296,7 +296,7 @@ impl Encoder {
         )?;
         let total = if compact {
             let mut stream = Vec::new();
-            write_compact(single.as_deref(), level, &mut stream)?;
+            write_compact(single.as_deref(), level, metadata, &mut stream)?;
             write_all(out, &stream)?;
             stream.len() as u64
         } else {
