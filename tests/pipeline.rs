@@ -433,6 +433,7 @@ fn one_frame_of_at_most_128_kib_is_a_compact_stream() {
         }
         // Inspection and random access see one frame (none when empty).
         let info = decode::inspect(&mut std::io::Cursor::new(&file)).unwrap();
+        assert_eq!(info.compact, Some(c.clone()));
         assert_eq!(info.trailer.frames, u64::from(n > 0));
         assert_eq!(info.glyphs, memory::decode(&file).unwrap().glyphs);
         let mut listed = Vec::new();

@@ -77,6 +77,7 @@ pub fn stream_info<'py>(
         format!("{:08x}", info.trailer.content_crc),
     )?;
     d.set_item("glyphs", glyphs(py, &info.glyphs)?)?;
+    d.set_item("compact", info.compact.is_some())?;
     if let Some(frames) = frames {
         let mut list = Vec::with_capacity(frames.len());
         for fr in frames {

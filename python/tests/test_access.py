@@ -76,6 +76,12 @@ def test_inspect_and_verify(stream):
     assert info["encoded_size"] == path.stat().st_size
     assert len(info["content_crc32c"]) == 8
     assert "frame_list" not in sigmalang.inspect(path)
+    assert info["compact"] is False
+    small = path.parent / "small.sigma"
+    small.write_bytes(sigmalang.encode_bytes(b"a small input, one glyph"))
+    tiny = sigmalang.inspect(small, frames=True)
+    assert tiny["compact"] is True and tiny["frames"] == 1 and tiny["raw_size"] == 24
+    assert tiny["frame_list"][0]["encoded_len"] == small.stat().st_size
     stats = sigmalang.verify(path)
     assert stats.raw_size == len(data)
     assert stats.frames == info["frames"]

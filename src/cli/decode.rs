@@ -342,6 +342,7 @@ fn inspect_json(
         "frame_raw_max": info.frame_raw_max,
         "content_crc32c": format!("{:08x}", info.trailer.content_crc),
         "glyphs": info.glyphs,
+        "compact": info.compact.is_some(),
     });
     let text = v.to_string();
     if !a.frames {
@@ -374,8 +375,13 @@ fn inspect_text(
     let g = &info.glyphs;
     write!(
         out,
-        "{name}\n  format version  {}\n  level           {}\n  chunk size      {} bytes\n  raw size        {} bytes\n  encoded size    {} bytes\n  ratio           {:.3}\n  frames          {} (raw {}..{} bytes, groups of {})\n  glyphs          {} total: primitive {}, reference {}, delta {}, iteration {}\n  bytes           literal {}, copied {}\n  content crc32c  {:08x}\n",
+        "{name}\n  format version  {}{}\n  level           {}\n  chunk size      {} bytes\n  raw size        {} bytes\n  encoded size    {} bytes\n  ratio           {:.3}\n  frames          {} (raw {}..{} bytes, groups of {})\n  glyphs          {} total: primitive {}, reference {}, delta {}, iteration {}\n  bytes           literal {}, copied {}\n  content crc32c  {:08x}\n",
         info.header.version,
+        if info.compact.is_some() {
+            " (a compact stream: one glyph)"
+        } else {
+            ""
+        },
         info.header.level.get(),
         info.header.chunk_size,
         info.trailer.raw_size,
