@@ -384,4 +384,10 @@ fn salvage_finds_compact_streams_among_other_streams() {
         assert_eq!(r.lost[0].start, lost_at);
         assert!(out.ends_with(&big), "the full stream after it is recovered");
     }
+    // Alone, its declared size is the lost range.
+    let (r, _) = run(&dc);
+    assert_eq!(
+        (r.lost[0].start, r.lost[0].end, r.lost.len()),
+        (0, Some(small.len() as u64), 1)
+    );
 }

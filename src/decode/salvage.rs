@@ -424,6 +424,11 @@ fn damaged_frame_size<F: Read + Seek>(
         let Ok(Some(h)) = format::read_head(&head[..n], at) else {
             return Ok(None);
         };
+        if let Some((len, raw)) = damaged_compact(f, at, to, &h)? {
+            total += raw;
+            at += len;
+            continue;
+        }
         let len = h.payload_len.map(|l| l + h.head_len as u64);
         let Some(len) = len.filter(|&l| h.is(format::FRAME) && l <= to - at) else {
             return Ok(None);
@@ -439,6 +444,45 @@ fn damaged_frame_size<F: Read + Seek>(
         at += len;
     }
     Ok(Some(total))
+}
+
+/// The length and declared raw size of a damaged compact stream whose glyph, with head
+/// `h`, starts at `at` and ends at or before `to`, when its fields still parse.
+fn damaged_compact<F: Read + Seek>(
+    f: &mut F,
+    at: u64,
+    to: u64,
+    h: &format::GlyphHead,
+) -> Result<Option<(u64, u64)>> {
+    let Some(len) = h.payload_len.map(|l| l + h.head_len as u64) else {
+        return Ok(None);
+    };
+    if !h.is(format::STREAM_HEAD) || len > to - at || len > format::MAX_COMPACT_PAYLOAD + 12 {
+        return Ok(None);
+    }
+    let mut glyph = Vec::new();
+    read_frame_at(f, at, len, &mut glyph)?;
+    Ok(match format::parse_start(&glyph) {
+        Ok((StreamStart::Compact(c), n)) if n as u64 == len => Some((len, c.raw_size)),
+        _ => None,
+    })
+}
+
+/// The declared raw size of the damaged compact stream that fills `[at, size)`, the end
+/// of the file, when its fields still parse (nothing follows a compact stream).
+fn damaged_compact_to_end<F: Read + Seek>(f: &mut F, at: u64, size: u64) -> Result<Option<u64>> {
+    let mut head = [0u8; format::MAX_HEAD_LEN];
+    let n = (size - at).min(head.len() as u64) as usize;
+    f.seek(SeekFrom::Start(at))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut head[..n])
+        .map_err(|e| Error::io("reading input", e))?;
+    let Ok(Some(h)) = format::read_head(&head[..n], at) else {
+        return Ok(None);
+    };
+    Ok(damaged_compact(f, at, size, &h)?
+        .filter(|&(len, _)| at + len == size)
+        .map(|(_, raw)| raw))
 }
 
 /// The trailer at the end of the file, when it is intact.
@@ -748,7 +792,15 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
                 .is_some_and(|t| t.frames == result.frames && t.raw_size == raw_at)
                 && only_other_glyphs(f, last_end, size)?));
     if !complete {
-        push_lost(&mut result.lost, raw_at, None, exact);
+        // What is left may be exactly one damaged compact stream whose size is known.
+        let known = match exact && last_end < size {
+            true => damaged_compact_to_end(f, last_end, size)?,
+            false => None,
+        };
+        push_lost(&mut result.lost, raw_at, known.map(|n| raw_at + n), exact);
+        if let Some(n) = known {
+            raw_at += n;
+        }
     }
     out.finish(raw_at)?;
     Ok(result)
