@@ -484,3 +484,16 @@ fn one_frame_of_at_most_128_kib_is_a_compact_stream() {
     assert!(compact(&with(ChunkSize::Fixed(4096), None)).is_none());
     assert!(compact(&with(ChunkSize::Fixed(1 << 20), None)).is_some());
 }
+
+#[test]
+fn a_size_hint_too_small_for_the_input_gives_a_full_stream() {
+    // Told 1,000 bytes (a compact stream's size) and given 20,000 in 4 KiB frames: the
+    // second frame turns the stream into the full form, written whole.
+    let data = text_bytes(20_000, 14);
+    let enc = Encoder::new(config(3, CHUNK, 2, ReadMode::Read)).unwrap();
+    let mut out = Vec::new();
+    enc.encode_reader(std::io::Cursor::new(&data), Some(1000), &mut out, &|_| {})
+        .unwrap();
+    let d = memory::decode(&out).unwrap();
+    assert_eq!((d.data, d.frames), (data, 5));
+}

@@ -1014,7 +1014,9 @@ impl Trailer {
             h.is(TRAILER) && h.payload_len.map(|l| l + h.head_len as u64) == Some(n as u64)
         });
         let Some(head) = head else {
-            return Err(bad("no trailer glyph at the end (stream truncated?)"));
+            return Err(bad(
+                "no trailer glyph at the end (stream truncated, or another stream follows: decode and verify read concatenated streams)",
+            ));
         };
         if usize::from(glyph[n - 1]) != n {
             return Err(bad("its last byte is not its length"));

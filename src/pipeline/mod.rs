@@ -251,7 +251,9 @@ impl Encoder {
             group: plan.group,
         };
         // A compact stream is written whole at the end, from its one frame.
-        let compact = plan.compact;
+        // (A sized input that turns out longer than its size falls back to the full form
+        // at its second frame: nothing has been written yet.)
+        let mut compact = plan.compact;
         let mut single: Option<Vec<u8>> = None;
         let mut head = Vec::new();
         let mut asm = StreamAssembler::begin(&header, &mut head);
@@ -279,15 +281,15 @@ impl Encoder {
                 Ok(summary)
             },
             |_, summary, slot| {
-                if !compact {
+                if compact && single.is_some() {
+                    compact = false;
+                    write_all(out, &head)?;
+                    write_all(out, single.as_deref().unwrap_or_default())?;
+                }
+                if compact {
+                    single = Some(slot.output.clone());
+                } else {
                     write_all(out, &slot.output)?;
-                } else if single.replace(slot.output.clone()).is_some() {
-                    return Err(Error::InputChanged {
-                        detail: format!(
-                            "the input grew while it was read: more than its {} bytes",
-                            asm.raw_size()
-                        ),
-                    });
                 }
                 asm.add_frame(&summary)?;
                 progress(asm.raw_size());
