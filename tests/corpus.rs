@@ -380,10 +380,21 @@ fn salvage_finds_compact_streams_among_other_streams() {
         ([&f, &dc[..], &f].concat(), big.len() as u64),
     ] {
         let (r, out) = run(&file);
-        assert!(!r.lost.is_empty());
-        assert_eq!(r.lost[0].start, lost_at);
+        let end = lost_at + small.len() as u64;
+        assert_eq!(r.lost.len(), 1, "{:?}", r.lost);
+        assert_eq!((r.lost[0].start, r.lost[0].end), (lost_at, Some(end)));
         assert!(out.ends_with(&big), "the full stream after it is recovered");
+        assert_eq!(out.len() as u64, end + big.len() as u64);
     }
+    // A damaged compact stream is passed over whole: a stream stored inside it is not
+    // taken for content.
+    let nested = memory::encode(&c, Level::DEFAULT, 4096).unwrap();
+    let mut bad = nested.clone();
+    bad[nested.len() - c.len() - 2] ^= 1;
+    let (r, out) = run(&bad);
+    assert_eq!((r.frames, r.lost.len()), (0, 1));
+    assert_eq!(r.lost[0].end, Some(c.len() as u64));
+    assert!(out.iter().all(|&b| b == 0));
     // Alone, its declared size is the lost range.
     let (r, _) = run(&dc);
     assert_eq!(

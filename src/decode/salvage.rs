@@ -404,16 +404,18 @@ fn only_other_glyphs<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<bo
     Ok(pos == to)
 }
 
-/// The raw size that damaged frame glyphs filling exactly `[from, to)` declare (one, or
-/// several in a row: a linked frame after a damaged one cannot be decoded either), if
-/// their heads and raw size fields are readable and plausible.
+/// The raw size that damaged frame glyphs (or compact streams) filling exactly
+/// `[from, to)` declare (one, or several in a row: a linked frame after a damaged one
+/// cannot be decoded either), and how many frames they are, if their heads and raw size
+/// fields are readable and plausible.
 fn damaged_frame_size<F: Read + Seek>(
     f: &mut F,
     from: u64,
     to: u64,
     chunk: u64,
-) -> Result<Option<u64>> {
-    let (mut at, mut total) = (from, 0u64);
+) -> Result<Option<DamagedGap>> {
+    let mut gap = DamagedGap::default();
+    let mut at = from;
     while at < to {
         let mut head = [0u8; 2 * format::MAX_HEAD_LEN];
         let n = (to - at).min(head.len() as u64) as usize;
@@ -425,7 +427,27 @@ fn damaged_frame_size<F: Read + Seek>(
             return Ok(None);
         };
         if let Some((len, raw)) = damaged_compact(f, at, to, &h)? {
-            total += raw;
+            gap.raw += raw;
+            (gap.new_stream, gap.stream_frames, gap.stream_raw) = (true, 0, 0);
+            at += len;
+            continue;
+        }
+        // Between streams: a stream header, metadata, an index or a trailer holds no
+        // content.
+        let between = [
+            format::STREAM_HEAD,
+            format::METADATA,
+            format::INDEX,
+            format::TRAILER,
+        ];
+        if between.iter().any(|&g| h.is(g)) {
+            let len = h.payload_len.unwrap_or(0) + h.head_len as u64;
+            if len > to - at {
+                return Ok(None);
+            }
+            if h.is(format::STREAM_HEAD) {
+                (gap.new_stream, gap.stream_frames, gap.stream_raw) = (true, 0, 0);
+            }
             at += len;
             continue;
         }
@@ -440,10 +462,23 @@ fn damaged_frame_size<F: Read + Seek>(
         else {
             return Ok(None);
         };
-        total += raw;
+        gap.raw += raw;
+        gap.stream_frames += 1;
+        gap.stream_raw += raw;
         at += len;
     }
-    Ok(Some(total))
+    Ok(Some(gap))
+}
+
+/// What damaged glyphs filling a gap declare: all their raw bytes, and the frames and
+/// raw bytes of those after the last stream start in the gap (`new_stream`: there is
+/// one), which the current full stream's trailer counts.
+#[derive(Default)]
+struct DamagedGap {
+    raw: u64,
+    stream_frames: u64,
+    stream_raw: u64,
+    new_stream: bool,
 }
 
 /// The length and declared raw size of a damaged compact stream whose glyph, with head
@@ -466,6 +501,69 @@ fn damaged_compact<F: Read + Seek>(
         Ok((StreamStart::Compact(c), n)) if n as u64 == len => Some((len, c.raw_size)),
         _ => None,
     })
+}
+
+/// The end of the damaged compact stream at `at` when its fields parse and its end is
+/// the end of the file or the start of a frame or stream glyph.
+fn skip_damaged_compact<F: Read + Seek>(f: &mut F, at: u64, size: u64) -> Result<Option<u64>> {
+    let mut head = [0u8; format::MAX_HEAD_LEN];
+    let n = (size - at).min(head.len() as u64) as usize;
+    f.seek(SeekFrom::Start(at))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut head[..n])
+        .map_err(|e| Error::io("reading input", e))?;
+    let Ok(Some(h)) = format::read_head(&head[..n], at) else {
+        return Ok(None);
+    };
+    let Some((len, _)) = damaged_compact(f, at, size, &h)? else {
+        return Ok(None);
+    };
+    let end = at + len;
+    if end == size {
+        return Ok(Some(end));
+    }
+    let mut next = [0u8; 2];
+    let m = (size - end).min(2) as usize;
+    f.seek(SeekFrom::Start(end))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut next[..m])
+        .map_err(|e| Error::io("reading input", e))?;
+    let (mut frame, mut stream) = (Vec::new(), Vec::new());
+    format::write_head(&mut frame, format::FRAME, 0);
+    format::write_head(&mut stream, format::STREAM_HEAD, 0);
+    let lands = next[0] == frame[0] || (m == 2 && next[..2] == stream[..2]);
+    Ok(lands.then_some(end))
+}
+
+/// Whether a full stream's header glyph (`FF 7E`, a length, "SGMA", a version, a level
+/// and a group other than 0) starts in `[from, to)`: a new stream, whose trailer counts
+/// only its own frames.
+fn stream_starts_in<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<bool> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut pos = from;
+    while pos < to {
+        f.seek(SeekFrom::Start(pos))
+            .map_err(|e| Error::io("seeking input", e))?;
+        let want = ((to - pos) as usize + 9).min(buf.len());
+        let n = f
+            .read(&mut buf[..want])
+            .map_err(|e| Error::io("reading input", e))?;
+        if n == 0 {
+            break;
+        }
+        let hit = buf[..n].windows(10).enumerate().any(|(i, w)| {
+            pos + (i as u64) < to
+                && w[0] == 0xFF
+                && w[1] == 0x7E
+                && w[3..7] == format::MAGIC
+                && w[9] != format::COMPACT_GROUP
+        });
+        if hit {
+            return Ok(true);
+        }
+        pos += n.saturating_sub(9).max(1) as u64;
+    }
+    Ok(false)
 }
 
 /// The declared raw size of the damaged compact stream that fills `[at, size)`, the end
@@ -749,6 +847,8 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
     let mut from = header_len;
     // Whether the last thing found is a compact stream (it needs no trailer after it).
     let mut last_compact = false;
+    // Frames and raw bytes (found or lost) of the current full stream, for its trailer.
+    let (mut stream_frames, mut stream_raw) = (0u64, 0u64);
     while let Some(at) = next_candidate(f, from, size)? {
         let (end, raw_size, frames, compact) =
             if let Some(d) = try_frame(f, at, size, &mut glyph, &mut chain)? {
@@ -758,7 +858,13 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
                 chain = Chain::default();
                 (end, content.len() as u64, frames, Some(content))
             } else {
-                from = at + 1;
+                // A damaged compact stream whose end lands on the next glyph (or the end
+                // of the file) is passed over whole: its body may hold anything, even
+                // another stream.
+                from = match skip_damaged_compact(f, at, size)? {
+                    Some(end) => end,
+                    None => at + 1,
+                };
                 continue;
             };
         let header_gap = result.frames == 0 && header_len == 0 && at <= header_room;
@@ -766,21 +872,36 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
             // Damaged frames whose heads still tile the gap keep offsets exact: their
             // raw size fields say how much was lost.
             match damaged_frame_size(f, last_end, at, chunk)? {
-                Some(n) if exact => {
-                    push_lost(&mut result.lost, raw_at, Some(raw_at + n), true);
-                    raw_at += n;
+                Some(gap) if exact => {
+                    if gap.raw > 0 {
+                        push_lost(&mut result.lost, raw_at, Some(raw_at + gap.raw), true);
+                    }
+                    raw_at += gap.raw;
+                    if gap.new_stream {
+                        (stream_frames, stream_raw) = (0, 0);
+                    }
+                    stream_frames += gap.stream_frames;
+                    stream_raw += gap.stream_raw;
                 }
                 _ => {
                     push_lost(&mut result.lost, raw_at, None, exact);
                     exact = false;
                 }
             }
+        } else if at > last_end && stream_starts_in(f, last_end, at)? {
+            (stream_frames, stream_raw) = (0, 0);
         }
         out.write_at(raw_at, compact.as_deref().unwrap_or(chain.raw()))?;
         raw_at += raw_size;
         result.frames += frames;
         result.bytes += raw_size;
         last_compact = compact.is_some();
+        if last_compact {
+            (stream_frames, stream_raw) = (0, 0);
+        } else {
+            stream_frames += 1;
+            stream_raw += raw_size;
+        }
         last_end = end;
         from = last_end;
     }
@@ -789,7 +910,7 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
     let complete = exact
         && ((last_compact && last_end == size)
             || (trailer_at_end(f, size)
-                .is_some_and(|t| t.frames == result.frames && t.raw_size == raw_at)
+                .is_some_and(|t| t.frames == stream_frames && t.raw_size == stream_raw)
                 && only_other_glyphs(f, last_end, size)?));
     if !complete {
         // What is left may be exactly one damaged compact stream whose size is known.
@@ -797,7 +918,10 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
             true => damaged_compact_to_end(f, last_end, size)?,
             false => None,
         };
-        push_lost(&mut result.lost, raw_at, known.map(|n| raw_at + n), exact);
+        // (An empty one lost nothing; the damage is still reported.)
+        if known != Some(0) {
+            push_lost(&mut result.lost, raw_at, known.map(|n| raw_at + n), exact);
+        }
         if let Some(n) = known {
             raw_at += n;
         }

@@ -1155,8 +1155,13 @@ impl Metadata {
         *pos = name_end;
         let mut field = || varint::read(data, pos).map_err(|e| e.to_string());
         let (mode, mtime, nanos) = (field()?, field()?, field()?);
-        if mode > 0o7777 || nanos >= 1_000_000_000 {
-            return Err(format!("mode {mode:o} or nanoseconds {nanos} out of range"));
+        if mode > 0o7777 {
+            return Err(format!("mode is {mode:o}, should be at most 7777"));
+        }
+        if nanos >= 1_000_000_000 {
+            return Err(format!(
+                "mtime nanoseconds are {nanos}, should be below 1000000000"
+            ));
         }
         if (*pos - start) as u64 > MAX_METADATA_FIELDS {
             return Err(format!(
