@@ -332,6 +332,14 @@ fn an_unreadable_file_fails_alone_and_nothing_is_written_outside_dest() {
         "something outside DEST changed"
     );
     assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+    // A restore lacks the files that failed: it fails too, naming them.
+    let r = batch_decode(&dest, &dir.path().join("restored"));
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("a/b/secret.txt: not encoded"),
+        "{}",
+        stderr(&r)
+    );
 }
 
 #[test]

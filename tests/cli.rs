@@ -618,3 +618,34 @@ fn a_piped_small_input_reports_the_plan_it_used() {
     assert!(r.status.success(), "{}", stderr(&r));
     assert!(stderr(&r).is_empty(), "{}", stderr(&r));
 }
+
+#[test]
+fn meta_is_written_by_full_load_too_and_refused_for_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("notes.txt");
+    std::fs::write(&input, b"some notes, some notes, some notes\n").unwrap();
+    let encode = |extra: &[&str]| {
+        let r = sigma()
+            .args(["encode", "--meta", "-c"])
+            .args(extra)
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", stderr(&r));
+        r.stdout
+    };
+    let streamed = encode(&[]);
+    assert_eq!(encode(&["--full-load"]), streamed);
+    let meta = sigmalang::memory::decode(&streamed)
+        .unwrap()
+        .metadata
+        .unwrap();
+    assert_eq!(meta.name, b"notes.txt");
+    let r = sigma()
+        .args(["encode", "--meta", "-c"])
+        .write_stdin("hello")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("--meta needs a file"), "{}", stderr(&r));
+}

@@ -999,9 +999,15 @@ pub fn decode_tree(
                 return Ok(None);
             };
             if r.status != Status::Encoded {
+                // A file whose encode failed has no stream: the restored tree lacks it,
+                // which fails the run; a source that is gone is passed over.
+                let action = match r.status {
+                    Status::Failed => Action::Failed,
+                    _ => Action::Skipped,
+                };
                 let o = outcome(
                     &r.path,
-                    Action::Skipped,
+                    action,
                     Some(format!("not encoded ({:?} in the manifest)", r.status)),
                 );
                 return Ok(Some(Job::Settled(o, None)));

@@ -89,13 +89,21 @@ fn encode_one(
     let bar = progress_bar(&a.common, size, &name);
     let progress = |done: u64| bar.set_position(done);
     let encode = |w: &mut dyn Write| {
+        let metadata = match a.meta {
+            true if is_stdin(input) => {
+                return Err(Error::InvalidSetting {
+                    detail: "--meta needs a file: standard input has no name, mode or mtime".into(),
+                })
+            }
+            true => Some(sigmalang::pipeline::file_metadata(input)?),
+            false => None,
+        };
         if a.full_load {
-            full_load(encoder, input, w)
+            full_load(encoder, input, metadata.as_ref(), w)
         } else if is_stdin(input) {
             encoder.encode_reader(io::stdin(), None, w, &progress)
-        } else if a.meta {
-            let m = sigmalang::pipeline::file_metadata(input)?;
-            encoder.encode_file_with(input, w, &progress, Some(&m))
+        } else if let Some(m) = &metadata {
+            encoder.encode_file_with(input, w, &progress, Some(m))
         } else {
             encoder.encode_file(input, w, &progress)
         }
@@ -188,7 +196,12 @@ fn estimate_one(encoder: &Encoder, input: &Path) -> FileResult<()> {
 }
 
 /// The load-everything contrast of the benchmark: whole input in memory, one thread.
-fn full_load(encoder: &Encoder, input: &Path, w: &mut dyn Write) -> Result<Stats, Error> {
+fn full_load(
+    encoder: &Encoder,
+    input: &Path,
+    metadata: Option<&sigmalang::format::Metadata>,
+    w: &mut dyn Write,
+) -> Result<Stats, Error> {
     let started = std::time::Instant::now();
     if is_stdin(input) {
         return Err(Error::InvalidSetting {
@@ -210,7 +223,7 @@ fn full_load(encoder: &Encoder, input: &Path, w: &mut dyn Write) -> Result<Stats
         level,
         chunk,
         plan.group,
-        None,
+        metadata,
         &mut sigmalang::frame::FrameEncoder::default(),
         &mut stream,
     )?;
