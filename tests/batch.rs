@@ -1039,3 +1039,28 @@ fn an_unreadable_source_root_or_a_dangling_part_stops_the_run_before_any_prune()
     );
     assert!(dest.join("b.sigma").exists());
 }
+
+#[test]
+fn a_permission_change_alone_is_encoded_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let f = src.join("script.sh");
+    fs::write(&f, b"echo hello\n").unwrap();
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).unwrap();
+    let dest = dir.path().join("dest");
+    assert!(batch_encode(&src, &dest, &[]).status.success());
+    // chmod changes neither size nor mtime.
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o755)).unwrap();
+    let r = batch_encode(&src, &dest, &["--json"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(actions(&r)["script.sh"], "encoded");
+    let out = dir.path().join("restored");
+    assert!(batch_decode(&dest, &out).status.success());
+    let mode = fs::metadata(out.join("script.sh"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    assert_eq!(mode, 0o755);
+}

@@ -93,6 +93,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             size: 1000 * k as u64,
             mtime: 1_700_000_000 + k as i64,
             mtime_nanos: 12_345,
+            mode: (k != 2).then_some(0o644),
             crc32c: 0xdead_beef ^ k as u32,
             level: 3,
             encoded_size: 300 * k as u64,

@@ -47,6 +47,8 @@ pub struct Record {
     pub mtime: i64,
     /// Nanoseconds of the modification time.
     pub mtime_nanos: u32,
+    /// Permission bits written into the stream (`None` in records of older manifests).
+    pub mode: Option<u32>,
     /// CRC32C of the source content.
     pub crc32c: u32,
     /// Level the stream was encoded with.
@@ -71,6 +73,8 @@ struct Line {
     size: u64,
     mtime: i64,
     mtime_nanos: u32,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    mode: Option<u32>,
     crc32c: String,
     level: u8,
     encoded_size: u64,
@@ -107,6 +111,7 @@ impl Record {
             size: self.size,
             mtime: self.mtime,
             mtime_nanos: self.mtime_nanos,
+            mode: self.mode,
             crc32c: format!("{:08x}", self.crc32c),
             level: self.level,
             encoded_size: self.encoded_size,
@@ -136,6 +141,7 @@ impl Record {
             size: l.size,
             mtime: l.mtime,
             mtime_nanos: l.mtime_nanos,
+            mode: l.mode,
             crc32c: u32::from_str_radix(&l.crc32c, 16).map_err(|_| "crc32c is not hex")?,
             level: l.level,
             encoded_size: l.encoded_size,
@@ -651,6 +657,7 @@ mod tests {
             size: 3,
             mtime: -5,
             mtime_nanos: 7,
+            mode: Some(0o640),
             crc32c: 0xdead_beef,
             level: 3,
             encoded_size: 40,

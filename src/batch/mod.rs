@@ -704,6 +704,7 @@ impl EncodeWalk<'_> {
             let unchanged = r.status == Status::Encoded
                 && r.size == file.size
                 && (r.mtime, r.mtime_nanos) == file.mtime
+                && r.mode.is_none_or(|m| m == file.mode)
                 && r.level == level
                 && self.outputs.has_file(&out, depth(&file.rel));
             if unchanged {
@@ -753,6 +754,7 @@ impl EncodeWalk<'_> {
                     size: s.raw_size,
                     mtime: meta.mtime,
                     mtime_nanos: meta.mtime_nanos,
+                    mode: Some(meta.mode),
                     crc32c: s.content_crc,
                     level: self.cfg.encoder.level.get(),
                     encoded_size: s.encoded_size,
@@ -791,6 +793,7 @@ fn failed(rel: &[u8], size: u64, e: Error, seconds: f64, level: u8) -> Settled {
         size,
         mtime: 0,
         mtime_nanos: 0,
+        mode: None,
         crc32c: 0,
         level,
         encoded_size: 0,
@@ -888,6 +891,7 @@ fn encode_small(
             size: m.len(),
             mtime,
             mtime_nanos,
+            mode: Some(meta.mode),
             crc32c: crc32c::crc32c(&slot.input),
             level: level.get(),
             encoded_size: slot.output.len() as u64,

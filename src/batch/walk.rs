@@ -43,6 +43,8 @@ pub struct SourceFile {
     pub size: u64,
     /// Modification time: seconds since the epoch and nanoseconds.
     pub mtime: (i64, u32),
+    /// Permission bits.
+    pub mode: u32,
 }
 
 /// One entry of the walk.
@@ -170,8 +172,8 @@ impl Iterator for Walk {
             } else if kind.is_block_device() || kind.is_char_device() {
                 "a device"
             } else if kind.is_file() {
-                let (size, mtime) = match entry.metadata() {
-                    Ok(m) => (m.len(), super::mtime_of(&m)),
+                let (size, mtime, mode) = match entry.metadata() {
+                    Ok(m) => (m.len(), super::mtime_of(&m), m.mode() & 0o7777),
                     Err(e) => {
                         let error = Error::io(
                             "reading file attributes",
@@ -186,6 +188,7 @@ impl Iterator for Walk {
                     path: entry.into_path(),
                     size,
                     mtime,
+                    mode,
                 }));
             } else {
                 "not a regular file"
