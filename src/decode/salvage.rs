@@ -299,6 +299,18 @@ fn next_candidate<F: Read + Seek>(f: &mut F, from: u64, size: u64) -> Result<Opt
     Ok(None)
 }
 
+/// The glyph head at `at`, read from at most [`format::MAX_HEAD_LEN`] bytes before `end`;
+/// `None` when none parses there.
+fn head_at<F: Read + Seek>(f: &mut F, at: u64, end: u64) -> Result<Option<format::GlyphHead>> {
+    let mut head = [0u8; format::MAX_HEAD_LEN];
+    let n = (end - at).min(head.len() as u64) as usize;
+    f.seek(SeekFrom::Start(at))
+        .map_err(|e| Error::io("seeking input", e))?;
+    f.read_exact(&mut head[..n])
+        .map_err(|e| Error::io("reading input", e))?;
+    Ok(format::read_head(&head[..n], at).ok().flatten())
+}
+
 /// The frame glyph that starts at `at`, if there is an intact one (decoded by `chain`).
 fn try_frame<F: Read + Seek>(
     f: &mut F,
@@ -307,14 +319,8 @@ fn try_frame<F: Read + Seek>(
     glyph: &mut Vec<u8>,
     chain: &mut Chain,
 ) -> Result<Option<Decoded>> {
-    let mut head = [0u8; format::MAX_HEAD_LEN];
-    let n = (size - at).min(head.len() as u64) as usize;
-    f.seek(SeekFrom::Start(at))
-        .map_err(|e| Error::io("seeking input", e))?;
-    f.read_exact(&mut head[..n])
-        .map_err(|e| Error::io("reading input", e))?;
-    let len = match format::read_head(&head[..n], at) {
-        Ok(Some(h)) if h.is(format::FRAME) => h
+    let len = match head_at(f, at, size)? {
+        Some(h) if h.is(format::FRAME) => h
             .payload_len
             .filter(|&l| l <= format::max_frame_payload(MAX_CHUNK))
             .map(|l| l + h.head_len as u64),
@@ -335,14 +341,8 @@ fn try_compact<F: Read + Seek>(
     size: u64,
     glyph: &mut Vec<u8>,
 ) -> Result<Option<(u64, Vec<u8>, u64)>> {
-    let mut head = [0u8; format::MAX_HEAD_LEN];
-    let n = (size - at).min(head.len() as u64) as usize;
-    f.seek(SeekFrom::Start(at))
-        .map_err(|e| Error::io("seeking input", e))?;
-    f.read_exact(&mut head[..n])
-        .map_err(|e| Error::io("reading input", e))?;
-    let len = match format::read_head(&head[..n], at) {
-        Ok(Some(h)) if h.is(format::STREAM_HEAD) => h
+    let len = match head_at(f, at, size)? {
+        Some(h) if h.is(format::STREAM_HEAD) => h
             .payload_len
             .filter(|&l| l <= format::MAX_COMPACT_PAYLOAD)
             .map(|l| l + h.head_len as u64),
@@ -383,15 +383,9 @@ fn is_compact<F: Read + Seek>(f: &mut F, at: u64, h: &format::GlyphHead) -> Resu
 /// header): nothing was lost there.
 fn only_other_glyphs<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<bool> {
     let mut pos = from;
-    let mut head = [0u8; format::MAX_HEAD_LEN];
     while pos < to {
-        let n = (to - pos).min(head.len() as u64) as usize;
-        f.seek(SeekFrom::Start(pos))
-            .map_err(|e| Error::io("seeking input", e))?;
-        f.read_exact(&mut head[..n])
-            .map_err(|e| Error::io("reading input", e))?;
-        match format::read_head(&head[..n], pos) {
-            Ok(Some(h)) if !h.is(format::FRAME) => {
+        match head_at(f, pos, to)? {
+            Some(h) if !h.is(format::FRAME) => {
                 let end = pos + h.head_len as u64 + h.payload_len.unwrap_or(0);
                 if end > to || is_compact(f, pos, &h)? {
                     return Ok(false);
@@ -506,13 +500,7 @@ fn damaged_compact<F: Read + Seek>(
 /// The end of the damaged compact stream at `at` when its fields parse and its end is
 /// the end of the file or the start of a frame or stream glyph.
 fn skip_damaged_compact<F: Read + Seek>(f: &mut F, at: u64, size: u64) -> Result<Option<u64>> {
-    let mut head = [0u8; format::MAX_HEAD_LEN];
-    let n = (size - at).min(head.len() as u64) as usize;
-    f.seek(SeekFrom::Start(at))
-        .map_err(|e| Error::io("seeking input", e))?;
-    f.read_exact(&mut head[..n])
-        .map_err(|e| Error::io("reading input", e))?;
-    let Ok(Some(h)) = format::read_head(&head[..n], at) else {
+    let Some(h) = head_at(f, at, size)? else {
         return Ok(None);
     };
     let Some((len, _)) = damaged_compact(f, at, size, &h)? else {
@@ -569,13 +557,7 @@ fn stream_starts_in<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<boo
 /// The declared raw size of the damaged compact stream that fills `[at, size)`, the end
 /// of the file, when its fields still parse (nothing follows a compact stream).
 fn damaged_compact_to_end<F: Read + Seek>(f: &mut F, at: u64, size: u64) -> Result<Option<u64>> {
-    let mut head = [0u8; format::MAX_HEAD_LEN];
-    let n = (size - at).min(head.len() as u64) as usize;
-    f.seek(SeekFrom::Start(at))
-        .map_err(|e| Error::io("seeking input", e))?;
-    f.read_exact(&mut head[..n])
-        .map_err(|e| Error::io("reading input", e))?;
-    let Ok(Some(h)) = format::read_head(&head[..n], at) else {
+    let Some(h) = head_at(f, at, size)? else {
         return Ok(None);
     };
     Ok(damaged_compact(f, at, size, &h)?
