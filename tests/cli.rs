@@ -641,6 +641,27 @@ fn meta_is_written_by_full_load_too_and_refused_for_stdin() {
         .metadata
         .unwrap();
     assert_eq!(meta.name, b"notes.txt");
+    // inspect shows it, for a compact stream and for a full one.
+    for chunk in ["1M", "4K"] {
+        let big = dir.path().join(format!("big-{chunk}"));
+        std::fs::write(&big, vec![b'x'; 10_000]).unwrap();
+        let s = dir.path().join(format!("big-{chunk}.sigma"));
+        let r = sigma()
+            .args(["encode", "-q", "--meta", "--chunk-size", chunk, "-o"])
+            .arg(&s)
+            .arg(&big)
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", stderr(&r));
+        let r = sigma()
+            .args(["inspect", "--json"])
+            .arg(&s)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+        assert_eq!(v["compact"], chunk == "1M");
+        assert_eq!(v["metadata"]["name"], format!("big-{chunk}"));
+    }
     let r = sigma()
         .args(["encode", "--meta", "-c"])
         .write_stdin("hello")

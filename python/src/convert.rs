@@ -2,7 +2,7 @@
 //! `StreamStats` and friends).
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 use sigmalang::decode::{FrameInfo, StreamInfo};
 use sigmalang::stats::Stats;
 use sigmalang::GlyphCounts;
@@ -78,6 +78,17 @@ pub fn stream_info<'py>(
     )?;
     d.set_item("glyphs", glyphs(py, &info.glyphs)?)?;
     d.set_item("compact", info.compact.is_some())?;
+    match &info.metadata {
+        Some(m) => {
+            let md = PyDict::new(py);
+            md.set_item("name", PyBytes::new(py, &m.name))?;
+            md.set_item("mode", m.mode)?;
+            md.set_item("mtime", m.mtime)?;
+            md.set_item("mtime_nanos", m.mtime_nanos)?;
+            d.set_item("metadata", md)?;
+        }
+        None => d.set_item("metadata", py.None())?,
+    }
     if let Some(frames) = frames {
         let mut list = Vec::with_capacity(frames.len());
         for fr in frames {

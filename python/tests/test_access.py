@@ -81,6 +81,7 @@ def test_inspect_and_verify(stream):
     small.write_bytes(sigmalang.encode_bytes(b"a small input, one glyph"))
     tiny = sigmalang.inspect(small, frames=True)
     assert tiny["compact"] is True and tiny["frames"] == 1 and tiny["raw_size"] == 24
+    assert tiny["metadata"] is None
     assert tiny["frame_list"][0]["encoded_len"] == small.stat().st_size
     stats = sigmalang.verify(path)
     assert stats.raw_size == len(data)

@@ -343,6 +343,12 @@ fn inspect_json(
         "content_crc32c": format!("{:08x}", info.trailer.content_crc),
         "glyphs": info.glyphs,
         "compact": info.compact.is_some(),
+        "metadata": info.metadata.as_ref().map(|m| serde_json::json!({
+            "name": String::from_utf8_lossy(&m.name),
+            "mode": format!("{:04o}", m.mode),
+            "mtime": m.mtime,
+            "mtime_nanos": m.mtime_nanos,
+        })),
     });
     let text = v.to_string();
     if !a.frames {
@@ -401,6 +407,17 @@ fn inspect_text(
         info.trailer.content_crc
     )
     .map_err(out_err)?;
+    if let Some(m) = &info.metadata {
+        writeln!(
+            out,
+            "  metadata        name {:?}, mode {:04o}, mtime {}.{:09}",
+            String::from_utf8_lossy(&m.name),
+            m.mode,
+            m.mtime,
+            m.mtime_nanos
+        )
+        .map_err(out_err)?;
+    }
     if !a.frames {
         return Ok(());
     }

@@ -10,7 +10,8 @@ use crate::base::{write_all, GlyphCounts};
 use crate::codec::DecodeScratch;
 use crate::error::{Error, Result};
 use crate::format::{
-    self, Compact, CompactCheck, GlyphHead, IndexEntry, StreamHeader, StreamStart, Trailer,
+    self, Compact, CompactCheck, GlyphHead, IndexEntry, Metadata, StreamHeader, StreamStart,
+    Trailer,
 };
 use crate::frame::{decode_next, FrameAt};
 use crate::stats::{self, Stats};
@@ -37,6 +38,8 @@ pub struct StreamInfo {
     /// A compact stream's fields (its header, trailer and one index entry above are
     /// those it stands for).
     pub compact: Option<Compact>,
+    /// The stream's metadata (name, mode, mtime), if it has any.
+    pub metadata: Option<Metadata>,
 }
 
 /// One frame as the index describes it.
@@ -119,10 +122,14 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
         frame_raw_min: 0,
         frame_raw_max: 0,
         compact: None,
+        metadata: None,
     };
     let (mut raw, mut min, mut max, mut end, mut n) = (0u64, u64::MAX, 0u64, header_len, 0u64);
     let mut glyphs = GlyphCounts::default();
+    // The glyphs before the first frame (or the index) may hold the metadata.
+    let mut first_frame = trailer.index_offset;
     walk_index(f, &info, |frame, _| {
+        first_frame = first_frame.min(frame.offset);
         n += 1;
         raw += frame.entry.raw_size;
         end = frame.offset + frame.entry.encoded_len;
@@ -132,6 +139,7 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
         Ok(true)
     })?;
     info.glyphs = glyphs;
+    info.metadata = metadata_before(f, header_len, first_frame)?;
     info.frame_raw_min = if n == 0 { 0 } else { min };
     info.frame_raw_max = max;
     if n != trailer.frames || raw != trailer.raw_size || end > trailer.index_offset {
@@ -145,6 +153,33 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
         ));
     }
     Ok(info)
+}
+
+/// The metadata glyph among the glyphs in `[from, to)` (those between the stream header
+/// and the first frame), read and checked; `None` when there is none.
+///
+/// # Errors
+/// A read error, or a metadata glyph that does not check out.
+fn metadata_before<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<Option<Metadata>> {
+    let mut at = from;
+    let mut glyph = Vec::new();
+    while at < to {
+        seek(f, at)?;
+        let Some(head) = read_glyph_head(f, at, &mut glyph)? else {
+            break;
+        };
+        let len = head.payload_len.unwrap_or(0);
+        let end = at + head.head_len as u64 + len;
+        if end > to || len > format::MAX_OTHER_PAYLOAD {
+            break;
+        }
+        if head.is(format::METADATA) {
+            read_payload(f, len, &mut glyph, at)?;
+            return Metadata::parse(&glyph, &head, at).map(Some);
+        }
+        at = end;
+    }
+    Ok(None)
 }
 
 /// [`inspect`] for a compact stream `glyph` of a file of `size` bytes: its one frame is
@@ -183,6 +218,7 @@ fn inspect_compact(glyph: &[u8], c: Compact, size: u64) -> Result<StreamInfo> {
         glyphs,
         frame_raw_min: c.raw_size,
         frame_raw_max: c.raw_size,
+        metadata: c.metadata.clone(),
         compact: Some(c),
     })
 }
