@@ -1064,3 +1064,25 @@ fn a_permission_change_alone_is_encoded_again() {
         & 0o7777;
     assert_eq!(mode, 0o755);
 }
+
+#[test]
+fn a_failed_file_that_is_gone_leaves_no_record() {
+    // A 250-byte name: its stream's name (".sigma" added) is too long, so it fails.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::write(src.join("ok.txt"), b"fine\n").unwrap();
+    let long = src.join("n".repeat(250));
+    fs::write(&long, b"x\n").unwrap();
+    let dest = dir.path().join("dest");
+    assert_eq!(batch_encode(&src, &dest, &[]).status.code(), Some(1));
+    fs::rename(&long, src.join("short.txt")).unwrap();
+    for _ in 0..2 {
+        let r = batch_encode(&src, &dest, &["--prune"]);
+        assert!(r.status.success(), "{}", stderr(&r));
+    }
+    assert!(batch_verify(&dest, &[]).status.success());
+    assert!(manifest_records(&dest)
+        .iter()
+        .all(|r| r["path"] == "ok.txt" || r["path"] == "short.txt"));
+}

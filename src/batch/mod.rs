@@ -626,6 +626,16 @@ impl EncodeWalk<'_> {
             );
             return Ok(Some(Job::Settled(o, Some(record))));
         }
+        if record.status == Status::Failed {
+            // Its encode failed, so it has no stream to keep or remove: the record goes.
+            self.records_changed = true;
+            let o = outcome(
+                &record.path,
+                Action::Gone,
+                Some("source is gone (its encode had failed: no stream)".into()),
+            );
+            return Ok(Some(Job::Settled(o, None)));
+        }
         if !self.cfg.prune {
             // A record already marked missing stays as it was.
             self.records_changed |= record.status != Status::Missing;
