@@ -1050,8 +1050,12 @@ fn a_permission_change_alone_is_encoded_again() {
     fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).unwrap();
     let dest = dir.path().join("dest");
     assert!(batch_encode(&src, &dest, &[]).status.success());
-    // chmod changes neither size nor mtime.
+    // chmod changes neither size nor mtime; verify against the source sees it.
     fs::set_permissions(&f, fs::Permissions::from_mode(0o755)).unwrap();
+    let src_arg = src.to_str().unwrap();
+    let r = batch_verify(&dest, &["--source", src_arg]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("permission bits"), "{}", stderr(&r));
     let r = batch_encode(&src, &dest, &["--json"]);
     assert!(r.status.success(), "{}", stderr(&r));
     assert_eq!(actions(&r)["script.sh"], "encoded");

@@ -1137,6 +1137,30 @@ fn check_content(r: &Record, size: u64, crc: u32) -> Result<()> {
     Ok(())
 }
 
+/// The mode and mtime a stream carries are those its record lists (a record of an older
+/// manifest lists no mode).
+fn check_metadata(r: &Record, m: Option<&Metadata>) -> Result<()> {
+    let Some(m) = m else {
+        return Err(Error::InvalidSetting {
+            detail: "the stream carries no name, mode or mtime".into(),
+        });
+    };
+    if (m.mtime, m.mtime_nanos) != (r.mtime, r.mtime_nanos) || r.mode.is_some_and(|x| x != m.mode) {
+        return Err(Error::InvalidSetting {
+            detail: format!(
+                "the stream says mode {:04o}, mtime {}.{:09}; the manifest says {}, {}.{:09}",
+                m.mode,
+                m.mtime,
+                m.mtime_nanos,
+                r.mode.map_or("no mode".into(), |x| format!("mode {x:04o}")),
+                r.mtime,
+                r.mtime_nanos
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Checks every stream of the batch tree `dest` against its manifest record, and with
 /// `source`, that the source files still match.
 ///
@@ -1190,6 +1214,7 @@ fn verify_one(
         let input = output_path_readonly(dest, &r.path, ".sigma")?;
         let s = decode_stream_file(&input, &mut io::sink(), decoder)?;
         check_content(r, s.raw_size, s.content_crc)?;
+        check_metadata(r, s.metadata.as_ref())?;
         if let Some(src) = source {
             if r.status == Status::Missing {
                 return Err(Error::InvalidSetting {
@@ -1214,6 +1239,9 @@ fn check_source(r: &Record, path: &Path) -> Result<()> {
     }
     if mtime_of(&m) != (r.mtime, r.mtime_nanos) {
         return Err(changed("modification time"));
+    }
+    if r.mode.is_some_and(|x| x != m.mode() & 0o7777) {
+        return Err(changed("permission bits"));
     }
     let mut f = File::open(path).map_err(|e| Error::io("reading the source", e))?;
     let mut crc = 0u32;
