@@ -128,23 +128,14 @@ pub fn write_compact(
         Compact::write(out, level, 0, Method::Stored, crc, &[], metadata);
         return Ok(());
     };
-    let bad = || Error::Internal {
-        detail: "a compact stream was asked for from a broken frame glyph".into(),
-    };
     let head = format::read_head(glyph, 0)?
         .filter(|h| h.is(format::FRAME))
-        .ok_or_else(bad)?;
-    let mut pos = head.head_len;
-    let raw_size = format::varint::read(glyph, &mut pos).map_err(|_| bad())?;
-    let method = match glyph.get(pos) {
-        Some(0) => Method::Stored,
-        Some(1) => Method::Coded,
-        _ => return Err(bad()),
-    };
-    let crc = glyph.get(pos + 1..pos + 5).ok_or_else(bad)?;
-    let raw_crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
-    let body = glyph.get(pos + 9..).ok_or_else(bad)?;
-    Compact::write(out, level, raw_size, method, raw_crc, body, metadata);
+        .ok_or_else(|| Error::Internal {
+            detail: "a compact stream was asked for from a broken frame glyph".into(),
+        })?;
+    let (h, body_at) = FrameHeader::parse(glyph, &head, format::MAX_CHUNK, 0, 0)?;
+    let body = &glyph[body_at..];
+    Compact::write(out, level, h.raw_size, h.method, h.raw_crc, body, metadata);
     Ok(())
 }
 
