@@ -155,17 +155,24 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
     Ok(info)
 }
 
-/// The metadata glyph among the glyphs in `[from, to)` (those between the stream header
-/// and the first frame), read and checked; `None` when there is none.
+/// Most glyphs looked at before the first frame for the metadata glyph.
+const METADATA_SEARCH: usize = 256;
+
+/// The metadata glyph among the first glyphs in `[from, to)` (those between the stream
+/// header and the first frame), read; `None` when there is none or it does not check out
+/// (inspection and random access do not need it; decode and verify check it).
 ///
 /// # Errors
-/// A read error, or a metadata glyph that does not check out.
+/// A read error.
 fn metadata_before<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<Option<Metadata>> {
     let mut at = from;
     let mut glyph = Vec::new();
-    while at < to {
+    for _ in 0..METADATA_SEARCH {
+        if at >= to {
+            break;
+        }
         seek(f, at)?;
-        let Some(head) = read_glyph_head(f, at, &mut glyph)? else {
+        let Ok(Some(head)) = read_glyph_head(f, at, &mut glyph) else {
             break;
         };
         let len = head.payload_len.unwrap_or(0);
@@ -175,7 +182,7 @@ fn metadata_before<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<Opti
         }
         if head.is(format::METADATA) {
             read_payload(f, len, &mut glyph, at)?;
-            return Metadata::parse(&glyph, &head, at).map(Some);
+            return Ok(Metadata::parse(&glyph, &head, at).ok());
         }
         at = end;
     }
