@@ -1090,3 +1090,40 @@ fn a_failed_file_that_is_gone_leaves_no_record() {
         .iter()
         .all(|r| r["path"] == "ok.txt" || r["path"] == "short.txt"));
 }
+
+#[test]
+fn prune_removes_the_stream_of_a_file_whose_last_encode_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let (src, dest) = (dir.path().join("src"), dir.path().join("dest"));
+    for d in [&src, &dest] {
+        fs::create_dir(d).unwrap();
+        fs::set_permissions(d, fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let a = src.join("a");
+    fs::write(&a, b"first\n").unwrap();
+    fs::set_permissions(&a, fs::Permissions::from_mode(0o666)).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            os("batch"),
+            os("encode"),
+            src.as_os_str(),
+            os("-o"),
+            dest.as_os_str(),
+        ];
+        args.extend(extra.iter().map(|x| os(x)));
+        sigma_as_user(&args)
+    };
+    assert!(run(&[]).status.success());
+    assert!(dest.join("a.sigma").exists());
+    // Changed and unreadable: its encode fails, the old stream stays.
+    fs::write(&a, b"second, longer\n").unwrap();
+    fs::set_permissions(&a, fs::Permissions::from_mode(0o000)).unwrap();
+    assert_eq!(run(&[]).status.code(), Some(1));
+    assert!(dest.join("a.sigma").exists());
+    // Gone: --prune removes that stream.
+    fs::remove_file(&a).unwrap();
+    let r = run(&["--prune"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(!dest.join("a.sigma").exists());
+}

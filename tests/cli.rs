@@ -661,6 +661,30 @@ fn meta_is_written_by_full_load_too_and_refused_for_stdin() {
         let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
         assert_eq!(v["compact"], chunk == "1M");
         assert_eq!(v["metadata"]["name"], format!("big-{chunk}"));
+        if chunk == "4K" {
+            // A damaged metadata glyph: inspect says so (verify reports it).
+            let mut bad = std::fs::read(&s).unwrap();
+            let (_, header_len) = sigmalang::format::StreamHeader::parse(&bad).unwrap();
+            bad[header_len + 5] ^= 1;
+            std::fs::write(&s, &bad).unwrap();
+            let r = sigma()
+                .args(["inspect", "--json"])
+                .arg(&s)
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+            assert!(
+                v["metadata"].is_null() && v["metadata_damaged"] == true,
+                "{v}"
+            );
+            assert!(!sigma()
+                .arg("verify")
+                .arg(&s)
+                .output()
+                .unwrap()
+                .status
+                .success());
+        }
     }
     let r = sigma()
         .args(["encode", "--meta", "-c"])
@@ -668,5 +692,15 @@ fn meta_is_written_by_full_load_too_and_refused_for_stdin() {
         .output()
         .unwrap();
     assert_eq!(r.status.code(), Some(1));
-    assert!(stderr(&r).contains("--meta needs a file"), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("--meta needs a regular file"),
+        "{}",
+        stderr(&r)
+    );
+    let r = sigma()
+        .args(["encode", "--meta", "-c", "/dev/stdin"])
+        .write_stdin("hello")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1), "a pipe named by path");
 }

@@ -78,6 +78,7 @@ pub fn stream_info<'py>(
     )?;
     d.set_item("glyphs", glyphs(py, &info.glyphs)?)?;
     d.set_item("compact", info.compact.is_some())?;
+    d.set_item("metadata_damaged", info.metadata_damaged)?;
     match &info.metadata {
         Some(m) => {
             let md = PyDict::new(py);

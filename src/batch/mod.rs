@@ -626,8 +626,12 @@ impl EncodeWalk<'_> {
             );
             return Ok(Some(Job::Settled(o, Some(record))));
         }
-        if record.status == Status::Failed {
-            // Its encode failed, so it has no stream to keep or remove: the record goes.
+        // A file whose encode failed may have no stream (its first encode failed; its
+        // name may even be too long for one): then the record goes. A stream of an
+        // earlier, successful run is kept or pruned as any other.
+        let has_stream = output_path(self.dest, &record.path, ".sigma")
+            .is_ok_and(|p| fs::symlink_metadata(p).is_ok());
+        if record.status == Status::Failed && !has_stream {
             self.records_changed = true;
             let o = outcome(
                 &record.path,
@@ -1148,7 +1152,7 @@ fn check_metadata(r: &Record, m: Option<&Metadata>) -> Result<()> {
     if (m.mtime, m.mtime_nanos) != (r.mtime, r.mtime_nanos) || r.mode.is_some_and(|x| x != m.mode) {
         return Err(Error::InvalidSetting {
             detail: format!(
-                "the stream says mode {:04o}, mtime {}.{:09}; the manifest says {}, {}.{:09}",
+                "the stream says mode {:04o}, mtime {}.{:09}; the manifest says {}, mtime {}.{:09}",
                 m.mode,
                 m.mtime,
                 m.mtime_nanos,
@@ -1231,8 +1235,8 @@ fn verify_one(
 /// The source file still has the recorded size, mtime and content.
 fn check_source(r: &Record, path: &Path) -> Result<()> {
     let m = fs::symlink_metadata(path).map_err(|e| Error::io("reading the source", e))?;
-    let changed = |what: &str| Error::InputChanged {
-        detail: format!("the source's {what} differs from the manifest's"),
+    let changed = |what: &str| Error::InvalidSetting {
+        detail: format!("the source has changed since it was encoded ({what})"),
     };
     if !m.is_file() || m.len() != r.size {
         return Err(changed("size"));

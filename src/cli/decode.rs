@@ -343,6 +343,7 @@ fn inspect_json(
         "content_crc32c": format!("{:08x}", info.trailer.content_crc),
         "glyphs": info.glyphs,
         "compact": info.compact.is_some(),
+        "metadata_damaged": info.metadata_damaged,
         "metadata": info.metadata.as_ref().map(|m| serde_json::json!({
             "name": String::from_utf8_lossy(&m.name),
             "mode": format!("{:04o}", m.mode),
@@ -407,6 +408,13 @@ fn inspect_text(
         info.trailer.content_crc
     )
     .map_err(out_err)?;
+    if info.metadata_damaged {
+        writeln!(
+            out,
+            "  metadata        damaged (decode and verify report it)"
+        )
+        .map_err(out_err)?;
+    }
     if let Some(m) = &info.metadata {
         writeln!(
             out,

@@ -90,9 +90,9 @@ fn encode_one(
     let progress = |done: u64| bar.set_position(done);
     let encode = |w: &mut dyn Write| {
         let metadata = match a.meta {
-            true if is_stdin(input) => {
+            true if is_stdin(input) || !fs::metadata(input).is_ok_and(|m| m.is_file()) => {
                 return Err(Error::InvalidSetting {
-                    detail: "--meta needs a file: standard input has no name, mode or mtime".into(),
+                    detail: "--meta needs a regular file: standard input or a pipe has no name, mode or mtime to keep".into(),
                 })
             }
             true => Some(sigmalang::pipeline::file_metadata(input)?),

@@ -40,6 +40,9 @@ pub struct StreamInfo {
     pub compact: Option<Compact>,
     /// The stream's metadata (name, mode, mtime), if it has any.
     pub metadata: Option<Metadata>,
+    /// Whether it has a metadata glyph that does not check out (`metadata` is then
+    /// `None`; decode and verify report it).
+    pub metadata_damaged: bool,
 }
 
 /// One frame as the index describes it.
@@ -123,6 +126,7 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
         frame_raw_max: 0,
         compact: None,
         metadata: None,
+        metadata_damaged: false,
     };
     let (mut raw, mut min, mut max, mut end, mut n) = (0u64, u64::MAX, 0u64, header_len, 0u64);
     let mut glyphs = GlyphCounts::default();
@@ -139,7 +143,11 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
         Ok(true)
     })?;
     info.glyphs = glyphs;
-    info.metadata = metadata_before(f, header_len, first_frame)?;
+    match metadata_before(f, header_len, first_frame)? {
+        Some(Ok(m)) => info.metadata = Some(m),
+        Some(Err(_)) => info.metadata_damaged = true,
+        None => {}
+    }
     info.frame_raw_min = if n == 0 { 0 } else { min };
     info.frame_raw_max = max;
     if n != trailer.frames || raw != trailer.raw_size || end > trailer.index_offset {
@@ -159,12 +167,16 @@ pub fn inspect<F: Read + Seek>(f: &mut F) -> Result<StreamInfo> {
 const METADATA_SEARCH: usize = 256;
 
 /// The metadata glyph among the first glyphs in `[from, to)` (those between the stream
-/// header and the first frame), read; `None` when there is none or it does not check out
-/// (inspection and random access do not need it; decode and verify check it).
+/// header and the first frame), read; `None` when there is none, an error when it does
+/// not check out (inspection and random access go on without it).
 ///
 /// # Errors
 /// A read error.
-fn metadata_before<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<Option<Metadata>> {
+fn metadata_before<F: Read + Seek>(
+    f: &mut F,
+    from: u64,
+    to: u64,
+) -> Result<Option<Result<Metadata>>> {
     let mut at = from;
     let mut glyph = Vec::new();
     for _ in 0..METADATA_SEARCH {
@@ -182,7 +194,7 @@ fn metadata_before<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<Opti
         }
         if head.is(format::METADATA) {
             read_payload(f, len, &mut glyph, at)?;
-            return Ok(Metadata::parse(&glyph, &head, at).ok());
+            return Ok(Some(Metadata::parse(&glyph, &head, at)));
         }
         at = end;
     }
@@ -226,6 +238,7 @@ fn inspect_compact(glyph: &[u8], c: Compact, size: u64) -> Result<StreamInfo> {
         frame_raw_min: c.raw_size,
         frame_raw_max: c.raw_size,
         metadata: c.metadata.clone(),
+        metadata_damaged: false,
         compact: Some(c),
     })
 }
