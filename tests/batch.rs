@@ -46,8 +46,20 @@ fn os(s: &str) -> &OsStr {
     OsStr::new(s)
 }
 
+/// An empty source folder `root/src`.
+fn source_dir(root: &Path) -> PathBuf {
+    let src = root.join("src");
+    fs::create_dir(&src).unwrap();
+    src
+}
+
 /// `sigma batch encode SRC -o DEST EXTRA...`.
 fn batch_encode(src: &Path, dest: &Path, extra: &[&str]) -> Output {
+    sigma(&batch_encode_args(src, dest, extra))
+}
+
+/// The arguments of [`batch_encode`].
+fn batch_encode_args<'a>(src: &'a Path, dest: &'a Path, extra: &[&'a str]) -> Vec<&'a OsStr> {
     let mut args = vec![
         os("batch"),
         os("encode"),
@@ -56,7 +68,7 @@ fn batch_encode(src: &Path, dest: &Path, extra: &[&str]) -> Output {
         dest.as_os_str(),
     ];
     args.extend(extra.iter().map(|a| os(a)));
-    sigma(&args)
+    args
 }
 
 /// `sigma batch decode DEST -o OUT`.
@@ -746,8 +758,7 @@ fn damaged_encoded_parts_never_pass_for_fewer_records() {
 #[test]
 fn a_source_file_named_like_a_manifest_part_keeps_its_own_stream() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    fs::create_dir(&src).unwrap();
+    let src = source_dir(dir.path());
     fs::write(src.join("a"), b"hello").unwrap();
     for name in [
         ".sigma-manifest.0-of-1.jsonl",
@@ -948,8 +959,7 @@ fn a_prune_run_killed_before_its_commit_does_not_bring_pruned_files_back() {
 #[test]
 fn pruned_markers_never_stand_in_for_other_records() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    fs::create_dir(&src).unwrap();
+    let src = source_dir(dir.path());
     for f in ["a", "b", "c", "d"] {
         fs::write(src.join(f), f.repeat(3)).unwrap();
     }
@@ -992,8 +1002,7 @@ fn pruned_markers_never_stand_in_for_other_records() {
 fn an_unreadable_source_root_or_a_dangling_part_stops_the_run_before_any_prune() {
     let dir = tempfile::tempdir().unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
-    let src = dir.path().join("src");
-    fs::create_dir(&src).unwrap();
+    let src = source_dir(dir.path());
     fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
     for f in ["a", "b"] {
         fs::write(src.join(f), b"data").unwrap();
@@ -1043,8 +1052,7 @@ fn an_unreadable_source_root_or_a_dangling_part_stops_the_run_before_any_prune()
 #[test]
 fn a_permission_change_alone_is_encoded_again() {
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    fs::create_dir(&src).unwrap();
+    let src = source_dir(dir.path());
     let f = src.join("script.sh");
     fs::write(&f, b"echo hello\n").unwrap();
     fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).unwrap();
@@ -1073,8 +1081,7 @@ fn a_permission_change_alone_is_encoded_again() {
 fn a_failed_file_that_is_gone_leaves_no_record() {
     // A 250-byte name: its stream's name (".sigma" added) is too long, so it fails.
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    fs::create_dir(&src).unwrap();
+    let src = source_dir(dir.path());
     fs::write(src.join("ok.txt"), b"fine\n").unwrap();
     let long = src.join("n".repeat(250));
     fs::write(&long, b"x\n").unwrap();
@@ -1103,17 +1110,7 @@ fn prune_removes_the_stream_of_a_file_whose_last_encode_failed() {
     let a = src.join("a");
     fs::write(&a, b"first\n").unwrap();
     fs::set_permissions(&a, fs::Permissions::from_mode(0o666)).unwrap();
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            os("batch"),
-            os("encode"),
-            src.as_os_str(),
-            os("-o"),
-            dest.as_os_str(),
-        ];
-        args.extend(extra.iter().map(|x| os(x)));
-        sigma_as_user(&args)
-    };
+    let run = |extra: &[&str]| sigma_as_user(&batch_encode_args(&src, &dest, extra));
     assert!(run(&[]).status.success());
     assert!(dest.join("a.sigma").exists());
     // Changed and unreadable: its encode fails, the old stream stays.

@@ -420,7 +420,7 @@ fn damaged_frame_size<F: Read + Seek>(
         let Ok(Some(h)) = format::read_head(&head[..n], at) else {
             return Ok(None);
         };
-        if let Some((len, raw)) = damaged_compact(f, at, to, &h)? {
+        if let Some((len, raw)) = damaged_compact(f, at, to)? {
             gap.raw += raw;
             (gap.new_stream, gap.stream_frames, gap.stream_raw) = (true, 0, 0);
             at += len;
@@ -475,14 +475,12 @@ struct DamagedGap {
     new_stream: bool,
 }
 
-/// The length and declared raw size of a damaged compact stream whose glyph, with head
-/// `h`, starts at `at` and ends at or before `to`, when its fields still parse.
-fn damaged_compact<F: Read + Seek>(
-    f: &mut F,
-    at: u64,
-    to: u64,
-    h: &format::GlyphHead,
-) -> Result<Option<(u64, u64)>> {
+/// The length and declared raw size of a damaged compact stream whose glyph starts at
+/// `at` and ends at or before `to`, when its fields still parse.
+fn damaged_compact<F: Read + Seek>(f: &mut F, at: u64, to: u64) -> Result<Option<(u64, u64)>> {
+    let Some(h) = head_at(f, at, to)? else {
+        return Ok(None);
+    };
     let Some(len) = h.payload_len.map(|l| l + h.head_len as u64) else {
         return Ok(None);
     };
@@ -500,10 +498,7 @@ fn damaged_compact<F: Read + Seek>(
 /// The end of the damaged compact stream at `at` when its fields parse and its end is
 /// the end of the file or the start of a frame or stream glyph.
 fn skip_damaged_compact<F: Read + Seek>(f: &mut F, at: u64, size: u64) -> Result<Option<u64>> {
-    let Some(h) = head_at(f, at, size)? else {
-        return Ok(None);
-    };
-    let Some((len, _)) = damaged_compact(f, at, size, &h)? else {
+    let Some((len, _)) = damaged_compact(f, at, size)? else {
         return Ok(None);
     };
     let end = at + len;
@@ -552,17 +547,6 @@ fn stream_starts_in<F: Read + Seek>(f: &mut F, from: u64, to: u64) -> Result<boo
         pos += n.saturating_sub(9).max(1) as u64;
     }
     Ok(false)
-}
-
-/// The declared raw size of the damaged compact stream that fills `[at, size)`, the end
-/// of the file, when its fields still parse (nothing follows a compact stream).
-fn damaged_compact_to_end<F: Read + Seek>(f: &mut F, at: u64, size: u64) -> Result<Option<u64>> {
-    let Some(h) = head_at(f, at, size)? else {
-        return Ok(None);
-    };
-    Ok(damaged_compact(f, at, size, &h)?
-        .filter(|&(len, _)| at + len == size)
-        .map(|(_, raw)| raw))
 }
 
 /// The trailer at the end of the file, when it is intact.
@@ -897,7 +881,10 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
     if !complete {
         // What is left may be exactly one damaged compact stream whose size is known.
         let known = match exact && last_end < size {
-            true => damaged_compact_to_end(f, last_end, size)?,
+            // (Nothing follows a compact stream: it must fill the rest.)
+            true => damaged_compact(f, last_end, size)?
+                .filter(|&(len, _)| last_end + len == size)
+                .map(|(_, raw)| raw),
             false => None,
         };
         // (An empty one lost nothing; the damage is still reported.)
