@@ -1124,3 +1124,42 @@ fn prune_removes_the_stream_of_a_file_whose_last_encode_failed() {
     assert!(r.status.success(), "{}", stderr(&r));
     assert!(!dest.join("a.sigma").exists());
 }
+
+#[test]
+fn messages_show_odd_names_on_one_line_and_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let (src, dest) = (dir.path().join("src"), dir.path().join("dest"));
+    for d in [&src, &dest] {
+        fs::create_dir(d).unwrap();
+        fs::set_permissions(d, fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    // Unreadable, so its failure is reported; the other is reported with -v.
+    let two_lines = src.join("two\nlines");
+    fs::write(&two_lines, b"x\n").unwrap();
+    fs::set_permissions(&two_lines, fs::Permissions::from_mode(0o000)).unwrap();
+    let latin = src.join(OsStr::from_bytes(b"caf\xe9\tbar"));
+    fs::write(&latin, b"y\n").unwrap();
+    fs::set_permissions(&latin, fs::Permissions::from_mode(0o666)).unwrap();
+    let r = sigma_as_user(&batch_encode_args(&src, &dest, &["-v"]));
+    assert_eq!(r.status.code(), Some(1));
+    let err = stderr(&r);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("sigma: two\\nlines: ")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("caf\\xe9\\tbar: encoded")),
+        "{err}"
+    );
+    // Every line is a message of its own: a file's line, or the summary.
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("sigma: ") || l.starts_with("caf") || l.starts_with("batch: ")),
+        "{err}"
+    );
+}

@@ -704,3 +704,35 @@ fn meta_is_written_by_full_load_too_and_refused_for_stdin() {
         .unwrap();
     assert_eq!(r.status.code(), Some(1), "a pipe named by path");
 }
+
+#[test]
+fn odd_file_names_are_shown_escaped_on_one_line() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    // A control character: the error stays one line.
+    let two_lines = dir.path().join("two\nlines");
+    fs::write(&two_lines, b"x").unwrap();
+    let r = sigma().arg("decode").arg(&two_lines).output().unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = stderr(&r);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("two\\nlines: "), "{err}");
+    // Bytes that are not UTF-8: shown as \xNN, in messages and in inspect's metadata.
+    let latin = dir.path().join(OsStr::from_bytes(b"caf\xe9"));
+    fs::write(&latin, b"some content\n").unwrap();
+    let stream = dir.path().join("latin.sigma");
+    let r = sigma()
+        .args(["encode", "-q", "--meta", "-o"])
+        .arg(&stream)
+        .arg(&latin)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    let r = sigma().arg("inspect").arg(&stream).output().unwrap();
+    let out = String::from_utf8_lossy(&r.stdout).into_owned();
+    assert!(out.contains("name \"caf\\xe9\""), "{out}");
+    let r = sigma().arg("decode").arg(&latin).output().unwrap();
+    let err = stderr(&r);
+    assert!(err.contains("caf\\xe9: "), "{err}");
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::args::{self, BatchArgs, BatchCommon, BatchOp};
-use super::{memory_limit, Exit};
+use super::{memory_limit, name_text, printable, Exit};
 use sigmalang::batch::walk::{Found, Shard, Walk};
 use sigmalang::batch::{self, Action, BatchConfig, Outcome, Summary};
 use sigmalang::output::Partials;
@@ -176,7 +176,7 @@ impl<'a> Reporter<'a> {
         if self.bar.length().is_none() {
             self.bar.set_position(self.files);
         }
-        let path = batch::display_path(&o.path);
+        let path = name_text(&o.path);
         let verb = match o.action {
             Action::Encoded => "encoded",
             Action::Unchanged => "unchanged",
@@ -188,9 +188,9 @@ impl<'a> Reporter<'a> {
             Action::Failed => "failed",
         };
         let line = match (o.action, &o.detail) {
-            (Action::Failed, Some(d)) => Some(format!("sigma: {path}: {d}")),
+            (Action::Failed, Some(d)) => Some(format!("sigma: {path}: {}", printable(d))),
             (Action::Skipped | Action::Gone | Action::Pruned, Some(d)) if !self.common.quiet => {
-                Some(format!("sigma: {path}: {d}"))
+                Some(format!("sigma: {path}: {}", printable(d)))
             }
             _ if self.common.verbose && !self.common.quiet => Some(format!(
                 "{path}: {verb} {} -> {} bytes, {:.3} s",
@@ -203,7 +203,7 @@ impl<'a> Reporter<'a> {
         }
         if self.common.json {
             let v = serde_json::json!({
-                "path": path,
+                "path": batch::display_path(&o.path),
                 "action": verb,
                 "bytes_in": o.bytes_in,
                 "bytes_out": o.bytes_out,
@@ -218,7 +218,7 @@ impl<'a> Reporter<'a> {
         let s = match result {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("sigma: batch: {e}");
+                eprintln!("sigma: batch: {}", printable(&e.to_string()));
                 return Ok(Exit::Failure);
             }
         };

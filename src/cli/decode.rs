@@ -418,8 +418,11 @@ fn inspect_text(
     if let Some(m) = &info.metadata {
         writeln!(
             out,
-            "  metadata        name {:?}, mode {:04o}, mtime {}.{:09}",
-            String::from_utf8_lossy(&m.name),
+            "  metadata        name {}, mode {:04o}, mtime {}.{:09}",
+            match std::str::from_utf8(&m.name) {
+                Ok(name) => format!("{name:?}"),
+                Err(_) => format!("\"{}\"", super::name_text(&m.name)),
+            },
             m.mode,
             m.mtime,
             m.mtime_nanos

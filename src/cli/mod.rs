@@ -134,17 +134,46 @@ fn report(results: Vec<FileResult<()>>) -> Exit {
 /// `s` with control characters escaped, so every message stays one line.
 fn printable(s: &str) -> String {
     if s.chars().any(char::is_control) {
-        s.chars()
-            .flat_map(|c| {
-                if c.is_control() {
-                    c.escape_default().collect::<Vec<_>>()
-                } else {
-                    vec![c]
-                }
-            })
-            .collect()
+        let mut out = String::with_capacity(s.len() + 8);
+        push_printable(&mut out, s);
+        out
     } else {
         s.to_string()
+    }
+}
+
+fn push_printable(out: &mut String, s: &str) {
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// A file name as messages show it: control characters escaped (one line per message)
+/// and bytes that are not UTF-8 as `\xNN` (not all as one replacement character).
+fn name_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        push_printable(&mut out, chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+fn path_bytes(p: &Path) -> std::borrow::Cow<'_, [u8]> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::borrow::Cow::Borrowed(p.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        std::borrow::Cow::Owned(p.to_string_lossy().into_owned().into_bytes())
     }
 }
 
@@ -152,7 +181,7 @@ fn display(p: &Path) -> String {
     if is_stdin(p) {
         "<stdin>".into()
     } else {
-        p.display().to_string()
+        name_text(&path_bytes(p))
     }
 }
 
