@@ -1163,3 +1163,70 @@ fn messages_show_odd_names_on_one_line_and_byte_for_byte() {
         "{err}"
     );
 }
+
+#[test]
+fn streams_and_folders_keep_the_sources_privacy() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_dir(dir.path());
+    fs::create_dir(src.join("private")).unwrap();
+    fs::write(src.join("secret"), b"only mine\n").unwrap();
+    fs::write(src.join("private/f"), b"also mine\n").unwrap();
+    fs::write(src.join("shared"), b"anyone\n").unwrap();
+    let mode = |p: &Path, m: u32| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+    mode(&src.join("secret"), 0o600);
+    mode(&src.join("shared"), 0o644);
+    mode(&src.join("private"), 0o700);
+    mode(&src, 0o750);
+    let dest = dir.path().join("dest");
+    assert!(batch_encode(&src, &dest, &["-q"]).status.success());
+    let bits = |p: PathBuf| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(bits(dest.join("secret.sigma")), 0o600);
+    assert_eq!(bits(dest.join("shared.sigma")), 0o644);
+    assert_eq!(bits(dest.join("private")), 0o700);
+    assert_eq!(bits(dest.clone()), 0o750);
+    // Streams carry their source's mtime, as `sigma encode` gives its output.
+    assert_eq!(
+        filetime(dest.join("secret.sigma")),
+        filetime(src.join("secret"))
+    );
+}
+
+#[test]
+fn decode_replaces_existing_files_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_dir(dir.path());
+    fs::write(src.join("a"), b"from the archive\n").unwrap();
+    fs::write(src.join("b"), b"untouched\n").unwrap();
+    let dest = dir.path().join("dest");
+    assert!(batch_encode(&src, &dest, &[]).status.success());
+    let out = dir.path().join("out");
+    assert!(batch_decode(&dest, &out).status.success());
+    // A second run passes over the files it restored.
+    let again = sigma(&[
+        os("batch"),
+        os("decode"),
+        dest.as_os_str(),
+        os("-o"),
+        out.as_os_str(),
+        os("--json"),
+    ]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(actions(&again).get("a").map(String::as_str), Some("unchanged"));
+    // A file changed since is not overwritten...
+    fs::write(out.join("a"), b"newer work\n").unwrap();
+    let refused = batch_decode(&dest, &out);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("use -f to overwrite"), "{}", stderr(&refused));
+    assert_eq!(fs::read(out.join("a")).unwrap(), b"newer work\n");
+    // ... unless asked.
+    let forced = sigma(&[
+        os("batch"),
+        os("decode"),
+        dest.as_os_str(),
+        os("-o"),
+        out.as_os_str(),
+        os("-f"),
+    ]);
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_eq!(fs::read(out.join("a")).unwrap(), b"from the archive\n");
+}

@@ -735,4 +735,15 @@ fn odd_file_names_are_shown_escaped_on_one_line() {
     let r = sigma().arg("decode").arg(&latin).output().unwrap();
     let err = stderr(&r);
     assert!(err.contains("caf\\xe9: "), "{err}");
+    // JSON gives the name itself (JSON escapes the tab).
+    let tab = dir.path().join("tab\there");
+    fs::write(&tab, b"x").unwrap();
+    let r = sigma().args(["encode", "-q", "--json"]).arg(&tab).output().unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v: serde_json::Value = serde_json::from_str(stderr(&r).trim()).unwrap();
+    assert_eq!(v["file"].as_str(), tab.to_str());
+    let stream = dir.path().join("tab\there.sigma");
+    let r = sigma().args(["inspect", "--json"]).arg(&stream).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["file"].as_str(), stream.to_str());
 }

@@ -18,7 +18,7 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -179,7 +179,7 @@ pub fn check_roots(src: &Path, dest: &Path) -> Result<()> {
 /// on the way; refuses to go through anything that is not a real folder (a symlink
 /// planted in the destination cannot lead a write outside it).
 fn output_path(root: &Path, rel: &[u8], suffix: &str) -> Result<PathBuf> {
-    output_path_in(root, rel, suffix, &mut VerifiedDir::default())
+    output_path_in(root, rel, suffix, &mut VerifiedDir::default(), None)
 }
 
 /// The last output folders [`output_path_in`] checked (or created) as real folders: the
@@ -260,12 +260,15 @@ fn list_files(dir: &Path) -> Option<HashSet<OsString>> {
     Some(names)
 }
 
-/// [`output_path`], skipping the checks when the folder is one `verified` holds.
+/// [`output_path`], skipping the checks when the folder is one `verified` holds. With
+/// `source` (the full path of the source file `rel` names), folders it creates take the
+/// permission bits of the source's folders, so a private folder stays private.
 fn output_path_in(
     root: &Path,
     rel: &[u8],
     suffix: &str,
     verified: &mut VerifiedDir,
+    source: Option<&Path>,
 ) -> Result<PathBuf> {
     manifest::check_relative(rel).map_err(|detail| Error::InvalidSetting { detail })?;
     let mut path = root.to_path_buf();
@@ -277,7 +280,7 @@ fn output_path_in(
         path.push(std::ffi::OsStr::from_bytes(dir));
     }
     if !verified.contains(&path) {
-        make_output_dirs(root, dir)?;
+        make_output_dirs(root, dir, source)?;
         verified.add(path.clone());
     }
     path.push(std::ffi::OsStr::from_bytes(name));
@@ -287,10 +290,15 @@ fn output_path_in(
 }
 
 /// Checks that every folder of `dir` (relative, `/`-separated) under `root` is a real
-/// folder, creating the missing ones.
-fn make_output_dirs(root: &Path, dir: &[u8]) -> Result<()> {
+/// folder, creating the missing ones (with the permission bits of the matching folders
+/// above `source`, and always writable by their owner, when `source` is given).
+fn make_output_dirs(root: &Path, dir: &[u8], source: Option<&Path>) -> Result<()> {
+    let parts: Vec<&[u8]> = dir
+        .split(|&b| b == b'/')
+        .filter(|p| !p.is_empty())
+        .collect();
     let mut path = root.to_path_buf();
-    for part in dir.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
+    for (i, part) in parts.iter().enumerate() {
         path.push(std::ffi::OsStr::from_bytes(part));
         match fs::symlink_metadata(&path) {
             Ok(m) if m.is_dir() => {}
@@ -303,7 +311,21 @@ fn make_output_dirs(root: &Path, dir: &[u8]) -> Result<()> {
                 })
             }
             Err(_) => match fs::create_dir(&path) {
-                Ok(()) => {}
+                Ok(()) => {
+                    // The source's folder for `parts[..=i]`: the file's ancestor that many
+                    // levels up.
+                    let mode = source
+                        .and_then(|s| s.ancestors().nth(parts.len() - i))
+                        .and_then(|d| fs::metadata(d).ok())
+                        .map(|m| m.mode());
+                    if let Some(mode) = mode {
+                        fs::set_permissions(
+                            &path,
+                            fs::Permissions::from_mode((mode & 0o777) | 0o700),
+                        )
+                        .map_err(|e| Error::io("setting an output folder's permissions", e))?;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
                         return Err(Error::io("creating an output folder", e));
@@ -708,7 +730,13 @@ impl EncodeWalk<'_> {
         if let Some(r) = &previous {
             // Only looked at, never written through, so the folder check may come from the
             // cache; the writes below check their folders afresh.
-            let out = match output_path_in(self.dest, &file.rel, ".sigma", &mut self.verified) {
+            let out = match output_path_in(
+                self.dest,
+                &file.rel,
+                ".sigma",
+                &mut self.verified,
+                Some(&file.path),
+            ) {
                 Ok(out) => out,
                 Err(e) => {
                     let (o, r) = failed(&file.rel, file.size, e, 0.0, level);
@@ -747,7 +775,13 @@ impl EncodeWalk<'_> {
         let progress = self.progress;
         let result = (|| {
             let meta = pipeline::file_metadata(&file.path)?;
-            let out = output_path(self.dest, &file.rel, ".sigma")?;
+            let out = output_path_in(
+                self.dest,
+                &file.rel,
+                ".sigma",
+                &mut VerifiedDir::default(),
+                Some(&file.path),
+            )?;
             let stats = output::replace_atomically(&out, self.partials, |w| {
                 let s = self.encoder.encode_file_with(
                     &file.path,
@@ -755,7 +789,9 @@ impl EncodeWalk<'_> {
                     &|n| progress(done_before + n),
                     Some(&meta),
                 )?;
-                Ok((s, None))
+                // The source's permission bits (a private file's stream stays private)
+                // and mtime, as `sigma encode` gives its output.
+                Ok((s, Some(Attrs::from_metadata(&meta))))
             })?;
             Ok::<_, Error>((meta, stats))
         })();
@@ -894,11 +930,11 @@ fn encode_small(
         )?;
         // Checked in this group, right before the write: a folder swapped for a symlink
         // during the run is refused here.
-        let out = output_path_in(dest, &file.rel, ".sigma", verified)?;
+        let out = output_path_in(dest, &file.rel, ".sigma", verified, Some(&file.path))?;
         output::replace_atomically(&out, partials, |w| {
             w.write_all(&slot.output)
                 .map_err(|e| Error::io("writing output", e))?;
-            Ok(((), None))
+            Ok(((), Some(Attrs::from_metadata(&meta))))
         })?;
         Ok::<_, Error>(Record {
             path: file.rel.clone(),
@@ -936,7 +972,16 @@ pub fn encode_tree(
     progress: Progress<'_>,
 ) -> Result<Summary> {
     check_roots(src, dest)?;
+    let fresh = fs::symlink_metadata(dest).is_err();
     fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
+    if fresh {
+        // A destination made here is as private as the source (the manifest lists names).
+        let mode = fs::metadata(src)
+            .map_err(|e| Error::io("reading the source folder", e))?
+            .mode();
+        fs::set_permissions(dest, fs::Permissions::from_mode((mode & 0o777) | 0o700))
+            .map_err(|e| Error::io("setting the destination's permissions", e))?;
+    }
     check_shard_count(dest, cfg.shard)?;
     // A source that cannot be listed must not read as a tree whose files are all gone.
     fs::read_dir(src).map_err(|e| Error::io("reading the source folder", e))?;
@@ -993,7 +1038,10 @@ pub fn encode_tree(
 }
 
 /// Decodes the batch-encoded tree `src` (all its manifest parts) into `dest`, restoring
-/// each file's mode and mtime from its stream.
+/// each file's mode and mtime from its stream. A file that exists in `dest` is replaced
+/// only with `force`; without it, one whose size, mtime and permission bits are those the
+/// manifest lists (restored by an earlier run) is passed over as unchanged, and any other
+/// fails.
 ///
 /// # Errors
 /// The manifest cannot be read or the pool fails; a failing file is an outcome.
@@ -1001,6 +1049,7 @@ pub fn decode_tree(
     src: &Path,
     dest: &Path,
     threads: usize,
+    force: bool,
     partials: &Partials,
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<Summary> {
@@ -1035,15 +1084,15 @@ pub fn decode_tree(
             }
             let (o, r) = decode_one(
                 &r,
-                src,
-                dest,
+                (src, dest),
+                force,
                 partials,
                 Some(&decoder),
                 &mut VerifiedDir::default(),
             );
             Ok(Some(Job::Settled(o, r)))
         },
-        |r, _, _, verified| decode_one(&r, src, dest, partials, None, verified),
+        |r, _, _, verified| decode_one(&r, (src, dest), force, partials, None, verified),
         &mut None,
         on_outcome,
     )
@@ -1052,8 +1101,8 @@ pub fn decode_tree(
 /// Decodes one stream of a batch tree; with `decoder`, on the pool, else on this thread.
 fn decode_one(
     r: &Record,
-    src: &Path,
-    dest: &Path,
+    (src, dest): (&Path, &Path),
+    force: bool,
     partials: &Partials,
     decoder: Option<&Decoder>,
     verified: &mut VerifiedDir,
@@ -1061,7 +1110,20 @@ fn decode_one(
     let started = Instant::now();
     let result = (|| {
         let input = output_path_readonly(src, &r.path, ".sigma")?;
-        let out = output_path_in(dest, &r.path, "", verified)?;
+        let out = output_path_in(dest, &r.path, "", verified, None)?;
+        if !force {
+            if let Ok(m) = fs::symlink_metadata(&out) {
+                if restored_as_listed(&m, r) {
+                    return Ok(None);
+                }
+                return Err(Error::InvalidSetting {
+                    detail: format!(
+                        "output {} already exists (not as the manifest lists this file); use -f to overwrite",
+                        out.display()
+                    ),
+                });
+            }
+        }
         // Checked before the output takes its final name.
         let stats = output::replace_atomically(&out, partials, |w| {
             let s = decode_stream_file(&input, w, decoder)?;
@@ -1069,9 +1131,26 @@ fn decode_one(
             let attrs = s.metadata.as_ref().map(Attrs::from_metadata);
             Ok((s, attrs))
         })?;
-        Ok::<_, Error>(stats)
+        Ok::<_, Error>(Some(stats))
     })();
-    stream_outcome(&r.path, Action::Decoded, result, started)
+    match result {
+        Ok(None) => {
+            let mut o = outcome(&r.path, Action::Unchanged, None);
+            o.seconds = started.elapsed().as_secs_f64();
+            (o, None)
+        }
+        Ok(Some(stats)) => stream_outcome(&r.path, Action::Decoded, Ok(stats), started),
+        Err(e) => stream_outcome(&r.path, Action::Decoded, Err(e), started),
+    }
+}
+
+/// Whether `m` is a regular file with the size, mtime and permission bits `r` lists: the
+/// file as an earlier decode restored it.
+fn restored_as_listed(m: &fs::Metadata, r: &Record) -> bool {
+    m.is_file()
+        && m.len() == r.size
+        && mtime_of(m) == (r.mtime, r.mtime_nanos)
+        && r.mode.is_none_or(|mode| mode & 0o777 == m.mode() & 0o777)
 }
 
 /// The outcome of reading one stream (decoding or verifying it): `done`, or failed.

@@ -169,6 +169,10 @@ pub struct BatchDecodeArgs {
     /// Where the decoded files go.
     #[arg(short = 'o', long = "output", value_name = "DEST")]
     pub dest: PathBuf,
+    /// Replace files that exist in DEST (without it, a file already restored as the
+    /// manifest lists it, same size, mtime and mode, is passed over and any other fails).
+    #[arg(short = 'f', long)]
+    pub force: bool,
     #[command(flatten)]
     pub common: BatchCommon,
 }

@@ -52,9 +52,14 @@ pub fn run(a: BatchArgs, partials: &Partials) -> Result<Exit, String> {
             batch::check_roots(&d.src, &d.dest).map_err(|e| e.to_string())?;
             let bar = bar(&d.common, || None);
             let mut report = Reporter::new(&d.common, &bar);
-            let r = batch::decode_tree(&d.src, &d.dest, d.common.threads, partials, &mut |o| {
-                report.outcome(o)
-            });
+            let r = batch::decode_tree(
+                &d.src,
+                &d.dest,
+                d.common.threads,
+                d.force,
+                partials,
+                &mut |o| report.outcome(o),
+            );
             bar.finish_and_clear();
             report.finish(r)
         }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, DecodeArgs, InspectArgs, VerifyArgs};
 use super::{
-    display, fail, fail_stdout, input_list, is_stdin, json_line, memory_limit, progress_bar,
-    report, summarize, usage_fail, Exit, FileResult, RANGE_VERB,
+    display, fail, fail_stdout, input_list, is_stdin, json_line, json_name, memory_limit,
+    progress_bar, report, summarize, usage_fail, Exit, FileResult, RANGE_VERB,
 };
 use sigmalang::decode::{self, Decoder, StreamInfo};
 use sigmalang::output::{self, Partials, OUTPUT_BUFFER};
@@ -110,7 +110,7 @@ fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<
     }
     let r = result.unwrap_or_default();
     if a.common.json {
-        let v = serde_json::json!({"file": name, "salvage": r});
+        let v = serde_json::json!({"file": json_name(input), "salvage": r});
         eprintln!("{v}");
     }
     if !a.common.quiet {
@@ -244,7 +244,7 @@ fn decode_one(
     } else {
         "decoded"
     };
-    summarize(&a.common, &name, verb, &stats);
+    summarize(&a.common, input, verb, &stats);
     Ok(())
 }
 
@@ -277,7 +277,7 @@ fn verify_one(decoder: &Decoder, a: &VerifyArgs, input: &Path) -> FileResult<()>
         );
     }
     if a.common.json {
-        eprintln!("{}", json_line(&name, &stats));
+        eprintln!("{}", json_line(&json_name(input), &stats));
     }
     Ok(())
 }
@@ -300,7 +300,7 @@ fn inspect_one(a: &InspectArgs, path: &Path) -> FileResult<()> {
     let info = decode::inspect(&mut f).map_err(|e| fail(&name, e))?;
     let mut stdout = io::BufWriter::new(io::stdout().lock());
     let written = if a.json {
-        inspect_json(a, &name, &info, &mut f, &mut stdout)
+        inspect_json(a, &json_name(path), &info, &mut f, &mut stdout)
     } else {
         inspect_text(a, &name, &info, &mut f, &mut stdout)
     };

@@ -143,7 +143,7 @@ fn encode_one(
             .iter()
             .for_each(|n| eprintln!("sigma: {name}: {n}"));
     }
-    summarize(&a.common, &name, "encoded", &stats);
+    summarize(&a.common, input, "encoded", &stats);
     Ok(())
 }
 

@@ -177,6 +177,16 @@ fn path_bytes(p: &Path) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
+/// A file name as JSON output gives it: the name itself (JSON escapes what it must),
+/// with bytes that are not UTF-8 as U+FFFD.
+fn json_name(p: &Path) -> String {
+    if is_stdin(p) {
+        "<stdin>".into()
+    } else {
+        p.to_string_lossy().into_owned()
+    }
+}
+
 fn display(p: &Path) -> String {
     if is_stdin(p) {
         "<stdin>".into()
@@ -233,7 +243,8 @@ fn progress_bar(common: &CommonArgs, total: Option<u64>, file: &str) -> Progress
 const RANGE_VERB: &str = "decoded a range";
 
 /// The per-file summary line (`-v`) and JSON line (`--json`, last on stderr).
-fn summarize(common: &CommonArgs, file: &str, verb: &str, s: &Stats) {
+fn summarize(common: &CommonArgs, input: &Path, verb: &str, s: &Stats) {
+    let file = display(input);
     if common.verbose && !common.quiet && verb == RANGE_VERB {
         eprintln!(
             "{file}: {verb} of {} bytes from {} frame{} ({} stream bytes read), {:.2} s, peak {:.1} MiB",
@@ -261,7 +272,7 @@ fn summarize(common: &CommonArgs, file: &str, verb: &str, s: &Stats) {
         );
     }
     if common.json {
-        eprintln!("{}", json_line(file, s));
+        eprintln!("{}", json_line(&json_name(input), s));
     }
 }
 
