@@ -1211,12 +1211,19 @@ fn decode_replaces_existing_files_only_with_force() {
         os("--json"),
     ]);
     assert!(again.status.success(), "{}", stderr(&again));
-    assert_eq!(actions(&again).get("a").map(String::as_str), Some("unchanged"));
+    assert_eq!(
+        actions(&again).get("a").map(String::as_str),
+        Some("unchanged")
+    );
     // A file changed since is not overwritten...
     fs::write(out.join("a"), b"newer work\n").unwrap();
     let refused = batch_decode(&dest, &out);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("use -f to overwrite"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("use -f to overwrite"),
+        "{}",
+        stderr(&refused)
+    );
     assert_eq!(fs::read(out.join("a")).unwrap(), b"newer work\n");
     // ... unless asked.
     let forced = sigma(&[

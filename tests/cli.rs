@@ -298,6 +298,11 @@ fn usage_errors_exit_2() {
         .args(["decode", "--range", "9:3", "x.sigma"])
         .assert()
         .code(2);
+    // Part of the content is never written under the decoded file's own name.
+    sigma()
+        .args(["decode", "--range", "0:3", "x.sigma"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -691,7 +696,8 @@ fn meta_is_written_by_full_load_too_and_refused_for_stdin() {
         .write_stdin("hello")
         .output()
         .unwrap();
-    assert_eq!(r.status.code(), Some(1));
+    // A usage error.
+    assert_eq!(r.status.code(), Some(2));
     assert!(
         stderr(&r).contains("--meta needs a regular file"),
         "{}",
@@ -702,7 +708,7 @@ fn meta_is_written_by_full_load_too_and_refused_for_stdin() {
         .write_stdin("hello")
         .output()
         .unwrap();
-    assert_eq!(r.status.code(), Some(1), "a pipe named by path");
+    assert_eq!(r.status.code(), Some(2), "a pipe named by path");
 }
 
 #[test]
@@ -738,12 +744,48 @@ fn odd_file_names_are_shown_escaped_on_one_line() {
     // JSON gives the name itself (JSON escapes the tab).
     let tab = dir.path().join("tab\there");
     fs::write(&tab, b"x").unwrap();
-    let r = sigma().args(["encode", "-q", "--json"]).arg(&tab).output().unwrap();
+    let r = sigma()
+        .args(["encode", "-q", "--json"])
+        .arg(&tab)
+        .output()
+        .unwrap();
     assert!(r.status.success(), "{}", stderr(&r));
     let v: serde_json::Value = serde_json::from_str(stderr(&r).trim()).unwrap();
     assert_eq!(v["file"].as_str(), tab.to_str());
     let stream = dir.path().join("tab\there.sigma");
-    let r = sigma().args(["inspect", "--json"]).arg(&stream).output().unwrap();
+    let r = sigma()
+        .args(["inspect", "--json"])
+        .arg(&stream)
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(v["file"].as_str(), stream.to_str());
+}
+
+#[test]
+fn stdin_redirected_from_a_file_is_coded_as_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // Above the compact-stream size, where a pipe's unknown size picks other frames.
+    let input = write(dir.path(), "in.txt", &text_bytes(300_000, 5));
+    let from_file = sigma().args(["encode", "-c"]).arg(&input).output().unwrap();
+    assert!(from_file.status.success());
+    let redirected = StdCommand::new(sigma_path())
+        .args(["encode", "-c"])
+        .stdin(File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert!(redirected.status.success(), "{}", stderr(&redirected));
+    assert_eq!(redirected.stdout, from_file.stdout);
+}
+
+#[test]
+fn a_folder_given_as_a_stream_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("d.sigma");
+    fs::create_dir(&folder).unwrap();
+    for cmd in ["decode", "verify"] {
+        let r = sigma().arg(cmd).arg(&folder).output().unwrap();
+        assert_eq!(r.status.code(), Some(1));
+        assert!(stderr(&r).contains("Is a directory"), "{cmd}: {}", stderr(&r));
+    }
 }

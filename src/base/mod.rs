@@ -160,6 +160,17 @@ impl Spool {
     }
 }
 
+/// A time as seconds since the epoch with nine decimals, from whole seconds rounded down
+/// and nanoseconds (as file systems and the metadata glyph keep it): `-2.5` s is
+/// `(-3, 500_000_000)`, shown as `-2.500000000`.
+pub fn seconds_text(secs: i64, nanos: u32) -> String {
+    if secs < 0 && nanos > 0 {
+        format!("-{}.{:09}", -(secs + 1), 1_000_000_000 - nanos)
+    } else {
+        format!("{secs}.{nanos:09}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +191,18 @@ mod tests {
             assert_eq!(out, expected, "limit {limit}");
             assert_eq!(s.file.is_some(), limit < 4000);
         }
+    }
+
+    #[test]
+    fn times_before_the_epoch_read_as_their_value() {
+        assert_eq!(seconds_text(5, 250_000_000), "5.250000000");
+        assert_eq!(seconds_text(0, 0), "0.000000000");
+        assert_eq!(seconds_text(-3, 500_000_000), "-2.500000000");
+        assert_eq!(seconds_text(-1, 1), "-0.999999999");
+        assert_eq!(
+            seconds_text(-315_521_755, 123_456_789),
+            "-315521754.876543211"
+        );
+        assert_eq!(seconds_text(-7, 0), "-7.000000000");
     }
 }

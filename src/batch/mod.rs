@@ -1072,11 +1072,11 @@ pub fn decode_tree(
                     Status::Failed => Action::Failed,
                     _ => Action::Skipped,
                 };
-                let o = outcome(
-                    &r.path,
-                    action,
-                    Some(format!("not encoded ({:?} in the manifest)", r.status)),
-                );
+                let why = match r.status {
+                    Status::Failed => "not encoded: its encode failed (see the manifest's error)",
+                    _ => "not encoded: its source was gone",
+                };
+                let o = outcome(&r.path, action, Some(why.into()));
                 return Ok(Some(Job::Settled(o, None)));
             }
             if r.size <= SMALL_FILE {
@@ -1231,13 +1231,11 @@ fn check_metadata(r: &Record, m: Option<&Metadata>) -> Result<()> {
     if (m.mtime, m.mtime_nanos) != (r.mtime, r.mtime_nanos) || r.mode.is_some_and(|x| x != m.mode) {
         return Err(Error::InvalidSetting {
             detail: format!(
-                "the stream says mode {:04o}, mtime {}.{:09}; the manifest says {}, mtime {}.{:09}",
+                "the stream says mode {:04o}, mtime {}; the manifest says {}, mtime {}",
                 m.mode,
-                m.mtime,
-                m.mtime_nanos,
+                crate::base::seconds_text(m.mtime, m.mtime_nanos),
                 r.mode.map_or("no mode".into(), |x| format!("mode {x:04o}")),
-                r.mtime,
-                r.mtime_nanos
+                crate::base::seconds_text(r.mtime, r.mtime_nanos)
             ),
         });
     }

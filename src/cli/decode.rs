@@ -48,6 +48,12 @@ pub fn run_decode(a: DecodeArgs, partials: &Partials) -> Result<Exit, String> {
                 .into(),
         );
     }
+    if range.is_some() && a.out.output.is_none() && !a.out.stdout {
+        // Under the decoded name, part of the content would pass for the whole file.
+        return Err(
+            "--range decodes part of the content: name its output with -o OUT, or use -c".into(),
+        );
+    }
     let limit = memory_limit(a.memory_limit.as_deref())?;
     let decoder = Decoder::with_memory_limit(a.common.threads, limit).map_err(|e| e.to_string())?;
     let results = files
@@ -146,8 +152,8 @@ fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<
         &name,
         Error::InvalidSetting {
             detail: format!(
-                "damaged: recovered {} frames ({} bytes), lost {} range{}{}",
-                r.frames,
+                "damaged: recovered {} ({} bytes), lost {} range{}{}",
+                super::count(r.frames, "frame"),
                 r.bytes,
                 r.lost.len(),
                 if r.lost.len() == 1 { "" } else { "s" },
@@ -272,8 +278,9 @@ fn verify_one(decoder: &Decoder, a: &VerifyArgs, input: &Path) -> FileResult<()>
     .map_err(|e| fail(&name, e))?;
     if !a.common.quiet {
         eprintln!(
-            "{name}: OK ({} frames, {} bytes)",
-            stats.frames, stats.raw_size
+            "{name}: OK ({}, {} bytes)",
+            super::count(stats.frames, "frame"),
+            stats.raw_size
         );
     }
     if a.common.json {
@@ -418,14 +425,13 @@ fn inspect_text(
     if let Some(m) = &info.metadata {
         writeln!(
             out,
-            "  metadata        name {}, mode {:04o}, mtime {}.{:09}",
+            "  metadata        name {}, mode {:04o}, mtime {}",
             match std::str::from_utf8(&m.name) {
                 Ok(name) => format!("{name:?}"),
                 Err(_) => format!("\"{}\"", super::name_text(&m.name)),
             },
             m.mode,
-            m.mtime,
-            m.mtime_nanos
+            sigmalang::base::seconds_text(m.mtime, m.mtime_nanos)
         )
         .map_err(out_err)?;
     }

@@ -57,10 +57,24 @@ pub fn run(a: EncodeArgs, partials: &Partials) -> Result<Exit, String> {
 /// The input's size when it is a regular file whose size is its content's.
 fn input_size(input: &Path, name: &str) -> FileResult<Option<u64>> {
     if is_stdin(input) {
-        return Ok(None);
+        return Ok(stdin_file_size());
     }
     let m = fs::metadata(input).map_err(|e| fail(name, Error::io("opening input", e)))?;
     Ok((m.is_file() && m.len() > 0).then_some(m.len()))
+}
+
+/// The bytes left in standard input when it is a regular file (`sigma encode < FILE`), so
+/// that it is coded as FILE would be: same frames, same bytes.
+fn stdin_file_size() -> Option<u64> {
+    use std::io::Seek;
+    use std::os::fd::AsFd;
+    let mut f = File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let m = f.metadata().ok()?;
+    if !m.is_file() {
+        return None;
+    }
+    let at = f.stream_position().ok()?;
+    m.len().checked_sub(at).filter(|&n| n > 0)
 }
 
 fn encode_one(
@@ -77,6 +91,12 @@ fn encode_one(
         ));
     }
     let size = input_size(input, &name)?;
+    if a.meta && (is_stdin(input) || !fs::metadata(input).is_ok_and(|m| m.is_file())) {
+        return Err(usage_fail(
+            &name,
+            "--meta needs a regular file: standard input or a pipe has no name, mode or mtime to keep",
+        ));
+    }
     // The plan of an input of unknown size (a pipe, an empty or pseudo file) is known once
     // its start is read: its notes follow the encode.
     if let (Some(_), Ok(plan)) = (size, encoder.plan(size)) {
@@ -90,18 +110,13 @@ fn encode_one(
     let progress = |done: u64| bar.set_position(done);
     let encode = |w: &mut dyn Write| {
         let metadata = match a.meta {
-            true if is_stdin(input) || !fs::metadata(input).is_ok_and(|m| m.is_file()) => {
-                return Err(Error::InvalidSetting {
-                    detail: "--meta needs a regular file: standard input or a pipe has no name, mode or mtime to keep".into(),
-                })
-            }
             true => Some(sigmalang::pipeline::file_metadata(input)?),
             false => None,
         };
         if a.full_load {
             full_load(encoder, input, metadata.as_ref(), w)
         } else if is_stdin(input) {
-            encoder.encode_reader(io::stdin(), None, w, &progress)
+            encoder.encode_reader(io::stdin(), size, w, &progress)
         } else if let Some(m) = &metadata {
             encoder.encode_file_with(input, w, &progress, Some(m))
         } else {

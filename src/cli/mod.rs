@@ -131,6 +131,15 @@ fn report(results: Vec<FileResult<()>>) -> Exit {
     code
 }
 
+/// `n` and `what`, plural unless `n` is 1.
+fn count(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// `s` with control characters escaped, so every message stays one line.
 fn printable(s: &str) -> String {
     if s.chars().any(char::is_control) {
@@ -262,9 +271,9 @@ fn summarize(common: &CommonArgs, input: &Path, verb: &str, s: &Stats) {
             (s.raw_size, s.encoded_size)
         };
         eprintln!(
-            "{file}: {verb} {from} -> {to} bytes (ratio {:.3}), {} frames, {:.2} s, {:.1} MB/s, {} threads, peak {:.1} MiB",
+            "{file}: {verb} {from} -> {to} bytes (ratio {:.3}), {}, {:.2} s, {:.1} MB/s, {} threads, peak {:.1} MiB",
             s.ratio(),
-            s.frames,
+            count(s.frames, "frame"),
             s.elapsed.as_secs_f64(),
             s.throughput_mb_s(),
             s.threads,

@@ -164,7 +164,12 @@ impl<R: BufRead> Walker<R> {
     pub fn begin(mut r: R, start: u64) -> Result<Walker<R>> {
         let mut buf = Vec::with_capacity(80);
         // Read as much of a header as is there; the header parser names what is wrong.
-        if let Ok(Some(head)) = read_glyph_head(&mut r, start, &mut buf) {
+        let head = match read_glyph_head(&mut r, start, &mut buf) {
+            // A read that fails (a folder) is the error, not what was read before it.
+            Err(e @ Error::Io { .. }) => return Err(e),
+            head => head,
+        };
+        if let Ok(Some(head)) = head {
             let len = head.payload_len.unwrap_or(0);
             if head.is(format::STREAM_HEAD) && len <= format::MAX_COMPACT_PAYLOAD {
                 if let Err(e @ Error::Io { .. }) = read_payload(&mut r, len, &mut buf, start) {
