@@ -57,7 +57,7 @@ pub fn encode_into(
 ) -> Result<u64> {
     let size = Some(data.len() as u64);
     let chunk_size = match chunk {
-        ChunkSize::Auto => sizing::auto_chunk_size(level, size),
+        ChunkSize::Auto => sizing::auto_chunk_size(level, size, group),
         ChunkSize::Fixed(n) => n,
     };
     let others: &[Level] = if sizing::strongest_too(level, chunk, size) {

@@ -786,6 +786,10 @@ fn a_folder_given_as_a_stream_is_named_as_such() {
     for cmd in ["decode", "verify"] {
         let r = sigma().arg(cmd).arg(&folder).output().unwrap();
         assert_eq!(r.status.code(), Some(1));
-        assert!(stderr(&r).contains("Is a directory"), "{cmd}: {}", stderr(&r));
+        assert!(
+            stderr(&r).contains("Is a directory"),
+            "{cmd}: {}",
+            stderr(&r)
+        );
     }
 }

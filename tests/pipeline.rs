@@ -357,7 +357,8 @@ fn small_inputs_keep_the_smaller_of_their_level_and_level_9() {
             // The smaller of level 3's and level 9's frames, behind a header that keeps
             // level 3.
             let [l9, ..] = encode_auto(data, 9);
-            let chunk = sizing::auto_chunk_size(Level::DEFAULT, Some(n as u64));
+            let chunk =
+                sizing::auto_chunk_size(Level::DEFAULT, Some(n as u64), sizing::DEFAULT_GROUP);
             let l3 = memory::encode(data, Level::DEFAULT, chunk).unwrap();
             assert_eq!(file.len(), l9.len().min(l3.len()), "{n}");
             assert_eq!(memory::decode(&file).unwrap().header.level, Level::DEFAULT);

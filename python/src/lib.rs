@@ -337,11 +337,15 @@ fn inspect<'py>(py: Python<'py>, path: PathBuf, frames: bool) -> PyResult<Bound<
 }
 
 /// The automatic chunk size for an input of `size` bytes (`None`: unknown, a pipe) at
-/// `level`.
+/// `level`, in the encoder's groups of two frames.
 #[pyfunction]
 #[pyo3(signature = (size=None, level=3))]
 fn auto_chunk_size(py: Python<'_>, size: Option<u64>, level: u8) -> PyResult<u64> {
-    Ok(sizing::auto_chunk_size(self::level(py, level)?, size))
+    Ok(sizing::auto_chunk_size(
+        self::level(py, level)?,
+        size,
+        sizing::DEFAULT_GROUP,
+    ))
 }
 
 /// The library's memory estimate for encoding an input of `size` bytes, split into its

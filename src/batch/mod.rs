@@ -915,7 +915,7 @@ fn encode_small(
         // adds for a small input (sizing::SMALL_INPUT): over a tree of small files its
         // time adds up (20x on a source tree's drivers/net, for 8% smaller output).
         let chunk = match cfg.encoder.chunk_size {
-            ChunkSize::Auto => sizing::auto_chunk_size(level, Some(m.len())),
+            ChunkSize::Auto => sizing::auto_chunk_size(level, Some(m.len()), cfg.encoder.group),
             ChunkSize::Fixed(n) => n,
         };
         slot.output.clear();
