@@ -225,6 +225,12 @@ pub fn write_to_sink<F>(
 where
     F: FnOnce(Sink<'_>) -> Result<Stats, Error>,
 {
+    if dest.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Err(setting(format!(
+            "output {} names a folder (it ends in /); name a file",
+            dest.display()
+        )));
+    }
     // A symlinked destination is written where it points (the link stays); one that
     // points at no file path (a pipe behind /dev/stdout) is written in place.
     let resolved;

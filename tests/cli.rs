@@ -793,3 +793,21 @@ fn a_folder_given_as_a_stream_is_named_as_such() {
         );
     }
 }
+
+#[test]
+fn an_output_ending_in_a_slash_is_refused_as_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "a.txt", b"some text\n");
+    for out in ["a.txt.sigma/", "newdir/"] {
+        let r = sigma()
+            .current_dir(dir.path())
+            .args(["encode", "-o", out])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert_eq!(r.status.code(), Some(1));
+        assert!(stderr(&r).contains("names a folder"), "{}", stderr(&r));
+    }
+    assert!(!dir.path().join("newdir").exists());
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+}

@@ -193,12 +193,12 @@ fn decode_one(
         (_, true) => None,
         (Some(o), false) => Some(o.clone()),
         (None, false) => Some(decoded_name(input).ok_or_else(|| {
-            fail(
-                &name,
-                Error::InvalidSetting {
-                    detail: "name does not end in .sigma; use -o OUT or -c".into(),
-                },
-            )
+            let why = if input.as_os_str().as_bytes().ends_with(b".sigma") {
+                "name has nothing before .sigma to name the output; use -o OUT or -c"
+            } else {
+                "name does not end in .sigma; use -o OUT or -c"
+            };
+            fail(&name, Error::InvalidSetting { detail: why.into() })
         })?),
     };
     let total = match range {

@@ -512,13 +512,6 @@ fn decode_indexed_frame(
     };
     let decoded = decode_next(f, linked, scratch, window)?;
     let raw = window;
-    if decoded.glyphs != fr.entry.glyphs {
-        return Err(Error::corrupt(
-            Some(fr.number),
-            fr.offset,
-            "frame's glyph counts disagree with the index",
-        ));
-    }
     if raw.len() as u64 != fr.entry.raw_size {
         return Err(Error::corrupt(
             Some(fr.number),
@@ -528,6 +521,13 @@ fn decode_indexed_frame(
                 raw.len(),
                 fr.entry.raw_size
             ),
+        ));
+    }
+    if decoded.glyphs != fr.entry.glyphs {
+        return Err(Error::corrupt(
+            Some(fr.number),
+            fr.offset,
+            "frame's glyph counts disagree with the index",
         ));
     }
     Ok(())
