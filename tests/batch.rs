@@ -1162,6 +1162,10 @@ fn messages_show_odd_names_on_one_line_and_byte_for_byte() {
             .all(|l| l.starts_with("sigma: ") || l.starts_with("caf") || l.starts_with("batch: ")),
         "{err}"
     );
+    // The roots' own errors too.
+    let r = batch_encode(&dir.path().join("no\nsource"), &dest, &[]);
+    assert_eq!(r.status.code(), Some(2));
+    assert_eq!(stderr(&r).lines().count(), 1, "{}", stderr(&r));
 }
 
 #[test]
@@ -1215,6 +1219,13 @@ fn decode_replaces_existing_files_only_with_force() {
         actions(&again).get("a").map(String::as_str),
         Some("unchanged")
     );
+    // A folder in the way is named as one.
+    fs::remove_file(out.join("b")).unwrap();
+    fs::create_dir(out.join("b")).unwrap();
+    let r = batch_decode(&dest, &out);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(stderr(&r).contains("is a folder"), "{}", stderr(&r));
+    fs::remove_dir(out.join("b")).unwrap();
     // A file changed since is not overwritten...
     fs::write(out.join("a"), b"newer work\n").unwrap();
     let refused = batch_decode(&dest, &out);

@@ -724,6 +724,11 @@ fn odd_file_names_are_shown_escaped_on_one_line() {
     let err = stderr(&r);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("two\\nlines: "), "{err}");
+    // A real backslash is doubled, so it never reads as an escape.
+    let backslash = dir.path().join("two\\nlines");
+    fs::write(&backslash, b"x").unwrap();
+    let r = sigma().arg("decode").arg(&backslash).output().unwrap();
+    assert!(stderr(&r).contains("two\\\\nlines: "), "{}", stderr(&r));
     // Bytes that are not UTF-8: shown as \xNN, in messages and in inspect's metadata.
     let latin = dir.path().join(OsStr::from_bytes(b"caf\xe9"));
     fs::write(&latin, b"some content\n").unwrap();

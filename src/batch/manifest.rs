@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -243,7 +243,12 @@ pub struct ShardFiles {
 /// The folder cannot be listed.
 pub fn shards(dir: &Path) -> Result<Vec<ShardFiles>> {
     let mut found = std::collections::BTreeMap::<(u64, u64), (Option<Form>, ShardFiles)>::new();
-    let list = fs::read_dir(dir).map_err(|e| Error::io("listing the manifest folder", e))?;
+    let list = fs::read_dir(dir).map_err(|e| {
+        Error::io(
+            "listing the manifest folder",
+            io::Error::new(e.kind(), format!("{}: {e}", dir.display())),
+        )
+    })?;
     for entry in list {
         let entry = entry.map_err(|e| Error::io("listing the manifest folder", e))?;
         let name = entry.file_name();

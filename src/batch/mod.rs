@@ -18,7 +18,7 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -289,6 +289,16 @@ fn output_path_in(
     Ok(PathBuf::from(name))
 }
 
+/// A folder maker giving new folders the permission bits of `source` (a source folder's
+/// metadata), always with the owner's read, write and search.
+fn dir_builder(source: Option<fs::Metadata>) -> fs::DirBuilder {
+    let mut b = fs::DirBuilder::new();
+    if let Some(m) = source {
+        b.mode((m.mode() & 0o777) | 0o700);
+    }
+    b
+}
+
 /// Checks that every folder of `dir` (relative, `/`-separated) under `root` is a real
 /// folder, creating the missing ones (with the permission bits of the matching folders
 /// above `source`, and always writable by their owner, when `source` is given).
@@ -310,22 +320,18 @@ fn make_output_dirs(root: &Path, dir: &[u8], source: Option<&Path>) -> Result<()
                     ),
                 })
             }
-            Err(_) => match fs::create_dir(&path) {
-                Ok(()) => {
-                    // The source's folder for `parts[..=i]`: the file's ancestor that many
-                    // levels up.
-                    let mode = source
-                        .and_then(|s| s.ancestors().nth(parts.len() - i))
-                        .and_then(|d| fs::metadata(d).ok())
-                        .map(|m| m.mode());
-                    if let Some(mode) = mode {
-                        fs::set_permissions(
-                            &path,
-                            fs::Permissions::from_mode((mode & 0o777) | 0o700),
-                        )
-                        .map_err(|e| Error::io("setting an output folder's permissions", e))?;
-                    }
-                }
+            // Made with the source folder's bits (for `parts[..=i]`: the file's ancestor
+            // that many levels up), never changed after: no window in which a folder
+            // swapped for a symlink could have its target's mode changed. The umask may
+            // narrow them further.
+            Err(_) => match dir_builder(
+                source
+                    .and_then(|s| s.ancestors().nth(parts.len() - i))
+                    .and_then(|d| fs::metadata(d).ok()),
+            )
+            .create(&path)
+            {
+                Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
                         return Err(Error::io("creating an output folder", e));
@@ -972,16 +978,12 @@ pub fn encode_tree(
     progress: Progress<'_>,
 ) -> Result<Summary> {
     check_roots(src, dest)?;
-    let fresh = fs::symlink_metadata(dest).is_err();
-    fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
-    if fresh {
-        // A destination made here is as private as the source (the manifest lists names).
-        let mode = fs::metadata(src)
-            .map_err(|e| Error::io("reading the source folder", e))?
-            .mode();
-        fs::set_permissions(dest, fs::Permissions::from_mode((mode & 0o777) | 0o700))
-            .map_err(|e| Error::io("setting the destination's permissions", e))?;
-    }
+    // A destination made here is as private as the source (the manifest lists names).
+    let src_meta = fs::metadata(src).map_err(|e| Error::io("reading the source folder", e))?;
+    dir_builder(Some(src_meta))
+        .recursive(true)
+        .create(dest)
+        .map_err(|e| Error::io("creating the destination", e))?;
     check_shard_count(dest, cfg.shard)?;
     // A source that cannot be listed must not read as a tree whose files are all gone.
     fs::read_dir(src).map_err(|e| Error::io("reading the source folder", e))?;
@@ -1115,6 +1117,11 @@ fn decode_one(
             if let Ok(m) = fs::symlink_metadata(&out) {
                 if restored_as_listed(&m, r) {
                     return Ok(None);
+                }
+                if m.is_dir() {
+                    return Err(Error::InvalidSetting {
+                        detail: format!("output {} is a folder", out.display()),
+                    });
                 }
                 return Err(Error::InvalidSetting {
                     detail: format!(

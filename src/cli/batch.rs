@@ -33,7 +33,7 @@ pub fn run(a: BatchArgs, partials: &Partials) -> Result<Exit, String> {
                 shard: parse_shard(e.shard.as_deref())?,
                 prune: e.prune,
             };
-            batch::check_roots(&e.src, &e.dest).map_err(|e| e.to_string())?;
+            batch::check_roots(&e.src, &e.dest).map_err(|e| printable(&e.to_string()))?;
             let bar = bar(&e.common, || total_bytes(&e.src, &e.dest, cfg.shard));
             let progress = |n: u64| bar.set_position(n);
             let mut report = Reporter::new(&e.common, &bar);
@@ -49,7 +49,7 @@ pub fn run(a: BatchArgs, partials: &Partials) -> Result<Exit, String> {
             report.finish(r)
         }
         BatchOp::Decode(d) => {
-            batch::check_roots(&d.src, &d.dest).map_err(|e| e.to_string())?;
+            batch::check_roots(&d.src, &d.dest).map_err(|e| printable(&e.to_string()))?;
             let bar = bar(&d.common, || None);
             let mut report = Reporter::new(&d.common, &bar);
             let r = batch::decode_tree(

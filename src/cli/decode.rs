@@ -426,10 +426,7 @@ fn inspect_text(
         writeln!(
             out,
             "  metadata        name {}, mode {:04o}, mtime {}",
-            match std::str::from_utf8(&m.name) {
-                Ok(name) => format!("{name:?}"),
-                Err(_) => format!("\"{}\"", super::name_text(&m.name)),
-            },
+            format!("\"{}\"", super::name_text(&m.name).replace('"', "\\\"")),
             m.mode,
             sigmalang::base::seconds_text(m.mtime, m.mtime_nanos)
         )

@@ -161,12 +161,19 @@ fn push_printable(out: &mut String, s: &str) {
     }
 }
 
-/// A file name as messages show it: control characters escaped (one line per message)
-/// and bytes that are not UTF-8 as `\xNN` (not all as one replacement character).
+/// A file name as messages show it: control characters escaped (one line per message),
+/// bytes that are not UTF-8 as `\xNN` (not all as one replacement character) and a
+/// backslash doubled, so that no two names look the same.
 fn name_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
-        push_printable(&mut out, chunk.valid());
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.extend(c.escape_default()),
+                c => out.push(c),
+            }
+        }
         for b in chunk.invalid() {
             out.push_str(&format!("\\x{b:02x}"));
         }

@@ -63,7 +63,13 @@ pub fn auto_chunk_size(level: Level, input_size: Option<u64>, group: u8) -> u64 
             let k = n.div_ceil(most).max(1);
             let g = u64::from(group.max(1));
             let whole = k / g * g;
-            let frames = if k > g && whole != k && n.div_ceil(whole) <= most / 2 * 3 {
+            // Whole groups only where they still fit a group's 64 MiB, or the rounding
+            // would lower the group instead.
+            let fits = |frames: u64| {
+                let c = n.div_ceil(frames);
+                c <= most / 2 * 3 && c * g <= format::MAX_CHUNK
+            };
+            let frames = if k > g && whole != k && fits(whole) {
                 whole
             } else {
                 k
@@ -352,6 +358,10 @@ mod tests {
             auto_chunk_size(l3, Some(27 * MIB), 4),
             (27 * MIB).div_ceil(7)
         );
+        // Never at the cost of the group asked for (a group holds at most 64 MiB).
+        let l9 = Level::new(9).unwrap();
+        assert_eq!(auto_chunk_size(l9, Some(70 * MIB), 4), 14 * MIB);
+        assert_eq!(auto_chunk_size(l3, Some(68 * MIB), 16), 68 * MIB / 17);
         for level in 1..=8 {
             let l = Level::new(level).unwrap();
             assert_eq!(auto_chunk_size(l, Some(2048 * MIB), DEFAULT_GROUP), 4 * MIB);
