@@ -425,8 +425,8 @@ fn inspect_text(
     if let Some(m) = &info.metadata {
         writeln!(
             out,
-            "  metadata        name {}, mode {:04o}, mtime {}",
-            format!("\"{}\"", super::name_text(&m.name).replace('"', "\\\"")),
+            "  metadata        name \"{}\", mode {:04o}, mtime {}",
+            super::name_text(&m.name).replace('"', "\\\""),
             m.mode,
             sigmalang::base::seconds_text(m.mtime, m.mtime_nanos)
         )
