@@ -53,6 +53,18 @@ fn source_dir(root: &Path) -> PathBuf {
     src
 }
 
+/// `root/src` and `root/dest`, made (with `root`) writable by everyone, for runs as
+/// another user ([`sigma_as_user`]).
+fn shared_dirs(root: &Path) -> (PathBuf, PathBuf) {
+    fs::set_permissions(root, fs::Permissions::from_mode(0o777)).unwrap();
+    let (src, dest) = (root.join("src"), root.join("dest"));
+    for d in [&src, &dest] {
+        fs::create_dir(d).unwrap();
+        fs::set_permissions(d, fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    (src, dest)
+}
+
 /// `sigma batch encode SRC -o DEST EXTRA...`.
 fn batch_encode(src: &Path, dest: &Path, extra: &[&str]) -> Output {
     sigma(&batch_encode_args(src, dest, extra))
@@ -1101,12 +1113,7 @@ fn a_failed_file_that_is_gone_leaves_no_record() {
 #[test]
 fn prune_removes_the_stream_of_a_file_whose_last_encode_failed() {
     let dir = tempfile::tempdir().unwrap();
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
-    let (src, dest) = (dir.path().join("src"), dir.path().join("dest"));
-    for d in [&src, &dest] {
-        fs::create_dir(d).unwrap();
-        fs::set_permissions(d, fs::Permissions::from_mode(0o777)).unwrap();
-    }
+    let (src, dest) = shared_dirs(dir.path());
     let a = src.join("a");
     fs::write(&a, b"first\n").unwrap();
     fs::set_permissions(&a, fs::Permissions::from_mode(0o666)).unwrap();
@@ -1128,12 +1135,7 @@ fn prune_removes_the_stream_of_a_file_whose_last_encode_failed() {
 #[test]
 fn messages_show_odd_names_on_one_line_and_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
-    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o777)).unwrap();
-    let (src, dest) = (dir.path().join("src"), dir.path().join("dest"));
-    for d in [&src, &dest] {
-        fs::create_dir(d).unwrap();
-        fs::set_permissions(d, fs::Permissions::from_mode(0o777)).unwrap();
-    }
+    let (src, dest) = shared_dirs(dir.path());
     // Unreadable, so its failure is reported; the other is reported with -v.
     let two_lines = src.join("two\nlines");
     fs::write(&two_lines, b"x\n").unwrap();
