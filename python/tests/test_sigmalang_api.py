@@ -170,10 +170,12 @@ def test_verbose_prints_like_sigmalang(tmp_path, make_file, capsys):
 
 
 def test_sigmalang_sizing_functions():
-    # The engine's rule: one frame up to 4 MiB, else equal frames of at most 4 MiB.
+    # The engine's rule: one frame up to 4 MiB, else ceil(size / 4 MiB) equal frames,
+    # their count rounded down to whole groups of two while frames stay within 6 MiB.
     assert get_optimal_chunk_size(3 * MIB) == 3 * MIB
     assert get_optimal_chunk_size(5 * MIB) == 5 * MIB // 2
-    assert get_optimal_chunk_size(50 * MIB) == -(-50 * MIB // 13)
+    assert get_optimal_chunk_size(9 * MIB) == 9 * MIB // 2
+    assert get_optimal_chunk_size(50 * MIB) == -(-50 * MIB // 12)
     assert get_optimal_chunk_size(2 * 1024 * MIB) == 4 * MIB
     breakdown = estimate_memory_usage(1024 * MIB, MIB)
     assert set(breakdown) == {"chunk_buffer", "encoder_state", "output_buffer", "overhead"}
