@@ -117,10 +117,12 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
                     .file
                     .set_permissions(fs::Permissions::from_mode(0o600))
                     .map_err(|e| Error::io("creating temporary output", e))?;
-                partial
-                    .file
-                    .try_lock()
-                    .map_err(|_| setting(format!("cannot lock {}", partial.path.display())))?;
+                partial.file.try_lock().map_err(|_| {
+                    setting(format!(
+                        "cannot lock {}",
+                        crate::base::path_text(&partial.path)
+                    ))
+                })?;
                 return Ok(partial);
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -135,8 +137,8 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
                     Err(TryLockError::WouldBlock) => {
                         return Err(setting(format!(
                             "another sigma is writing {} (its temporary file {} is locked)",
-                            dest.display(),
-                            path.display()
+                            crate::base::path_text(dest),
+                            crate::base::path_text(&path)
                         )))
                     }
                     Err(TryLockError::Error(e)) => {
@@ -149,7 +151,7 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
     }
     Err(setting(format!(
         "cannot create the temporary output {}",
-        path.display()
+        crate::base::path_text(&path)
     )))
 }
 
@@ -228,7 +230,7 @@ where
     if dest.as_os_str().as_encoded_bytes().ends_with(b"/") {
         return Err(setting(format!(
             "output {} names a folder (it ends in /); name a file",
-            dest.display()
+            crate::base::path_text(dest)
         )));
     }
     // A symlinked destination is written where it points (the link stays); one that
@@ -244,7 +246,7 @@ where
             Err(_) => {
                 return Err(setting(format!(
                     "output {} is a symlink to nothing",
-                    dest.display()
+                    crate::base::path_text(dest)
                 )))
             }
         },
@@ -259,7 +261,7 @@ where
             if src.dev() == existing.dev() && src.ino() == existing.ino() {
                 return Err(setting(format!(
                     "input and output {} are the same file",
-                    dest.display()
+                    crate::base::path_text(dest)
                 )));
             }
         }
@@ -270,7 +272,7 @@ where
         if !kind.is_file() {
             return Err(setting(format!(
                 "output {} exists and is not a regular file{}",
-                dest.display(),
+                crate::base::path_text(dest),
                 if kind.is_block_device() {
                     " (a block device: use -f to write to it)"
                 } else {
@@ -281,7 +283,7 @@ where
         if !force {
             return Err(setting(format!(
                 "output {} already exists; use -f to overwrite",
-                dest.display()
+                crate::base::path_text(dest)
             )));
         }
     }
@@ -317,7 +319,7 @@ where
         if e.kind() == io::ErrorKind::AlreadyExists {
             setting(format!(
                 "output {} appeared while writing; use -f to overwrite",
-                dest.display()
+                crate::base::path_text(dest)
             ))
         } else {
             Error::io("moving output into place", e)
@@ -388,7 +390,10 @@ where
     F: FnOnce(&mut dyn Write) -> Result<(T, Option<Attrs>), Error>,
 {
     if fs::symlink_metadata(dest).is_ok_and(|m| m.is_dir()) {
-        return Err(setting(format!("output {} is a folder", dest.display())));
+        return Err(setting(format!(
+            "output {} is a folder",
+            crate::base::path_text(dest)
+        )));
     }
     let mut partial = create_partial(dest, partials)?;
     let (value, attrs) = {

@@ -160,6 +160,39 @@ impl Spool {
     }
 }
 
+/// A file name as messages show it: control characters escaped (`\n`), bytes that are not
+/// UTF-8 as `\xNN` (not all as one replacement character) and a backslash doubled, so
+/// that every message stays one line and no two names look the same.
+pub fn name_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.extend(c.escape_default()),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// [`name_text`] of a path.
+pub fn path_text(path: &std::path::Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        name_text(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        name_text(path.to_string_lossy().as_bytes())
+    }
+}
+
 /// A time as seconds since the epoch with nine decimals, from whole seconds rounded down
 /// and nanoseconds (as file systems and the metadata glyph keep it): `-2.5` s is
 /// `(-3, 500_000_000)`, shown as `-2.500000000`.

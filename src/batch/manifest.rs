@@ -246,7 +246,7 @@ pub fn shards(dir: &Path) -> Result<Vec<ShardFiles>> {
     let list = fs::read_dir(dir).map_err(|e| {
         Error::io(
             "listing the manifest folder",
-            io::Error::new(e.kind(), format!("{}: {e}", dir.display())),
+            io::Error::new(e.kind(), format!("{}: {e}", crate::base::path_text(dir))),
         )
     })?;
     for entry in list {
@@ -339,7 +339,7 @@ impl Reader {
         Ok(Reader {
             lines,
             form,
-            name: path.display().to_string(),
+            name: crate::base::path_text(path),
             line_no: 0,
             last: None,
             buf: String::new(),
@@ -410,7 +410,7 @@ impl Reader {
 /// An error reading the manifest file at `path`, naming it.
 fn in_manifest(path: &Path, e: Error) -> Error {
     Error::InvalidSetting {
-        detail: format!("manifest {}: {e}", path.display()),
+        detail: format!("manifest {}: {e}", crate::base::path_text(path)),
     }
 }
 

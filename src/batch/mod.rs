@@ -132,7 +132,7 @@ fn open_manifest(dir: &Path) -> Result<Merged> {
         return Err(Error::InvalidSetting {
             detail: format!(
                 "no manifest in {} (not a folder written by sigma batch encode)",
-                dir.display()
+                crate::base::path_text(dir)
             ),
         });
     }
@@ -146,29 +146,32 @@ fn open_manifest(dir: &Path) -> Result<Merged> {
 /// Either condition fails.
 pub fn check_roots(src: &Path, dest: &Path) -> Result<()> {
     let setting = |detail: String| Error::InvalidSetting { detail };
-    let src_c =
-        fs::canonicalize(src).map_err(|e| setting(format!("source {}: {e}", src.display())))?;
+    let src_c = fs::canonicalize(src)
+        .map_err(|e| setting(format!("source {}: {e}", crate::base::path_text(src))))?;
     if !src_c.is_dir() {
-        return Err(setting(format!("source {} is not a folder", src.display())));
+        return Err(setting(format!(
+            "source {} is not a folder",
+            crate::base::path_text(src)
+        )));
     }
     if fs::metadata(dest).is_ok_and(|m| !m.is_dir()) {
         return Err(setting(format!(
             "destination {} exists and is not a folder",
-            dest.display()
+            crate::base::path_text(dest)
         )));
     }
     if let Ok(dest_c) = fs::canonicalize(dest) {
         if dest_c == src_c {
             return Err(setting(format!(
                 "source and destination are the same folder ({})",
-                src.display()
+                crate::base::path_text(src)
             )));
         }
         if src_c.starts_with(&dest_c) {
             return Err(setting(format!(
                 "source {} lies inside the destination {}",
-                src.display(),
-                dest.display()
+                crate::base::path_text(src),
+                crate::base::path_text(dest)
             )));
         }
     }
@@ -316,7 +319,7 @@ fn make_output_dirs(root: &Path, dir: &[u8], source: Option<&Path>) -> Result<()
                 return Err(Error::InvalidSetting {
                     detail: format!(
                         "refusing to write through {}: it is not a folder",
-                        path.display()
+                        crate::base::path_text(&path)
                     ),
                 })
             }
@@ -500,7 +503,7 @@ fn check_shard_count(dest: &Path, shard: Shard) -> Result<()> {
             return Err(Error::InvalidSetting {
                 detail: format!(
                     "{} holds manifest parts of another shard count ({name}); use that count, or remove them",
-                    dest.display()
+                    crate::base::path_text(dest)
                 ),
             });
         }
@@ -1120,13 +1123,13 @@ fn decode_one(
                 }
                 if m.is_dir() {
                     return Err(Error::InvalidSetting {
-                        detail: format!("output {} is a folder", out.display()),
+                        detail: format!("output {} is a folder", crate::base::path_text(&out)),
                     });
                 }
                 return Err(Error::InvalidSetting {
                     detail: format!(
                         "output {} already exists (not as the manifest lists this file); use -f to overwrite",
-                        out.display()
+                        crate::base::path_text(&out)
                     ),
                 });
             }

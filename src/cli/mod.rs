@@ -14,6 +14,7 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use args::{Cli, Command, CommonArgs};
+use sigmalang::base::name_text;
 use sigmalang::output::Partials;
 use sigmalang::stats::Stats;
 use sigmalang::Error;
@@ -161,38 +162,6 @@ fn push_printable(out: &mut String, s: &str) {
     }
 }
 
-/// A file name as messages show it: control characters escaped (one line per message),
-/// bytes that are not UTF-8 as `\xNN` (not all as one replacement character) and a
-/// backslash doubled, so that no two names look the same.
-fn name_text(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                c if c.is_control() => out.extend(c.escape_default()),
-                c => out.push(c),
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
-
-fn path_bytes(p: &Path) -> std::borrow::Cow<'_, [u8]> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        std::borrow::Cow::Borrowed(p.as_os_str().as_bytes())
-    }
-    #[cfg(not(unix))]
-    {
-        std::borrow::Cow::Owned(p.to_string_lossy().into_owned().into_bytes())
-    }
-}
-
 /// A file name as JSON output gives it: the name itself (JSON escapes what it must),
 /// with bytes that are not UTF-8 as U+FFFD.
 fn json_name(p: &Path) -> String {
@@ -207,7 +176,7 @@ fn display(p: &Path) -> String {
     if is_stdin(p) {
         "<stdin>".into()
     } else {
-        name_text(&path_bytes(p))
+        sigmalang::base::path_text(p)
     }
 }
 
