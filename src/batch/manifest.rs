@@ -293,6 +293,7 @@ fn create_fresh(path: &Path) -> std::io::Result<File> {
 pub struct Reader {
     lines: Option<Box<dyn BufRead + Send>>,
     form: Form,
+    /// The part's name as messages show it.
     name: String,
     line_no: u64,
     last: Option<Vec<u8>>,
@@ -368,14 +369,14 @@ impl Reader {
             return Ok(None);
         };
         self.buf.clear();
-        let path = Path::new(&self.name);
+        let name = &self.name;
         let n = Read::take(&mut **lines, MAX_LINE + 1)
             .read_line(&mut self.buf)
             .map_err(|e| match e.get_ref() {
                 Some(inner) if inner.is::<Error>() => {
-                    in_manifest(path, DecodeReader::<&[u8]>::into_error(e))
+                    in_manifest_named(name, DecodeReader::<&[u8]>::into_error(e))
                 }
-                _ => in_manifest(path, Error::io("reading", e)),
+                _ => in_manifest_named(name, Error::io("reading", e)),
             })?;
         let bad = |line: u64, detail: String| Error::InvalidSetting {
             detail: format!("manifest {} line {line}: {detail}", self.name),
@@ -409,8 +410,13 @@ impl Reader {
 
 /// An error reading the manifest file at `path`, naming it.
 fn in_manifest(path: &Path, e: Error) -> Error {
+    in_manifest_named(&crate::base::path_text(path), e)
+}
+
+/// [`in_manifest`] for a manifest named by its message text.
+fn in_manifest_named(name: &str, e: Error) -> Error {
     Error::InvalidSetting {
-        detail: format!("manifest {}: {e}", crate::base::path_text(path)),
+        detail: format!("manifest {name}: {e}"),
     }
 }
 
