@@ -1143,14 +1143,13 @@ fn decode_one(
         })?;
         Ok::<_, Error>(Some(stats))
     })();
-    match result {
-        Ok(None) => {
+    match result.transpose() {
+        Some(result) => stream_outcome(&r.path, Action::Decoded, result, started),
+        None => {
             let mut o = outcome(&r.path, Action::Unchanged, None);
             o.seconds = started.elapsed().as_secs_f64();
             (o, None)
         }
-        Ok(Some(stats)) => stream_outcome(&r.path, Action::Decoded, Ok(stats), started),
-        Err(e) => stream_outcome(&r.path, Action::Decoded, Err(e), started),
     }
 }
 

@@ -144,21 +144,17 @@ fn count(n: u64, what: &str) -> String {
 /// `s` with control characters escaped, so every message stays one line.
 fn printable(s: &str) -> String {
     if s.chars().any(char::is_control) {
-        let mut out = String::with_capacity(s.len() + 8);
-        push_printable(&mut out, s);
-        out
+        s.chars()
+            .flat_map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect::<Vec<_>>()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect()
     } else {
         s.to_string()
-    }
-}
-
-fn push_printable(out: &mut String, s: &str) {
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
     }
 }
 
