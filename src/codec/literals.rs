@@ -59,19 +59,26 @@ impl LiteralEncoder {
         }
         let mut freqs = [0u32; LIT_SYMS];
         count(lits, &mut freqs);
+        self.encode_counted(lits, &freqs, out);
+    }
+
+    /// Appends the section for `lits` (non-empty), whose byte counts are `freqs`, to
+    /// `out`.
+    pub fn encode_counted(&mut self, lits: &[u8], freqs: &[u32; LIT_SYMS], out: &mut Vec<u8>) {
+        let n = lits.len();
         let distinct = freqs.iter().filter(|&&f| f > 0).count();
         if distinct == 1 {
             out.push(MODE_RLE);
             out.push(lits[0]);
             return;
         }
-        let lengths = huffman::code_lengths(&freqs, MAX_CODE_LEN);
+        let lengths = huffman::code_lengths(freqs, MAX_CODE_LEN);
         self.desc.clear();
         huffman::write_description(&lengths, &mut self.desc);
         let streams_overhead = if n >= FOUR_STREAMS_MIN { 9 } else { 3 };
-        let new_bytes = huffman::coded_bits(&freqs, &lengths).unwrap_or(u64::MAX) / 8
+        let new_bytes = huffman::coded_bits(freqs, &lengths).unwrap_or(u64::MAX) / 8
             + (self.desc.len() + streams_overhead) as u64;
-        let repeat_bytes = huffman::coded_bits(&freqs, &self.prev)
+        let repeat_bytes = huffman::coded_bits(freqs, &self.prev)
             .map_or(u64::MAX, |b| b / 8 + streams_overhead as u64);
         if new_bytes.min(repeat_bytes) + 2 >= n as u64 {
             out.push(MODE_RAW);
@@ -129,8 +136,9 @@ fn looks_random(data: &[u8]) -> bool {
     bits / n > 7.9
 }
 
-/// Byte frequencies, counted in four interleaved tables to avoid store-to-load stalls.
-fn count(data: &[u8], freqs: &mut [u32; LIT_SYMS]) {
+/// Adds the byte frequencies of `data` to `freqs`, counted in four interleaved tables to
+/// avoid store-to-load stalls.
+pub(super) fn count(data: &[u8], freqs: &mut [u32; LIT_SYMS]) {
     let mut t = [[0u32; LIT_SYMS]; 4];
     let mut quads = data.chunks_exact(4);
     for q in &mut quads {
@@ -143,7 +151,7 @@ fn count(data: &[u8], freqs: &mut [u32; LIT_SYMS]) {
         t[0][usize::from(b)] += 1;
     }
     for (s, f) in freqs.iter_mut().enumerate() {
-        *f = t[0][s] + t[1][s] + t[2][s] + t[3][s];
+        *f += t[0][s] + t[1][s] + t[2][s] + t[3][s];
     }
 }
 

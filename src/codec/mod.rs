@@ -15,6 +15,7 @@ mod huffman;
 mod literals;
 mod lz;
 mod sequences;
+mod split;
 
 pub use block::{decode_body, decode_body_into, encode_body, DecodeScratch, EncodeScratch};
 pub use sequences::SLACK as DECODE_SLACK;

@@ -226,10 +226,28 @@ pub const CODED_BYTES: usize = std::mem::size_of::<Coded>();
 /// A sequence ready for the stream: its three codes and all its extra bits (literal
 /// length, match length, offset, in the order the decoder reads them).
 #[derive(Clone, Copy)]
-struct Coded {
+pub struct Coded {
     extra: u64,
     extra_bits: u8,
-    codes: [u8; 3],
+    /// Literal length, match length and offset codes.
+    pub codes: [u8; 3],
+}
+
+impl Coded {
+    /// The codes and extra bits of `q`.
+    #[inline(always)]
+    pub fn new(q: &Seq) -> Self {
+        let (lc, ln, le) = len_code(q.lit_len);
+        let (mc, mn, me) = len_code(q.match_len - MIN_MATCH as u32);
+        let (oc, on, oe) = off_code(q.off);
+        // Blocks of at most 128 KiB: literal and match lengths take at most 16 extra
+        // bits, offsets 25, so all three fit one field of at most 57 bits.
+        Coded {
+            extra: u64::from(le) | u64::from(me) << ln | u64::from(oe) << (ln + mn),
+            extra_bits: (ln + mn + on) as u8,
+            codes: [lc as u8, mc as u8, oc as u8],
+        }
+    }
 }
 
 impl SequenceEncoder {
@@ -253,20 +271,29 @@ impl SequenceEncoder {
         let mut freqs = [[0u32; SEQ_SYMS]; 3];
         self.coded.clear();
         self.coded.extend(seqs.iter().map(|q| {
-            let (lc, ln, le) = len_code(q.lit_len);
-            let (mc, mn, me) = len_code(q.match_len - MIN_MATCH as u32);
-            let (oc, on, oe) = off_code(q.off);
-            freqs[0][lc] += 1;
-            freqs[1][mc] += 1;
-            freqs[2][oc] += 1;
-            // Blocks of at most 128 KiB: literal and match lengths take at most 16 extra
-            // bits, offsets 25, so all three fit one field of at most 57 bits.
-            Coded {
-                extra: u64::from(le) | u64::from(me) << ln | u64::from(oe) << (ln + mn),
-                extra_bits: (ln + mn + on) as u8,
-                codes: [lc as u8, mc as u8, oc as u8],
+            let c = Coded::new(q);
+            for (f, &code) in freqs.iter_mut().zip(&c.codes) {
+                f[usize::from(code)] += 1;
             }
+            c
         }));
+        self.encode_prepared(0..seqs.len(), &freqs, out);
+    }
+
+    /// The coded forms of the block's sequences, for [`SequenceEncoder::encode_prepared`]
+    /// to take ranges of (cleared and filled by the caller).
+    pub fn coded_mut(&mut self) -> &mut Vec<Coded> {
+        &mut self.coded
+    }
+
+    /// Appends the section for the sequences coded in [`SequenceEncoder::coded_mut`]'s
+    /// `range` (non-empty), whose code counts are `freqs`, to `out`.
+    pub fn encode_prepared(
+        &mut self,
+        range: std::ops::Range<usize>,
+        freqs: &[[u32; SEQ_SYMS]; 3],
+        out: &mut Vec<u8>,
+    ) {
         let mode_at = out.len();
         out.push(0);
         let mut modes = 0u8;
@@ -298,10 +325,11 @@ impl SequenceEncoder {
         out[mode_at] = modes;
         let [ll, ml, of] = &encoders;
         // At most 3 x 9 state bits and 57 extra bits per sequence: 11 bytes.
-        let n = seqs.len();
+        let coded = &self.coded[range];
+        let n = coded.len();
         let mut w = BitWriter::reuse(&mut self.stream, 0, n * 11 + 8);
         // Backwards: the decoder reads the stream from its end.
-        let last = self.coded[n - 1];
+        let last = coded[n - 1];
         let mut states = [
             ll.first_state(usize::from(last.codes[0])),
             ml.first_state(usize::from(last.codes[1])),
@@ -309,7 +337,7 @@ impl SequenceEncoder {
         ];
         w.put(last.extra, u32::from(last.extra_bits));
         w.flush();
-        for q in self.coded[..n - 1].iter().rev() {
+        for q in coded[..n - 1].iter().rev() {
             let (v, nb) = of.step(&mut states[2], usize::from(q.codes[2]));
             w.put(v, nb);
             let (v, nb) = ml.step(&mut states[1], usize::from(q.codes[1]));
