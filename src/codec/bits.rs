@@ -110,6 +110,65 @@ impl<'a> BitWriter<'a> {
     }
 }
 
+/// Writes bit fields into a slice known to be large enough, a 64-bit word at a time; its
+/// state is three plain values, which the compiler keeps in registers through a hot loop
+/// (a [`BitWriter`] may grow its vector, so its state goes back to memory at every flush).
+pub struct SliceWriter<'a> {
+    out: &'a mut [u8],
+    /// Next byte of `out` to be written.
+    pos: usize,
+    acc: u64,
+    /// Valid bits in `acc`; at most 7 after [`SliceWriter::flush`].
+    nbits: u32,
+}
+
+impl<'a> SliceWriter<'a> {
+    /// Writes from the start of `out`, which must hold every byte written plus 8 (a
+    /// flush stores a whole word); the caller sizes it from the most its fields can take.
+    pub fn new(out: &'a mut [u8]) -> Self {
+        Self {
+            out,
+            pos: 0,
+            acc: 0,
+            nbits: 0,
+        }
+    }
+
+    /// Adds the low `n` bits of `value`; at most 64 bits pending between flushes.
+    #[inline(always)]
+    pub fn put(&mut self, value: u64, n: u32) {
+        debug_assert!(self.nbits + n <= 64);
+        debug_assert!(n == 64 || value < (1u64 << n));
+        self.acc |= value << (self.nbits & 63);
+        self.nbits += n;
+    }
+
+    /// Moves the whole bytes of the accumulator to the output.
+    #[inline(always)]
+    pub fn flush(&mut self) {
+        // In range by the caller's sizing; a bug panics here rather than losing bits.
+        self.out[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_le_bytes());
+        let bytes = self.nbits >> 3;
+        self.pos += bytes as usize;
+        self.acc = (self.acc >> (bytes * 4)) >> (bytes * 4);
+        self.nbits &= 7;
+    }
+
+    /// Writes `value` and flushes.
+    #[inline(always)]
+    pub fn write(&mut self, value: u64, n: u32) {
+        self.put(value, n);
+        self.flush();
+    }
+
+    /// Flushes the last partial byte (padded with zero bits) and returns the length of
+    /// what was written.
+    pub fn finish_len(mut self) -> usize {
+        self.flush();
+        self.pos + usize::from(self.nbits > 0)
+    }
+}
+
 /// Reads bit fields written by [`BitWriter`]. Reading past the end yields zero bits and
 /// is reported by [`BitReader::overrun`], so corrupt input never panics.
 pub struct BitReader<'a> {

@@ -2,7 +2,7 @@
 //! counts from frequencies, their compact description, the spread of symbols over the
 //! states, and the encoder and decoder transition tables (FORMAT.md 7.5).
 
-use super::bits::{BitWriter, RevReader};
+use super::bits::{BitWriter, RevReader, SliceWriter};
 use super::CodecError;
 
 /// Largest accuracy log (states = 2^log) of a sequence table.
@@ -281,9 +281,8 @@ impl Encoder {
 }
 
 /// Ends a sequence stream so that [`RevReader`] reads its bits back last first: writes
-/// the end marker and returns where the stream ends in the writer's vector (scratch bytes
-/// after it are left as they are).
-pub fn finish_stream(mut w: BitWriter<'_>) -> usize {
+/// the end marker and returns the stream's length.
+pub fn finish_stream(mut w: SliceWriter<'_>) -> usize {
     w.write(1, 1);
     w.finish_len()
 }
@@ -319,8 +318,8 @@ mod tests {
         let mut table = Vec::new();
         decode_table(&parsed, &mut table);
         // Encode backwards, decode forwards.
-        let mut out = Vec::new();
-        let mut w = BitWriter::new(&mut out, 0);
+        let mut out = vec![0u8; symbols.len() * 2 + 16];
+        let mut w = SliceWriter::new(&mut out);
         let mut state = enc.first_state(*symbols.last().unwrap());
         for &s in symbols[..symbols.len() - 1].iter().rev() {
             let (v, n) = enc.step(&mut state, s);

@@ -5,7 +5,7 @@
 //! two tight passes, each a function of its own so that its state stays in registers: one
 //! reads the sequences, the next checks and executes them into the frame.
 
-use super::bits::{BitReader, BitWriter, RevReader};
+use super::bits::{BitReader, BitWriter, RevReader, SliceWriter};
 use super::fse::{self, Counts};
 use super::huffman::take;
 use super::{CodecError, GlyphCounts};
@@ -327,7 +327,12 @@ impl SequenceEncoder {
         // At most 3 x 9 state bits and 57 extra bits per sequence: 11 bytes.
         let coded = &self.coded[range];
         let n = coded.len();
-        let mut w = BitWriter::reuse(&mut self.stream, 0, n * 11 + 8);
+        // Plus 8 bytes of the final states and end marker, and 8 for a flush's word.
+        let cap = n * 11 + 16;
+        if self.stream.len() < cap {
+            self.stream.resize(cap, 0);
+        }
+        let mut w = SliceWriter::new(&mut self.stream[..cap]);
         // Backwards: the decoder reads the stream from its end.
         let last = coded[n - 1];
         let mut states = [
