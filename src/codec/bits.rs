@@ -51,21 +51,6 @@ impl<'a> BitWriter<'a> {
         self.nbits &= 7;
     }
 
-    /// Starts writing at `out[at..]`, reusing `out`'s bytes as scratch: nothing is
-    /// zeroed that is already there. End with [`BitWriter::finish_len`].
-    pub fn reuse(out: &'a mut Vec<u8>, at: usize, hint: usize) -> Self {
-        if out.len() < at + hint + 16 {
-            out.resize(at + hint + 16, 0);
-        }
-        Self {
-            out,
-            pos: at,
-            start: at,
-            acc: 0,
-            nbits: 0,
-        }
-    }
-
     /// Makes room past `pos` and writes the accumulator there: grows by about half of what
     /// was written from `start`, not of the whole vector, which may hold far more (a
     /// frame's output before this).
@@ -88,16 +73,6 @@ impl<'a> BitWriter<'a> {
     #[cfg(test)]
     pub fn bit_len(&self, start: usize) -> usize {
         (self.pos - start) * 8 + self.nbits as usize
-    }
-
-    /// Flushes the last partial byte (padded with zero bits) and returns where the
-    /// written bits end in `out`, leaving the scratch bytes after them.
-    pub fn finish_len(mut self) -> usize {
-        self.flush();
-        if self.nbits > 0 {
-            self.pos += 1;
-        }
-        self.pos
     }
 
     /// Flushes the last partial byte (padded with zero bits) and trims the scratch bytes.

@@ -1,7 +1,7 @@
 //! Length-limited canonical Huffman codes: code lengths from frequencies, the compact
 //! table description stored in a block, encoder codes and single-lookup decoding tables.
 
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, BitWriter, SliceWriter};
 use super::CodecError;
 
 /// Longest code of a literal or sequence table.
@@ -360,7 +360,7 @@ impl Encoder {
 
     /// Adds `sym`'s code to `w` (without flushing).
     #[inline(always)]
-    pub fn put(&self, w: &mut BitWriter<'_>, sym: u8) {
+    pub fn put(&self, w: &mut SliceWriter<'_>, sym: u8) {
         let (c, l) = self.code(sym);
         w.put(c, l);
     }
@@ -439,13 +439,14 @@ mod tests {
                 .map(|i| (i * i + 3 * i) % freqs.len())
                 .filter(|&s| freqs[s] > 0)
                 .collect();
-            let mut out = Vec::new();
-            let mut w = BitWriter::new(&mut out, 0);
+            let mut out = vec![0u8; syms.len() * 2 + 8];
+            let mut w = SliceWriter::new(&mut out);
             for &s in &syms {
                 enc.put(&mut w, s as u8);
                 w.flush();
             }
-            w.finish();
+            let len = w.finish_len();
+            out.truncate(len);
             let mut r = BitReader::new(&out);
             for &s in &syms {
                 r.refill();

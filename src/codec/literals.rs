@@ -2,7 +2,7 @@
 //! stream (short sections) or four interleaved streams, with a new code or the code of the
 //! previous Huffman-coded literal section of the frame (FORMAT.md 7.3).
 
-use super::bits::{BitReader, BitWriter};
+use super::bits::{BitReader, SliceWriter};
 use super::huffman::{self, take, Encoder, MAX_CODE_LEN};
 use super::CodecError;
 use crate::base::varint;
@@ -158,7 +158,12 @@ pub(super) fn count(data: &[u8], freqs: &mut [u32; LIT_SYMS]) {
 /// Writes the Huffman codes of `syms` as one bit stream at `scratch[at..]` (reusing the
 /// scratch bytes); returns where the stream ends.
 fn write_stream(enc: &Encoder, syms: &[u8], scratch: &mut Vec<u8>, at: usize) -> usize {
-    let mut w = BitWriter::reuse(scratch, at, syms.len() * 11 / 8);
+    // Codes of at most 11 bits, a last partial byte, and 8 bytes for a flush's word.
+    let cap = syms.len() * 11 / 8 + 9;
+    if scratch.len() < at + cap {
+        scratch.resize(at + cap, 0);
+    }
+    let mut w = SliceWriter::new(&mut scratch[at..at + cap]);
     let mut quads = syms.chunks_exact(4);
     for q in &mut quads {
         // Four codes of at most 11 bits fit in the 57 bits a flush leaves room for.
@@ -172,7 +177,7 @@ fn write_stream(enc: &Encoder, syms: &[u8], scratch: &mut Vec<u8>, at: usize) ->
         enc.put(&mut w, b);
         w.flush();
     }
-    w.finish_len()
+    at + w.finish_len()
 }
 
 /// The decoder's memory across the blocks of a frame.
