@@ -148,10 +148,11 @@ impl Counts {
         Ok(Counts { log, counts })
     }
 
-    /// State positions in spread order: symbol of each state.
-    fn spread(&self) -> Vec<u8> {
+    /// State positions in spread order: the symbol of each of the table's states, in
+    /// the first `1 << log` bytes of the array (`log` at most [`MAX_LOG`]).
+    fn spread(&self) -> [u8; 1 << MAX_LOG] {
+        let mut table = [0u8; 1 << MAX_LOG];
         let size = 1usize << self.log;
-        let mut table = vec![0u8; size];
         if size == 1 {
             table[0] = self.counts.iter().position(|&c| c > 0).unwrap_or(0) as u8;
             return table;
@@ -161,7 +162,7 @@ impl Counts {
         let mut pos = 0usize;
         for (s, &c) in self.counts.iter().enumerate() {
             for _ in 0..c {
-                table[pos] = s as u8;
+                table[pos & ((1 << MAX_LOG) - 1)] = s as u8;
                 pos = (pos + step) & mask;
             }
         }
@@ -178,21 +179,28 @@ pub struct DecodeEntry {
     pub symbol: u8,
 }
 
-/// Fills `table` with the decoder entries of `counts`.
-pub fn decode_table(counts: &Counts, table: &mut Vec<DecodeEntry>) {
+/// Passes the decoder entry of each state of `counts`' table (log at most [`MAX_LOG`]),
+/// in state order, to `entry(state, entry)`.
+#[inline(always)]
+pub fn decode_entries(counts: &Counts, mut entry: impl FnMut(usize, DecodeEntry)) {
     let size = 1u32 << counts.log;
     let spread = counts.spread();
-    let mut next: Vec<u32> = counts.counts.iter().map(|&c| u32::from(c)).collect();
-    table.clear();
-    for &s in &spread {
+    let mut next = [0u32; 256];
+    for (n, &c) in next.iter_mut().zip(&counts.counts) {
+        *n = u32::from(c);
+    }
+    for (state, &s) in spread[..size as usize].iter().enumerate() {
         let x = next[usize::from(s)];
         next[usize::from(s)] += 1;
         let nb = counts.log - floor_log2(x);
-        table.push(DecodeEntry {
-            base: ((x << nb) - size) as u16,
-            nb: nb as u8,
-            symbol: s,
-        });
+        entry(
+            state,
+            DecodeEntry {
+                base: ((x << nb) - size) as u16,
+                nb: nb as u8,
+                symbol: s,
+            },
+        );
     }
 }
 
@@ -249,7 +257,7 @@ impl Encoder {
             cum += c;
         }
         let mut fill = enc.first;
-        for (p, &s) in spread.iter().enumerate() {
+        for (p, &s) in spread[..size as usize].iter().enumerate() {
             enc.next[usize::from(fill[usize::from(s)])] = (size + p as u32) as u16;
             fill[usize::from(s)] += 1;
         }
@@ -315,8 +323,8 @@ mod tests {
         let parsed = Counts::read(&mut BitReader::new(&desc), freqs.len(), 6, 0).unwrap();
         assert_eq!(parsed, counts);
         let enc = Encoder::new(&counts);
-        let mut table = Vec::new();
-        decode_table(&parsed, &mut table);
+        let mut table = vec![DecodeEntry::default(); 1 << parsed.log];
+        decode_entries(&parsed, |state, e| table[state] = e);
         // Encode backwards, decode forwards.
         let mut out = vec![0u8; symbols.len() * 2 + 16];
         let mut w = SliceWriter::new(&mut out);

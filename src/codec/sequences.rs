@@ -399,7 +399,6 @@ pub struct SequenceDecoder {
     /// Decoding entries of the literal length, match length and offset tables, at
     /// `k * TABLE_SLOTS`.
     entries: Box<[SeqEntry; 4 * TABLE_SLOTS]>,
-    scratch: Vec<fse::DecodeEntry>,
     /// The block's sequences as read: (literal length, match length, `off`). Grown,
     /// never cleared: every slot used is written first.
     decoded: Vec<[u32; 3]>,
@@ -410,7 +409,6 @@ impl Default for SequenceDecoder {
         Self {
             tables: Default::default(),
             entries: Box::new([SeqEntry::default(); 4 * TABLE_SLOTS]),
-            scratch: Vec::new(),
             decoded: Vec::new(),
         }
     }
@@ -443,18 +441,18 @@ impl SequenceDecoder {
 
     /// Fills table `k` (0 literal length, 1 match length, 2 offset) from `counts`.
     fn build(&mut self, k: usize, counts: &Counts) {
-        fse::decode_table(counts, &mut self.scratch);
         let offset = k * TABLE_SLOTS;
         let slots = &mut self.entries[offset..offset + TABLE_SLOTS];
-        for (slot, e) in slots.iter_mut().zip(&self.scratch) {
-            let (base, extra) = VALUE_BASE[k][usize::from(e.symbol)];
-            *slot = SeqEntry {
+        let bases = &VALUE_BASE[k];
+        fse::decode_entries(counts, |state, e| {
+            let (base, extra) = bases[usize::from(e.symbol) % SEQ_SYMS];
+            slots[state % TABLE_SLOTS] = SeqEntry {
                 value: base,
                 next: e.base + offset as u16,
                 extra: extra as u8,
                 state_bits: e.nb,
             };
-        }
+        });
         self.tables[k].log = counts.log;
         self.tables[k].valid = true;
     }

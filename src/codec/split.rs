@@ -18,6 +18,13 @@ pub const MIN_SEQS: usize = 64;
 /// Blocks of fewer raw bytes are not cut.
 pub const MIN_RAW: usize = 2 * LEAF;
 
+/// Fraction of a span's estimated cost that halving it must save: each part costs the
+/// decoder table builds and the encoder its own tables. On 16 MiB of shared libraries at
+/// level 3, against planning but never cutting, cutting at any saving made the output 1.9%
+/// smaller for 9% more encode and 7% more decode instructions; at 1%, 1.5% smaller for 5%
+/// and 3.4%.
+const MIN_GAIN: f64 = 0.01;
+
 /// Bits of the header a coded block adds besides its tables: its kind and three sizes,
 /// the table modes, the sequence stream's size and the four literal streams' sizes.
 const BLOCK_HEADER_BITS: f64 = 80.0;
@@ -190,14 +197,14 @@ impl Splitter {
     }
 
     /// Appends the parts of leaves `a..b` (whose counts are `c`, costing `bits`): the
-    /// span whole, or each half's parts when that is estimated to cost less.
+    /// span whole, or each half's parts when that is estimated to save [`MIN_GAIN`].
     fn halve(&self, a: usize, b: usize, c: &Counts, bits: f64, parts: &mut Vec<(Part, Hist)>) {
         if b - a >= 2 {
             let m = (a + b) / 2;
             let left = span(&self.ends[a].1, &self.ends[m].1);
             let right = span(&self.ends[m].1, &self.ends[b].1);
             let (left_bits, right_bits) = (cost(&left), cost(&right));
-            if left_bits + right_bits < bits {
+            if left_bits + right_bits < bits * (1.0 - MIN_GAIN) {
                 self.halve(a, m, &left, left_bits, parts);
                 self.halve(m, b, &right, right_bits, parts);
                 return;
