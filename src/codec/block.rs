@@ -17,8 +17,9 @@ pub const BLOCK_SIZE: usize = 128 * 1024;
 // holds for lengths below 2^17 + 1.
 const _: () = assert!(BLOCK_SIZE <= 1 << 17);
 /// Lowest level whose blocks are cut into parts with tables of their own where that is
-/// estimated to pay (see `split`): on 16 MiB of shared libraries level 3's output was 1.9%
-/// smaller; level 1 keeps its speed (on 9 MB of prose it took 4.4% more instructions).
+/// estimated to pay (see `split`): on 16 MiB of shared libraries level 3's output was 1.5%
+/// smaller; level 1 keeps its speed (on 9 MB of prose planning took 4.4% more
+/// instructions).
 const SPLIT_MIN_LEVEL: u8 = 2;
 /// Largest raw block a decoder accepts.
 pub const MAX_BLOCK_SIZE: usize = 1 << 20;
