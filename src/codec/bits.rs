@@ -1,6 +1,42 @@
 //! Little-endian bit I/O: bits are packed from the least significant bit of each byte up,
 //! and a field's least significant bit is written first.
 
+/// Bits not yet stored, the state both writers share: each stores the accumulator as a
+/// whole word at its write position, then drops the whole bytes from it.
+#[derive(Clone, Copy, Default)]
+struct Pending {
+    acc: u64,
+    /// Valid bits in `acc`; at most 7 after [`Pending::advance`].
+    nbits: u32,
+}
+
+impl Pending {
+    /// Adds the low `n` bits of `value`; at most 64 bits pending between flushes.
+    #[inline(always)]
+    fn put(&mut self, value: u64, n: u32) {
+        debug_assert!(self.nbits + n <= 64);
+        debug_assert!(n == 64 || value < (1u64 << n));
+        self.acc |= value << (self.nbits & 63);
+        self.nbits += n;
+    }
+
+    /// The word to store at the write position.
+    #[inline(always)]
+    fn word(&self) -> [u8; 8] {
+        self.acc.to_le_bytes()
+    }
+
+    /// Drops the whole bytes just stored; returns how many.
+    #[inline(always)]
+    fn advance(&mut self) -> usize {
+        let bytes = self.nbits >> 3;
+        // Two shifts of at most 32: a whole word (64 bits pending) leaves nothing.
+        self.acc = (self.acc >> (bytes * 4)) >> (bytes * 4);
+        self.nbits &= 7;
+        bytes as usize
+    }
+}
+
 /// Appends bit fields to a byte vector, flushing whole bytes a 64-bit word at a time.
 pub struct BitWriter<'a> {
     out: &'a mut Vec<u8>,
@@ -8,9 +44,7 @@ pub struct BitWriter<'a> {
     pos: usize,
     /// Where this writer began.
     start: usize,
-    acc: u64,
-    /// Valid bits in `acc`; at most 7 after [`BitWriter::flush`].
-    nbits: u32,
+    bits: Pending,
 }
 
 impl<'a> BitWriter<'a> {
@@ -22,8 +56,7 @@ impl<'a> BitWriter<'a> {
             out,
             pos,
             start: pos,
-            acc: 0,
-            nbits: 0,
+            bits: Pending::default(),
         }
     }
 
@@ -31,24 +64,17 @@ impl<'a> BitWriter<'a> {
     /// flushes (a flush leaves at most 7).
     #[inline(always)]
     pub fn put(&mut self, value: u64, n: u32) {
-        debug_assert!(self.nbits + n <= 64);
-        debug_assert!(n == 64 || value < (1u64 << n));
-        self.acc |= value << (self.nbits & 63);
-        self.nbits += n;
+        self.bits.put(value, n);
     }
 
     /// Moves the whole bytes of the accumulator to the output.
     #[inline(always)]
     pub fn flush(&mut self) {
         match self.out.get_mut(self.pos..self.pos + 8) {
-            Some(word) => word.copy_from_slice(&self.acc.to_le_bytes()),
+            Some(word) => word.copy_from_slice(&self.bits.word()),
             None => self.grow_and_write(),
         }
-        let bytes = self.nbits >> 3;
-        self.pos += bytes as usize;
-        // Two shifts of at most 32: a whole word (64 bits pending) leaves nothing.
-        self.acc = (self.acc >> (bytes * 4)) >> (bytes * 4);
-        self.nbits &= 7;
+        self.pos += self.bits.advance();
     }
 
     /// Makes room past `pos` and writes the accumulator there: grows by about half of what
@@ -59,7 +85,7 @@ impl<'a> BitWriter<'a> {
     fn grow_and_write(&mut self) {
         let written = self.pos - self.start;
         self.out.resize(self.pos + written / 2 + 64, 0);
-        self.out[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_le_bytes());
+        self.out[self.pos..self.pos + 8].copy_from_slice(&self.bits.word());
     }
 
     /// Writes `value` (`n` <= 57 bits) and flushes.
@@ -72,13 +98,13 @@ impl<'a> BitWriter<'a> {
     /// Bits written so far (including pending ones).
     #[cfg(test)]
     pub fn bit_len(&self, start: usize) -> usize {
-        (self.pos - start) * 8 + self.nbits as usize
+        (self.pos - start) * 8 + self.bits.nbits as usize
     }
 
     /// Flushes the last partial byte (padded with zero bits) and trims the scratch bytes.
     pub fn finish(mut self) {
         self.flush();
-        if self.nbits > 0 {
+        if self.bits.nbits > 0 {
             self.pos += 1;
         }
         self.out.truncate(self.pos);
@@ -92,9 +118,7 @@ pub struct SliceWriter<'a> {
     out: &'a mut [u8],
     /// Next byte of `out` to be written.
     pos: usize,
-    acc: u64,
-    /// Valid bits in `acc`; at most 7 after [`SliceWriter::flush`].
-    nbits: u32,
+    bits: Pending,
 }
 
 impl<'a> SliceWriter<'a> {
@@ -104,29 +128,22 @@ impl<'a> SliceWriter<'a> {
         Self {
             out,
             pos: 0,
-            acc: 0,
-            nbits: 0,
+            bits: Pending::default(),
         }
     }
 
     /// Adds the low `n` bits of `value`; at most 64 bits pending between flushes.
     #[inline(always)]
     pub fn put(&mut self, value: u64, n: u32) {
-        debug_assert!(self.nbits + n <= 64);
-        debug_assert!(n == 64 || value < (1u64 << n));
-        self.acc |= value << (self.nbits & 63);
-        self.nbits += n;
+        self.bits.put(value, n);
     }
 
     /// Moves the whole bytes of the accumulator to the output.
     #[inline(always)]
     pub fn flush(&mut self) {
         // In range by the caller's sizing; a bug panics here rather than losing bits.
-        self.out[self.pos..self.pos + 8].copy_from_slice(&self.acc.to_le_bytes());
-        let bytes = self.nbits >> 3;
-        self.pos += bytes as usize;
-        self.acc = (self.acc >> (bytes * 4)) >> (bytes * 4);
-        self.nbits &= 7;
+        self.out[self.pos..self.pos + 8].copy_from_slice(&self.bits.word());
+        self.pos += self.bits.advance();
     }
 
     /// Writes `value` and flushes.
@@ -140,7 +157,7 @@ impl<'a> SliceWriter<'a> {
     /// what was written.
     pub fn finish_len(mut self) -> usize {
         self.flush();
-        self.pos + usize::from(self.nbits > 0)
+        self.pos + usize::from(self.bits.nbits > 0)
     }
 }
 
