@@ -437,11 +437,7 @@ mod tests {
     /// stream boundaries; the encoder's glyph counts must equal the decoder's.
     #[test]
     fn encoder_and_decoder_count_the_same_glyphs() {
-        let mut x = 99u32;
-        let mut rnd = move || {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            x >> 8
-        };
+        let mut rnd = lcg(99u32);
         let words = [
             "alpha ", "beta ", "gamma\n", "delta\t", "{x: 1}", "0000", "\0\0",
         ];
@@ -475,11 +471,7 @@ mod tests {
     /// one part, at every level that cuts, and decodes with the same glyph counts.
     #[test]
     fn a_block_whose_halves_differ_is_cut() {
-        let mut x = 7u32;
-        let mut rnd = move || {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-            x >> 8
-        };
+        let mut rnd = lcg(7u32);
         let words = [
             "the ", "glyph ", "stream ", "of ", "frames\n", "and ", "bytes ",
         ];
@@ -541,6 +533,14 @@ mod tests {
     }
 
     /// `n` pseudo-random bytes.
+    /// A linear congruential generator from `seed`: 24-bit values.
+    fn lcg(mut x: u32) -> impl FnMut() -> u32 {
+        move || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            x >> 8
+        }
+    }
+
     fn noise(n: usize, seed: u32) -> Vec<u8> {
         let mut x = seed;
         (0..n)
