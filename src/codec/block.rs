@@ -480,7 +480,7 @@ mod tests {
             data.extend_from_slice(words[rnd() as usize % words.len()].as_bytes());
         }
         while data.len() < BLOCK_SIZE {
-            if rnd() % 4 == 0 && data.len() > BLOCK_SIZE / 2 + 64 {
+            if rnd().is_multiple_of(4) && data.len() > BLOCK_SIZE / 2 + 64 {
                 // A short copy of recent bytes.
                 let at = data.len() - 1 - rnd() as usize % 48;
                 for i in 0..6 {
