@@ -140,6 +140,12 @@ fn looks_random(data: &[u8]) -> bool {
 /// avoid store-to-load stalls.
 pub(super) fn count(data: &[u8], freqs: &mut [u32; LIT_SYMS]) {
     let mut t = [[0u32; LIT_SYMS]; 4];
+    count_into(data, &mut t);
+    add_tables(&t, freqs);
+}
+
+/// Adds the byte frequencies of `data` to four interleaved tables (see [`count`]).
+pub(super) fn count_into(data: &[u8], t: &mut [[u32; LIT_SYMS]; 4]) {
     let mut quads = data.chunks_exact(4);
     for q in &mut quads {
         t[0][usize::from(q[0])] += 1;
@@ -150,7 +156,11 @@ pub(super) fn count(data: &[u8], freqs: &mut [u32; LIT_SYMS]) {
     for &b in quads.remainder() {
         t[0][usize::from(b)] += 1;
     }
-    for (s, f) in freqs.iter_mut().enumerate() {
+}
+
+/// Adds the four interleaved tables of [`count_into`] to `freqs`.
+pub(super) fn add_tables(t: &[[u32; LIT_SYMS]; 4], freqs: &mut [u32]) {
+    for (s, f) in freqs.iter_mut().enumerate().take(LIT_SYMS) {
         *f += t[0][s] + t[1][s] + t[2][s] + t[3][s];
     }
 }

@@ -5,7 +5,7 @@
 //! the table descriptions the extra block sends. Binaries, whose code, data and string
 //! sections have different statistics, gain the most; prose is rarely cut.
 
-use super::literals::{count, LIT_SYMS};
+use super::literals::{add_tables, count_into, LIT_SYMS};
 use super::sequences::{Coded, Seq, SEQ_SYMS};
 
 /// Raw bytes of a leaf, the smallest part a block is cut into (the last leaf of a block
@@ -128,6 +128,8 @@ pub fn memory(block: usize) -> usize {
 /// Reusable memory of the splitter.
 #[derive(Default)]
 pub struct Splitter {
+    /// Where each leaf ends.
+    cuts: Vec<Part>,
     /// Where each leaf ends, and the block's running counts there (after a first entry
     /// of zeros for the block's start).
     ends: Vec<(Part, Counts)>,
@@ -147,38 +149,37 @@ impl Splitter {
         parts: &mut Vec<(Part, Hist)>,
     ) {
         parts.clear();
-        self.ends.clear();
-        self.ends.push((Part::default(), [0; COUNTS]));
         // Leaves end at the first sequence end at least LEAF bytes after their start,
         // unless less than half a leaf would be left.
+        self.cuts.clear();
         let last_cut = raw - LEAF / 2;
         let (mut lit_end, mut raw_end, mut leaf_start) = (0, 0, 0);
         for (i, q) in seqs.iter().enumerate() {
             lit_end += q.lit_len as usize;
             raw_end += (q.lit_len + q.match_len) as usize;
             if raw_end >= leaf_start + LEAF && raw_end <= last_cut {
-                let part = Part {
+                self.cuts.push(Part {
                     seqs: i + 1,
                     lits: lit_end,
                     raw: raw_end,
-                };
-                self.ends.push((part, [0; COUNTS]));
+                });
                 leaf_start = raw_end;
             }
         }
-        let whole = Part {
+        self.cuts.push(Part {
             seqs: seqs.len(),
             lits: lits.len(),
             raw,
-        };
-        self.ends.push((whole, [0; COUNTS]));
+        });
         // Per leaf, one pass codes its sequences and counts their codes; the counts run
         // on from leaf to leaf.
+        self.ends.clear();
+        self.ends.push((Part::default(), [0; COUNTS]));
         coded.clear();
         let mut running = [0u32; COUNTS];
-        let mut lit_counts = [0u32; LIT_SYMS];
+        let mut lit_tables = [[0u32; LIT_SYMS]; 4];
         let mut from = Part::default();
-        for (to, counts) in &mut self.ends[1..] {
+        for &to in &self.cuts {
             let codes = &mut running[LIT_SYMS..];
             coded.extend(seqs[from.seqs..to.seqs].iter().map(|q| {
                 let c = Coded::new(q);
@@ -187,13 +188,13 @@ impl Splitter {
                 }
                 c
             }));
-            count(&lits[from.lits..to.lits], &mut lit_counts);
-            running[..LIT_SYMS].copy_from_slice(&lit_counts);
-            *counts = running;
-            from = *to;
+            count_into(&lits[from.lits..to.lits], &mut lit_tables);
+            running[..LIT_SYMS].fill(0);
+            add_tables(&lit_tables, &mut running[..LIT_SYMS]);
+            self.ends.push((to, running));
+            from = to;
         }
-        let all = span(&self.ends[0].1, &running);
-        self.halve(0, self.ends.len() - 1, &all, cost(&all), parts);
+        self.halve(0, self.ends.len() - 1, &running, cost(&running), parts);
     }
 
     /// Appends the parts of leaves `a..b` (whose counts are `c`, costing `bits`): the
