@@ -228,7 +228,8 @@ impl Splitter {
 mod tests {
     use super::*;
 
-    /// Sequences of `n` literals and a 4-byte copy, each, over `raw` bytes.
+    /// Sequences of `per_seq` literals and a 4-byte copy at `dist` each, over `lits`; and
+    /// the raw bytes they cover.
     fn block(lits: &[u8], per_seq: usize, dist: u32) -> (Vec<Seq>, usize) {
         let seqs: Vec<Seq> = (0..lits.len() / per_seq)
             .map(|_| Seq {
