@@ -4,7 +4,7 @@
 //! positions do not offer a better one.
 
 use super::{
-    common_len, dist_cost, hash4, hash8, hash_n, longer_match, read_u32, read_u64, LitBuf,
+    common_len, copy_gain, hash4, hash8, hash_n, longer_match, read_u32, read_u64, LitBuf,
     MatchFinder, Params, Seq, Strategy, GOOD_MATCH, LAZY_LIMIT, MIN_MATCH, NONE, ROW,
 };
 
@@ -20,6 +20,13 @@ fn chain_hash(data: &[u8], i: usize, p: Params) -> usize {
     } else {
         hash4(read_u32(data, i), p.hash_log)
     }
+}
+
+/// True when a copy of `len` from `dist` is worth more than the best so far
+/// (`best_len` from `best_dist`) by [`copy_gain`].
+#[inline(always)]
+fn better(len: usize, dist: u32, best_len: usize, best_dist: u32) -> bool {
+    copy_gain(len, dist) > copy_gain(best_len, best_dist)
 }
 
 impl MatchFinder {
@@ -91,7 +98,9 @@ impl MatchFinder {
             if c >= pos || pos - c > max_dist {
                 break;
             }
-            if let Some(len) = longer_match(data, c, pos, end, v, best_len) {
+            if let Some(len) = longer_match(data, c, pos, end, v, best_len)
+                .filter(|&len| best_dist == 0 || better(len, (pos - c) as u32, best_len, best_dist))
+            {
                 best_len = len;
                 best_dist = (pos - c) as u32;
                 if len >= p.nice || len >= max {
@@ -115,7 +124,7 @@ impl MatchFinder {
         let (len, dist) = if p.strategy == Strategy::Row {
             self.find_row(data, p, pos, end)
         } else {
-            self.find_chain(data, p, pos, end, |_, _| {})
+            self.find_chain(data, p, pos, end)
         };
         self.find_long(data, p, pos, end, (len, dist))
     }
@@ -140,15 +149,16 @@ impl MatchFinder {
         self.long[slot] = pos as u32;
         if cand < pos && read_u64(data, cand) == v {
             let len = 8 + common_len(data, cand + 8, pos + 8, end);
-            if len > best.0 {
-                return (len, (pos - cand) as u32);
+            let dist = (pos - cand) as u32;
+            if len > best.0 && (best.0 == 0 || better(len, dist, best.0, best.1)) {
+                return (len, dist);
             }
         }
         best
     }
 
-    /// Walks the hash chain at `pos`, calling `record(length, distance)` for each candidate
-    /// longer than all before it; returns the best (length, distance); inserts `pos`.
+    /// Walks the hash chain at `pos`; returns the best (length, distance) by
+    /// [`copy_gain`]; inserts `pos`.
     #[inline(always)]
     pub(super) fn find_chain(
         &mut self,
@@ -156,7 +166,6 @@ impl MatchFinder {
         p: Params,
         pos: usize,
         end: usize,
-        mut record: impl FnMut(usize, u32),
     ) -> (usize, u32) {
         self.insert_upto(data, pos, p, false);
         let window = self.chain_mask + 1;
@@ -171,10 +180,11 @@ impl MatchFinder {
         let low = (pos + 1).saturating_sub(window);
         let mut c = self.head[h] as usize;
         while c < pos && c >= low && depth > 0 {
-            if let Some(len) = longer_match(data, c, pos, end, v, best_len) {
+            if let Some(len) = longer_match(data, c, pos, end, v, best_len)
+                .filter(|&len| best_dist == 0 || better(len, (pos - c) as u32, best_len, best_dist))
+            {
                 best_len = len;
                 best_dist = (pos - c) as u32;
-                record(len, best_dist);
                 if len >= p.nice || len >= max {
                     break;
                 }
@@ -214,7 +224,7 @@ impl MatchFinder {
         };
         let rep_gain = rep_len as i64 * 4 - 1;
         let gain = if len > 0 {
-            len as i64 * 4 - dist_cost(dist)
+            copy_gain(len, dist)
         } else {
             i64::MIN
         };
@@ -276,5 +286,49 @@ impl MatchFinder {
             anchor = pos;
         }
         anchor
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Level;
+
+    #[test]
+    fn a_near_copy_beats_a_slightly_longer_far_one() {
+        // `key` + 'Z' far back, `key` + 'Y' close by, then `key` + 'Z' again: the far copy
+        // is one byte longer, but its distance costs more than that byte is worth.
+        let mut x = 1u32;
+        let mut noise = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (x >> 16) as u8
+                })
+                .collect()
+        };
+        let key = b"0123456789abcdef";
+        let mut data = noise(64);
+        let far = data.len();
+        data.extend_from_slice(key);
+        data.push(b'Z');
+        data.extend(noise(100_000));
+        let near = data.len();
+        data.extend_from_slice(key);
+        data.push(b'Y');
+        data.extend(noise(40));
+        let pos = data.len();
+        data.extend_from_slice(key);
+        data.push(b'Z');
+        data.extend(noise(64));
+        let end = data.len() - 16;
+
+        let mut mf = MatchFinder::default();
+        mf.reset(Level::new(5).unwrap(), &data, 0);
+        let p = mf.params.unwrap();
+        let found = mf.find(&data, p, pos, end);
+        assert_eq!(found, (key.len(), (pos - near) as u32));
+        // By length alone, the far copy would have won.
+        assert!(common_len(&data, far, pos, end) > common_len(&data, near, pos, end));
     }
 }
