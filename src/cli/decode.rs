@@ -86,10 +86,8 @@ fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<
         Ok(stats)
     };
     if a.out.stdout {
-        run(&mut Sequential::new(io::BufWriter::new(
-            io::stdout().lock(),
-        )))
-        .map_err(|e| fail(&name, e))?;
+        let stdout = super::raw_stdout().map_err(|e| fail(&name, e))?;
+        run(&mut Sequential::new(io::BufWriter::new(stdout))).map_err(|e| fail(&name, e))?;
     } else {
         let dest = match &a.out.output {
             Some(o) => o.clone(),
@@ -222,7 +220,8 @@ fn decode_one(
     };
     let stats = match dest {
         None => {
-            let mut w = io::BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
+            let stdout = super::raw_stdout().map_err(|e| fail_stdout(&name, e))?;
+            let mut w = io::BufWriter::with_capacity(OUTPUT_BUFFER, stdout);
             run(&mut w).map_err(|e| fail_stdout(&name, e))?
         }
         Some(dest) => {

@@ -273,6 +273,18 @@ fn memory_limit(arg: Option<&str>) -> Result<Option<u64>, String> {
     arg.map(args::parse_size).transpose()
 }
 
+/// Standard output as a plain file, for streams of bytes. `io::stdout()` is
+/// line-buffered: it searches every write for its last newline and writes the bytes up
+/// to it and the rest in separate system calls.
+fn raw_stdout() -> Result<std::fs::File, Error> {
+    use std::os::fd::AsFd;
+    io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .map_err(|e| Error::io("opening standard output", e))
+}
+
 /// Refuses to write encoded (binary) data to a terminal unless forced.
 fn refuse_terminal(force: bool) -> Result<(), Error> {
     if !force && io::stdout().is_terminal() {
