@@ -117,6 +117,42 @@ fn input_equal_to_output_is_refused() {
 }
 
 #[test]
+fn standard_output_appending_to_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = text_bytes(200_000, 3);
+    let input = write(dir.path(), "s.txt", &data);
+    sigma().arg("encode").arg(&input).assert().success();
+    let stream_path = dir.path().join("s.txt.sigma");
+    let stream = fs::read(&stream_path).unwrap();
+    let append = |p: &Path| File::options().append(true).open(p).unwrap();
+    // (arguments, the file that is both input and output, its bytes, input from stdin)
+    let cases: [(&[&str], &Path, &[u8], bool); 5] = [
+        (&["-dc"], &stream_path, &stream, false),
+        (&["-dc", "-"], &stream_path, &stream, true),
+        (&["decode", "--salvage", "-c"], &stream_path, &stream, false),
+        (&["encode", "-c"], &input, &data, false),
+        (&["encode", "-c"], &input, &data, true),
+    ];
+    for (args, file, bytes, from_stdin) in cases {
+        let mut cmd = StdCommand::new(sigma_path());
+        cmd.args(args).stdout(Stdio::from(append(file)));
+        if from_stdin {
+            cmd.stdin(Stdio::from(File::open(file).unwrap()));
+        } else {
+            cmd.arg(file);
+        }
+        let r = cmd.output().unwrap();
+        assert_eq!(r.status.code(), Some(1), "{args:?}");
+        let msg = stderr(&r);
+        assert!(
+            msg.contains("standard output is the input file"),
+            "{args:?}: {msg}"
+        );
+        assert_eq!(fs::read(file).unwrap(), bytes, "{args:?} changed its input");
+    }
+}
+
+#[test]
 fn truncated_stream_fails_naming_the_file_and_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let s = sigmalang::memory::encode(&mixed_bytes(100_000, 5), sigmalang::Level::DEFAULT, 16_384)
@@ -326,6 +362,18 @@ fn closed_stdout_ends_quietly() {
         !msg.contains("panicked") && !msg.contains("Broken pipe"),
         "{msg}"
     );
+    // Salvage to standard output too.
+    let mut child = StdCommand::new(sigma_path())
+        .args(["decode", "--salvage", "-c"])
+        .arg(dir.path().join("h.txt.sigma"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("Broken pipe"), "{}", stderr(&out));
 }
 
 #[test]

@@ -86,8 +86,8 @@ fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<
         Ok(stats)
     };
     if a.out.stdout {
-        let stdout = super::raw_stdout().map_err(|e| fail(&name, e))?;
-        run(&mut Sequential::new(io::BufWriter::new(stdout))).map_err(|e| fail(&name, e))?;
+        let stdout = super::raw_stdout(input).map_err(|e| fail(&name, e))?;
+        run(&mut Sequential::new(io::BufWriter::new(stdout))).map_err(|e| fail_stdout(&name, e))?;
     } else {
         let dest = match &a.out.output {
             Some(o) => o.clone(),
@@ -220,7 +220,7 @@ fn decode_one(
     };
     let stats = match dest {
         None => {
-            let stdout = super::raw_stdout().map_err(|e| fail_stdout(&name, e))?;
+            let stdout = super::raw_stdout(input).map_err(|e| fail(&name, e))?;
             let mut w = io::BufWriter::with_capacity(OUTPUT_BUFFER, stdout);
             run(&mut w).map_err(|e| fail_stdout(&name, e))?
         }

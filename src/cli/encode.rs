@@ -126,7 +126,7 @@ fn encode_one(
     let to_stdout = a.out.stdout || (is_stdin(input) && a.out.output.is_none());
     let stats = if to_stdout {
         super::refuse_terminal(a.out.force).map_err(|e| fail(&name, e))?;
-        let stdout = super::raw_stdout().map_err(|e| fail_stdout(&name, e))?;
+        let stdout = super::raw_stdout(input).map_err(|e| fail(&name, e))?;
         let mut w = io::BufWriter::with_capacity(OUTPUT_BUFFER, stdout);
         encode(&mut w).map_err(|e| fail_stdout(&name, e))?
     } else {

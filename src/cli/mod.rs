@@ -273,16 +273,39 @@ fn memory_limit(arg: Option<&str>) -> Result<Option<u64>, String> {
     arg.map(args::parse_size).transpose()
 }
 
-/// Standard output as a plain file, for streams of bytes. `io::stdout()` is
+/// Standard output as a plain file, for the bytes made from `input`. `io::stdout()` is
 /// line-buffered: it searches every write for its last newline and writes the bytes up
-/// to it and the rest in separate system calls.
-fn raw_stdout() -> Result<std::fs::File, Error> {
+/// to it and the rest in separate system calls. Refused when standard output is the input
+/// file itself (`sigma -dc s.sigma >> s.sigma`): writing would change the input while it
+/// is read.
+fn raw_stdout(input: &Path) -> Result<std::fs::File, Error> {
     use std::os::fd::AsFd;
-    io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .map(std::fs::File::from)
-        .map_err(|e| Error::io("opening standard output", e))
+    use std::os::unix::fs::MetadataExt;
+    let open = |fd: std::os::fd::BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .map(std::fs::File::from)
+            .map_err(|e| Error::io("opening standard output", e))
+    };
+    let out = open(io::stdout().as_fd())?;
+    let Ok(out_meta) = out.metadata() else {
+        return Ok(out);
+    };
+    if !out_meta.is_file() {
+        return Ok(out);
+    }
+    let in_meta = if is_stdin(input) {
+        open(io::stdin().as_fd())?.metadata()
+    } else {
+        std::fs::metadata(input)
+    };
+    match in_meta {
+        Ok(m) if m.dev() == out_meta.dev() && m.ino() == out_meta.ino() => {
+            Err(Error::InvalidSetting {
+                detail: "standard output is the input file; the input is never written to".into(),
+            })
+        }
+        _ => Ok(out),
+    }
 }
 
 /// Refuses to write encoded (binary) data to a terminal unless forced.

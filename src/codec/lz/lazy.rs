@@ -129,8 +129,8 @@ impl MatchFinder {
         self.find_long(data, p, pos, end, (len, dist))
     }
 
-    /// The copy the long table has for `pos` when it is longer than `best`, else `best`;
-    /// inserts `pos`.
+    /// The copy the long table has for `pos` when it is worth more than `best` by
+    /// [`copy_gain`], else `best`; inserts `pos`.
     #[inline(always)]
     fn find_long(
         &mut self,
