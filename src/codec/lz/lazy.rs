@@ -22,11 +22,11 @@ fn chain_hash(data: &[u8], i: usize, p: Params) -> usize {
     }
 }
 
-/// True when a copy of `len` from `dist` is worth more than the best so far
-/// (`best_len` from `best_dist`) by [`copy_gain`].
+/// True when a copy of `len` from `dist` is worth more than the best so far (`best_len`
+/// from `best_dist`; none when `best_dist` is 0) by [`copy_gain`].
 #[inline(always)]
 fn better(len: usize, dist: u32, best_len: usize, best_dist: u32) -> bool {
-    copy_gain(len, dist) > copy_gain(best_len, best_dist)
+    best_dist == 0 || copy_gain(len, dist) > copy_gain(best_len, best_dist)
 }
 
 impl MatchFinder {
@@ -99,7 +99,7 @@ impl MatchFinder {
                 break;
             }
             if let Some(len) = longer_match(data, c, pos, end, v, best_len)
-                .filter(|&len| best_dist == 0 || better(len, (pos - c) as u32, best_len, best_dist))
+                .filter(|&len| better(len, (pos - c) as u32, best_len, best_dist))
             {
                 best_len = len;
                 best_dist = (pos - c) as u32;
@@ -150,7 +150,7 @@ impl MatchFinder {
         if cand < pos && read_u64(data, cand) == v {
             let len = 8 + common_len(data, cand + 8, pos + 8, end);
             let dist = (pos - cand) as u32;
-            if len > best.0 && (best.0 == 0 || better(len, dist, best.0, best.1)) {
+            if len > best.0 && better(len, dist, best.0, best.1) {
                 return (len, dist);
             }
         }
@@ -181,7 +181,7 @@ impl MatchFinder {
         let mut c = self.head[h] as usize;
         while c < pos && c >= low && depth > 0 {
             if let Some(len) = longer_match(data, c, pos, end, v, best_len)
-                .filter(|&len| best_dist == 0 || better(len, (pos - c) as u32, best_len, best_dist))
+                .filter(|&len| better(len, (pos - c) as u32, best_len, best_dist))
             {
                 best_len = len;
                 best_dist = (pos - c) as u32;
@@ -298,15 +298,8 @@ mod tests {
     fn a_near_copy_beats_a_slightly_longer_far_one() {
         // `key` + 'Z' far back, `key` + 'Y' close by, then `key` + 'Z' again: the far copy
         // is one byte longer, but its distance costs more than that byte is worth.
-        let mut x = 1u32;
-        let mut noise = |n: usize| -> Vec<u8> {
-            (0..n)
-                .map(|_| {
-                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                    (x >> 16) as u8
-                })
-                .collect()
-        };
+        let mut next = super::super::tests::lcg_bytes(1);
+        let mut noise = |n: usize| -> Vec<u8> { (0..n).map(|_| next()).collect() };
         let key = b"0123456789abcdef";
         let mut data = noise(64);
         let far = data.len();

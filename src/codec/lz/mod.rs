@@ -745,6 +745,14 @@ impl MatchFinder {
 mod tests {
     use super::*;
 
+    /// Pseudo-random bytes from `seed` (a linear congruential generator), one per call.
+    pub(super) fn lcg_bytes(mut x: u32) -> impl FnMut() -> u8 {
+        move || {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        }
+    }
+
     /// Replays sequences the way the decoder does.
     fn replay(seqs: &[Seq], lits: &[u8], trailing: u32) -> Vec<u8> {
         let mut out = Vec::new();
@@ -787,13 +795,8 @@ mod tests {
     fn literal_cost_separates_text_from_binary() {
         let text = b"the quick brown fox jumps over the lazy dog; ".repeat(200);
         assert!(!literals_are_costly(&text));
-        let mut x = 12345u32;
-        let noise: Vec<u8> = (0..8192)
-            .map(|_| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                (x >> 16) as u8
-            })
-            .collect();
+        let mut next = lcg_bytes(12345);
+        let noise: Vec<u8> = (0..8192).map(|_| next()).collect();
         assert!(literals_are_costly(&noise));
         assert!(!literals_are_costly(&[]));
     }
@@ -822,13 +825,8 @@ mod tests {
 
     #[test]
     fn costly_frames_get_the_larger_short_table_only_when_small() {
-        let mut x = 5u32;
-        let noise: Vec<u8> = (0..3 << 20)
-            .map(|_| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                (x >> 16) as u8
-            })
-            .collect();
+        let mut next = lcg_bytes(5);
+        let noise: Vec<u8> = (0..3 << 20).map(|_| next()).collect();
         let level3 = params(Level::new(3).unwrap()).hash_log;
         for (len, extra) in [(1 << 20, 1), (LARGE_FRAME, 1), (3 << 20, 0)] {
             let mut mf = MatchFinder::default();

@@ -100,12 +100,9 @@ mod tests {
     #[test]
     fn an_unbounded_search_finds_the_longest_copy() {
         // Four letters: many copies of every length up to about ten.
-        let mut x = 7u32;
+        let mut next = super::super::tests::lcg_bytes(7);
         let data: Vec<u8> = (0..6000)
-            .map(|_| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                b"acgt"[(x >> 16) as usize % 4]
-            })
+            .map(|_| b"acgt"[usize::from(next()) % 4])
             .collect();
         let mut mf = MatchFinder::default();
         mf.reset(Level::new(9).unwrap(), &data, 0);
