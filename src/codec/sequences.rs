@@ -5,6 +5,8 @@
 //! two tight passes, each a function of its own so that its state stays in registers: one
 //! reads the sequences, the next checks and executes them into the frame.
 
+use std::hint::select_unpredictable;
+
 use super::bits::{BitReader, BitWriter, RevReader, SliceWriter};
 use super::fse::{self, Counts};
 use super::huffman::take;
@@ -66,12 +68,13 @@ impl Reps {
     pub fn resolve(&mut self, off: u32) -> u32 {
         // The history as three values, so that a caller's loop keeps them in registers.
         let [r0, r1, r2] = self.0;
-        let dist = match off {
-            1 => r0,
-            2 => r1,
-            3 => r2,
-            _ => off.wrapping_sub(REP_CODES),
-        };
+        // Selects rather than branches: repeat codes are common and hard to predict.
+        let rep = select_unpredictable(off == 1, r0, select_unpredictable(off == 2, r1, r2));
+        let dist = select_unpredictable(
+            off.wrapping_sub(1) < REP_CODES,
+            rep,
+            off.wrapping_sub(REP_CODES),
+        );
         let second = if off == 1 { r1 } else { r0 };
         let third = if off.wrapping_sub(1) < 2 { r2 } else { r1 };
         self.0 = [dist, second, third];
