@@ -392,6 +392,28 @@ impl<'a> RevReader<'a> {
         (self.window.wrapping_shr(self.avail as u32) & LOW_MASKS[n as u8 as usize]) as u32
     }
 
+    /// The `n` bits of the window below bit `end`.
+    #[inline(always)]
+    fn field(&self, end: i64, n: u32) -> u32 {
+        (self.window.wrapping_shr(end as u32) & LOW_MASKS[n as u8 as usize]) as u32
+    }
+
+    /// Reads six fields of `n` bits, in order, from the window (the caller has refilled,
+    /// and they are there). Where each field ends is found from the sizes by short sums,
+    /// not one subtraction after another, so the last ends a few steps after the sizes
+    /// are known.
+    #[inline(always)]
+    pub fn read_six(&mut self, n: [u32; 6]) -> [u32; 6] {
+        let [n0, n1, n2, n3, n4, n5] = n.map(i64::from);
+        let a = self.avail;
+        let (p01, p23, p45) = (n0 + n1, n2 + n3, n4 + n5);
+        let e1 = a - p01;
+        let e3 = e1 - p23;
+        let ends = [a - n0, e1, e1 - n2, e3, e3 - n4, e1 - (p23 + p45)];
+        self.avail = ends[5];
+        [0, 1, 2, 3, 4, 5].map(|k| self.field(ends[k], n[k]))
+    }
+
     /// True when every bit was read, and no read went below the start.
     pub fn is_done(&self) -> bool {
         self.at() == 0 && self.avail == 0
@@ -425,6 +447,39 @@ mod tests {
         }
         assert!(!r.overrun());
         assert_eq!(r.bytes_consumed(), out.len() - 1);
+    }
+
+    #[test]
+    fn six_fields_at_once_read_as_six_reads() {
+        // Six fields of up to 9 bits fit in one refill's 56 bits.
+        let fields: Vec<(u32, u32)> = (0..1200u32)
+            .map(|i| {
+                let n = i.wrapping_mul(7) % 10;
+                (i.wrapping_mul(2_654_435_761) >> 7 & ((1u32 << n) - 1), n)
+            })
+            .collect();
+        let mut out = Vec::new();
+        let mut w = BitWriter::new(&mut out, 0);
+        for &(v, n) in &fields {
+            w.write(u64::from(v), n);
+        }
+        let top = w.bit_len(0);
+        // The end marker above the last field.
+        w.write(1, 1);
+        w.finish();
+        let mut one = RevReader::new(&out, top);
+        let mut six = RevReader::new(&out, top);
+        for group in fields.rchunks(6) {
+            let sizes: Vec<u32> = group.iter().rev().map(|f| f.1).collect();
+            one.refill();
+            let singly: Vec<u32> = sizes.iter().map(|&n| one.read(n)).collect();
+            six.refill();
+            let at_once = six.read_six(sizes.clone().try_into().unwrap());
+            assert_eq!(singly, at_once);
+            let values: Vec<u32> = group.iter().rev().map(|f| f.0).collect();
+            assert_eq!(at_once.to_vec(), values);
+        }
+        assert!(six.is_done());
     }
 
     #[test]

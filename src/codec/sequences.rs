@@ -622,12 +622,31 @@ fn read_sequences(
     let Some((last, most)) = out.split_last_mut() else {
         return;
     };
+    const MASK: usize = 4 * TABLE_SLOTS - 1;
     for slot in most {
-        let (seq, [el, em, eo]) = read_one(entries, [sl, sm, so], &mut rd);
-        *slot = seq;
-        sl = usize::from(el.next) + rd.read(u32::from(el.state_bits)) as usize;
-        sm = usize::from(em.next) + rd.read(u32::from(em.state_bits)) as usize;
-        so = usize::from(eo.next) + rd.read(u32::from(eo.state_bits)) as usize;
+        let (el, em, eo) = (entries[sl & MASK], entries[sm & MASK], entries[so & MASK]);
+        let extra = [eo, em, el].map(|e| u32::from(e.extra));
+        if extra[0] + extra[1] + extra[2] > 29 {
+            let (seq, _) = read_one(entries, [sl, sm, so], &mut rd);
+            *slot = seq;
+            sl = usize::from(el.next) + rd.read(u32::from(el.state_bits)) as usize;
+            sm = usize::from(em.next) + rd.read(u32::from(em.state_bits)) as usize;
+            so = usize::from(eo.next) + rd.read(u32::from(eo.state_bits)) as usize;
+            continue;
+        }
+        rd.refill();
+        let [o, m, l, bl, bm, bo] = rd.read_six([
+            extra[0],
+            extra[1],
+            extra[2],
+            u32::from(el.state_bits),
+            u32::from(em.state_bits),
+            u32::from(eo.state_bits),
+        ]);
+        *slot = [el.value + l, em.value + m, eo.value + o];
+        sl = usize::from(el.next) + bl as usize;
+        sm = usize::from(em.next) + bm as usize;
+        so = usize::from(eo.next) + bo as usize;
     }
     *last = read_one(entries, [sl, sm, so], &mut rd).0;
     *r = rd;
