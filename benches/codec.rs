@@ -1,7 +1,13 @@
 //! Codec and in-memory pipeline throughput per level, on deterministic in-memory samples
 //! (`cargo bench`). Real-corpus, side-by-side figures come from `tools/bench`.
+//!
+//! `frame_decode` times the frame-body decoder alone (no container, checksums, threads
+//! or I/O) on level-3 bodies of 4 MiB frames: of `SIGMA_BENCH_FILE`'s first 16 MiB when
+//! that is set, else of the generated sample
+//! (`SIGMA_BENCH_FILE=big.tar cargo bench --bench codec -- frame_decode`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sigmalang::codec::{decode_body_into, encode_body, DecodeScratch, EncodeScratch, DECODE_SLACK};
 use sigmalang::demo::DemoData;
 use sigmalang::memory;
 use sigmalang::pipeline::{ChunkSize, Encoder, EncoderConfig, ReadMode};
@@ -34,6 +40,40 @@ fn codec(c: &mut Criterion) {
     group.finish();
 }
 
+fn frame_decode(c: &mut Criterion) {
+    const FRAME: usize = 4 << 20;
+    let data = match std::env::var_os("SIGMA_BENCH_FILE") {
+        Some(path) => {
+            let mut data = std::fs::read(&path).expect("SIGMA_BENCH_FILE readable");
+            data.truncate(16 << 20);
+            data
+        }
+        None => sample(),
+    };
+    let mut scratch = EncodeScratch::default();
+    let bodies: Vec<(Vec<u8>, usize)> = data
+        .chunks(FRAME)
+        .map(|frame| {
+            let mut body = Vec::new();
+            encode_body(frame, 0, Level::DEFAULT, &mut scratch, &mut body);
+            (body, frame.len())
+        })
+        .collect();
+    let mut group = c.benchmark_group("frame_decode");
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.sample_size(20);
+    let mut decoder = DecodeScratch::default();
+    let mut out = vec![0u8; FRAME + DECODE_SLACK];
+    group.bench_function("level_3", |b| {
+        b.iter(|| {
+            for (body, raw) in &bodies {
+                decode_body_into(body, 0, *raw, &mut decoder, &mut out).expect("decode");
+            }
+        })
+    });
+    group.finish();
+}
+
 fn pipeline(c: &mut Criterion) {
     let data = sample();
     let mut group = c.benchmark_group("pipeline");
@@ -61,5 +101,5 @@ fn pipeline(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, codec, pipeline);
+criterion_group!(benches, codec, frame_decode, pipeline);
 criterion_main!(benches);

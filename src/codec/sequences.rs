@@ -627,6 +627,7 @@ fn read_sequences(
         let (el, em, eo) = (entries[sl & MASK], entries[sm & MASK], entries[so & MASK]);
         let extra = [eo, em, el].map(|e| u32::from(e.extra));
         if extra[0] + extra[1] + extra[2] > 29 {
+            // Rare: the fields may not all be in one refill's window.
             let (seq, _) = read_one(entries, [sl, sm, so], &mut rd);
             *slot = seq;
             sl = usize::from(el.next) + rd.read(u32::from(el.state_bits)) as usize;
@@ -634,6 +635,7 @@ fn read_sequences(
             so = usize::from(eo.next) + rd.read(u32::from(eo.state_bits)) as usize;
             continue;
         }
+        // Most sequences: all six fields from one window.
         rd.refill();
         let [o, m, l, bl, bm, bo] = rd.read_six([
             extra[0],
@@ -744,6 +746,17 @@ fn copy_long(to: &mut [u8], from: &[u8]) {
     to.copy_from_slice(from);
 }
 
+/// For a distance below 16, its smallest multiple of at least 16 (no division per copy).
+const PERIODS: [u8; 16] = {
+    let mut p = [0u8; 16];
+    let mut d = 1;
+    while d < 16 {
+        p[d] = (d * 16usize.div_ceil(d)) as u8;
+        d += 1;
+    }
+    p
+};
+
 /// Writes `len` bytes copied from `dist` (1..=op) bytes back at `frame[op..]`; overlapping
 /// copies repeat the pattern. May write up to 31 bytes past the copy, into the slack.
 #[inline(always)]
@@ -769,7 +782,7 @@ fn copy_match(frame: &mut [u8], op: usize, dist: usize, len: usize) {
     } else {
         // The copy repeats with period `dist`, so any multiple of it works as a distance
         // once that many bytes exist: after `period - dist` single bytes, 16-byte chunks.
-        let period = dist * 16usize.div_ceil(dist);
+        let period = usize::from(PERIODS[dist]);
         let head = (period - dist).min(len);
         for i in op..op + head {
             frame[i] = frame[i - dist];
