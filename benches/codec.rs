@@ -2,7 +2,7 @@
 //! (`cargo bench`). Real-corpus, side-by-side figures come from `tools/bench`.
 //!
 //! `frame_decode` times the frame-body decoder alone (no container, checksums, threads
-//! or I/O) on level-3 bodies of 4 MiB frames: of `SIGMA_BENCH_FILE`'s first 16 MiB when
+//! or I/O) on level-3 bodies of independent 4 MiB frames: of `SIGMA_BENCH_FILE`'s first 16 MiB when
 //! that is set, else of the generated sample
 //! (`SIGMA_BENCH_FILE=big.tar cargo bench --bench codec -- frame_decode`).
 
@@ -44,8 +44,10 @@ fn frame_decode(c: &mut Criterion) {
     const FRAME: usize = 4 << 20;
     let data = match std::env::var_os("SIGMA_BENCH_FILE") {
         Some(path) => {
-            let mut data = std::fs::read(&path).expect("SIGMA_BENCH_FILE readable");
-            data.truncate(16 << 20);
+            let mut data = Vec::new();
+            std::fs::File::open(&path)
+                .and_then(|f| f.take(16 << 20).read_to_end(&mut data))
+                .expect("SIGMA_BENCH_FILE readable");
             data
         }
         None => sample(),

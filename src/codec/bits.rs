@@ -327,6 +327,9 @@ fn refill_start(data: &[u8], window: u64, at: usize, avail: i64) -> (u64, usize,
     }
 }
 
+/// Bits a [`RevReader::refill`] leaves readable, except near the start of the stream.
+pub const REFILL_BITS: u32 = 56;
+
 /// Reads bit fields of a [`BitWriter`] stream last written first: each read takes the
 /// `n` bits just below the current top, from a 64-bit window reloaded a word at a time.
 /// Reading below the start yields garbage bits but never panics, and is reported by
@@ -360,7 +363,7 @@ impl<'a> RevReader<'a> {
         self.head.len().saturating_sub(8)
     }
 
-    /// Makes at least 56 bits readable (fewer near the start of the stream): moves the
+    /// Makes at least [`REFILL_BITS`] readable (fewer near the start of the stream): moves the
     /// window down by the whole bytes already read, keeping 56 to 63 unread bits.
     #[inline(always)]
     pub fn refill(&mut self) {
@@ -384,8 +387,8 @@ impl<'a> RevReader<'a> {
     }
 
     /// The `n` bits below the top, as written; the caller refills so that a stream that
-    /// has them holds them in the window (`n` <= 56 after a refill, 32 in all between
-    /// refills for the sequence decoder).
+    /// has them holds them in the window (at most [`REFILL_BITS`] in all between
+    /// refills).
     #[inline(always)]
     pub fn read(&mut self, n: u32) -> u32 {
         self.avail -= i64::from(n);
@@ -399,7 +402,7 @@ impl<'a> RevReader<'a> {
     }
 
     /// Reads six fields of `n` bits, in order, from the window (the caller has refilled,
-    /// and they are there). Where each field ends is found from the sizes by short sums,
+    /// and they take at most [`REFILL_BITS`] in all). Where each field ends is found from the sizes by short sums,
     /// not one subtraction after another, so the last ends a few steps after the sizes
     /// are known.
     #[inline(always)]
@@ -480,6 +483,43 @@ mod tests {
             assert_eq!(at_once.to_vec(), values);
         }
         assert!(six.is_done());
+    }
+
+    #[test]
+    fn six_fields_at_once_match_six_reads_anywhere_in_a_stream() {
+        // Sequence-like sizes (extra bits up to 26, at most 29 together, state bits up
+        // to 9) from any start, short streams, and on below the start.
+        let mut x = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for len in [1usize, 2, 3, 7, 8, 9, 15, 16, 17, 40, 300] {
+            for _ in 0..100 {
+                let data: Vec<u8> = (0..len).map(|_| next() as u8 | 1).collect();
+                let top = next() as usize % (len * 8);
+                let mut one = RevReader::new(&data, top);
+                let mut six = one.clone();
+                for _ in 0..40 {
+                    let extra = loop {
+                        let e = [0; 3].map(|_: u32| (next() % 27) as u32);
+                        if e.iter().sum::<u32>() <= 29 {
+                            break e;
+                        }
+                    };
+                    let state = [0; 3].map(|_: u32| (next() % 10) as u32);
+                    let n = [extra[0], extra[1], extra[2], state[0], state[1], state[2]];
+                    one.refill();
+                    six.refill();
+                    let singly = n.map(|k| one.read(k));
+                    assert_eq!(six.read_six(n), singly);
+                    assert_eq!((six.avail, six.at()), (one.avail, one.at()));
+                    assert_eq!(six.is_done(), one.is_done());
+                }
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::hint::select_unpredictable;
 
-use super::bits::{BitReader, BitWriter, RevReader, SliceWriter};
+use super::bits::{BitReader, BitWriter, RevReader, SliceWriter, REFILL_BITS};
 use super::fse::{self, Counts};
 use super::huffman::take;
 use super::{CodecError, GlyphCounts};
@@ -626,10 +626,9 @@ fn read_sequences(
     for slot in most {
         let (el, em, eo) = (entries[sl & MASK], entries[sm & MASK], entries[so & MASK]);
         let extra = [eo, em, el].map(|e| u32::from(e.extra));
-        if extra[0] + extra[1] + extra[2] > 29 {
+        if extra[0] + extra[1] + extra[2] > ONE_WINDOW_EXTRA {
             // Rare: the fields may not all be in one refill's window.
-            let (seq, _) = read_one(entries, [sl, sm, so], &mut rd);
-            *slot = seq;
+            *slot = read_one(entries, [sl, sm, so], &mut rd);
             sl = usize::from(el.next) + rd.read(u32::from(el.state_bits)) as usize;
             sm = usize::from(em.next) + rd.read(u32::from(em.state_bits)) as usize;
             so = usize::from(eo.next) + rd.read(u32::from(eo.state_bits)) as usize;
@@ -650,31 +649,35 @@ fn read_sequences(
         sm = usize::from(em.next) + bm as usize;
         so = usize::from(eo.next) + bo as usize;
     }
-    *last = read_one(entries, [sl, sm, so], &mut rd).0;
+    *last = read_one(entries, [sl, sm, so], &mut rd);
     *r = rd;
 }
 
-/// One sequence's values from states `sl`, `sm`, `so`, and the three table entries.
+/// Most extra bits a sequence's three values may have for all six of its fields to be
+/// read from one refill's window: the three state reads that follow take up to
+/// `fse::MAX_LOG` bits each.
+const ONE_WINDOW_EXTRA: u32 = REFILL_BITS - 3 * fse::MAX_LOG;
+
+/// One sequence's values from states `sl`, `sm`, `so` (the state reads are the
+/// caller's). When its extra bits exceed [`ONE_WINDOW_EXTRA`], the window is refilled
+/// after two of them (at most 26 + 26 bits, then 26 more and 27 state bits).
 #[inline(always)]
 fn read_one(
     entries: &[SeqEntry; 4 * TABLE_SLOTS],
     [sl, sm, so]: [usize; 3],
     rd: &mut RevReader<'_>,
-) -> ([u32; 3], [SeqEntry; 3]) {
+) -> [u32; 3] {
     const MASK: usize = 4 * TABLE_SLOTS - 1;
     let (el, em, eo) = (entries[sl & MASK], entries[sm & MASK], entries[so & MASK]);
     let extra = [eo, em, el].map(|e| u32::from(e.extra));
-    // A refill leaves at least 56 bits: enough for the extra bits and at most 27 state
-    // bits unless the extra bits exceed 29; then a second refill after two of them (at
-    // most 26 + 26 bits, then 26 + 27).
     rd.refill();
     let off = eo.value + rd.read(extra[0]);
     let match_len = em.value + rd.read(extra[1]);
-    if extra[0] + extra[1] + extra[2] > 29 {
+    if extra[0] + extra[1] + extra[2] > ONE_WINDOW_EXTRA {
         rd.refill();
     }
     let lit_len = el.value + rd.read(extra[2]);
-    ([lit_len, match_len, off], [el, em, eo])
+    [lit_len, match_len, off]
 }
 
 /// Executes `seqs` into `frame` (the frame up to the block's end, plus slack) from `lits`
@@ -746,7 +749,8 @@ fn copy_long(to: &mut [u8], from: &[u8]) {
     to.copy_from_slice(from);
 }
 
-/// For a distance below 16, its smallest multiple of at least 16 (no division per copy).
+/// For a distance of 2 to 15, its smallest multiple of at least 16 (no division per copy;
+/// distance 1 is a fill, 0 never reaches a copy).
 const PERIODS: [u8; 16] = {
     let mut p = [0u8; 16];
     let mut d = 1;
