@@ -2,8 +2,8 @@
 //! (`cargo bench`). Real-corpus, side-by-side figures come from `tools/bench`.
 //!
 //! `frame_decode` times the frame-body decoder alone (no container, checksums, threads
-//! or I/O) on level-3 bodies of independent 4 MiB frames: of `SIGMA_BENCH_FILE`'s first 16 MiB when
-//! that is set, else of the generated sample
+//! or I/O) on level-3 bodies of independent 4 MiB frames: of the first 16 MiB of
+//! `SIGMA_BENCH_FILE` when that is set, else of the generated sample
 //! (`SIGMA_BENCH_FILE=big.tar cargo bench --bench codec -- frame_decode`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

@@ -363,8 +363,9 @@ impl<'a> RevReader<'a> {
         self.head.len().saturating_sub(8)
     }
 
-    /// Makes at least [`REFILL_BITS`] readable (fewer near the start of the stream): moves the
-    /// window down by the whole bytes already read, keeping 56 to 63 unread bits.
+    /// Makes at least [`REFILL_BITS`] readable (fewer near the start of the stream):
+    /// moves the window down by the whole bytes already read, keeping 56 to 63 unread
+    /// bits.
     #[inline(always)]
     pub fn refill(&mut self) {
         // Never negative: `avail` is at most 63 (see `window_below`).
@@ -402,9 +403,9 @@ impl<'a> RevReader<'a> {
     }
 
     /// Reads six fields of `n` bits, in order, from the window (the caller has refilled,
-    /// and they take at most [`REFILL_BITS`] in all). Where each field ends is found from the sizes by short sums,
-    /// not one subtraction after another, so the last ends a few steps after the sizes
-    /// are known.
+    /// and they take at most [`REFILL_BITS`] in all). Where each field ends is found
+    /// from the sizes by short sums, not one subtraction after another, so the last
+    /// ends a few steps after the sizes are known.
     #[inline(always)]
     pub fn read_six(&mut self, n: [u32; 6]) -> [u32; 6] {
         let [n0, n1, n2, n3, n4, n5] = n.map(i64::from);
