@@ -627,7 +627,9 @@ fn read_sequences(
         let (el, em, eo) = (entries[sl & MASK], entries[sm & MASK], entries[so & MASK]);
         let extra = [eo, em, el].map(|e| u32::from(e.extra));
         if extra[0] + extra[1] + extra[2] > ONE_WINDOW_EXTRA {
-            // Rare: the fields may not all be in one refill's window.
+            // Rare: the fields may not all be in one refill's window. `read_one` looks
+            // the entries up again: passing it those loaded above, or sharing the state
+            // updates below between both paths, made the loop 2.2-2.6% more instructions.
             *slot = read_one(entries, [sl, sm, so], &mut rd);
             sl = usize::from(el.next) + rd.read(u32::from(el.state_bits)) as usize;
             sm = usize::from(em.next) + rd.read(u32::from(em.state_bits)) as usize;
