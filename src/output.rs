@@ -291,14 +291,13 @@ where
     let stats = produce(Sink::File(&partial.file))?;
     // The stream's metadata glyph (when decoding one) wins over the input file's own.
     // Only permission bits are applied: setuid, setgid and sticky bits from a stream (or
-    // a source) are never given to an output.
+    // a source) are never given to an output, nor a device's or fifo's mode (0666).
+    let source_attrs = source_meta.as_ref().filter(|m| m.is_file());
     let (mode, mtime) = match &stats.metadata {
         Some(m) => (m.mode, metadata_mtime(m)),
         None => (
-            source_meta
-                .as_ref()
-                .map_or(partial.default_mode, |m| m.mode() & 0o7777),
-            source_meta.as_ref().and_then(|m| m.modified().ok()),
+            source_attrs.map_or(partial.default_mode, |m| m.mode() & 0o7777),
+            source_attrs.and_then(|m| m.modified().ok()),
         ),
     };
     partial

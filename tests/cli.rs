@@ -234,6 +234,61 @@ fn rm_removes_the_input_only_on_success() {
 }
 
 #[test]
+fn fifos_and_devices_are_never_removed_nor_named_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("p");
+    let made = StdCommand::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let stream = dir.path().join("s.sigma");
+    let made = StdCommand::new("mkfifo").arg(&stream).status().unwrap();
+    assert!(made.success());
+    // Refused before anything is opened: nobody writes to the fifos here.
+    for (cmd, input) in [("encode", &fifo), ("decode", &stream)] {
+        let r = sigma().args([cmd, "--rm"]).arg(input).output().unwrap();
+        assert_eq!(r.status.code(), Some(2), "{cmd}");
+        assert!(
+            stderr(&r).contains("--rm removes only regular files"),
+            "{}",
+            stderr(&r)
+        );
+        let r = sigma().arg(cmd).arg(input).output().unwrap();
+        assert_eq!(r.status.code(), Some(2), "{cmd}");
+        assert!(stderr(&r).contains("use -c or -o OUT"), "{}", stderr(&r));
+        assert!(
+            fs::symlink_metadata(input).is_ok(),
+            "{cmd} removed its input"
+        );
+    }
+    assert!(!dir.path().join("p.sigma").exists() && !dir.path().join("s").exists());
+    let r = sigma()
+        .args(["encode", "--rm", "/dev/null"])
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(Path::new("/dev/null").exists());
+    // With -o the fifo is read as a stream; the output gets a new file's mode, not the
+    // fifo's.
+    fs::set_permissions(&fifo, fs::Permissions::from_mode(0o666)).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::write(fifo, b"through a fifo").unwrap())
+    };
+    let out = dir.path().join("out.sigma");
+    sigma()
+        .args(["encode", "-o"])
+        .arg(&out)
+        .arg(&fifo)
+        .assert()
+        .success();
+    writer.join().unwrap();
+    let fresh = write(dir.path(), "fresh", b"");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&out), mode(&fresh));
+    let back = sigma().args(["decode", "-c"]).arg(&out).output().unwrap();
+    assert_eq!(back.stdout, b"through a fifo");
+}
+
+#[test]
 fn inspect_json_reports_the_auto_chunk_rule() {
     let dir = tempfile::tempdir().unwrap();
     // One frame up to 4 MiB, else equal frames of at most 4 MiB.

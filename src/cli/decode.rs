@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, DecodeArgs, InspectArgs, VerifyArgs};
 use super::{
-    display, fail, fail_stdout, input_list, is_stdin, json_line, json_name, memory_limit,
-    progress_bar, report, summarize, usage_fail, Exit, FileResult, RANGE_VERB,
+    check_special_input, display, fail, fail_stdout, input_list, is_stdin, json_line, json_name,
+    memory_limit, progress_bar, report, summarize, usage_fail, Exit, FileResult, RANGE_VERB,
 };
 use sigmalang::decode::{self, Decoder, StreamInfo};
 use sigmalang::output::{self, Partials, OUTPUT_BUFFER};
@@ -187,6 +187,7 @@ fn decode_one(
 ) -> FileResult<()> {
     let name = display(input);
     let to_stdout = a.out.stdout || (is_stdin(input) && a.out.output.is_none());
+    check_special_input(input, &a.out, to_stdout, "decode")?;
     let dest = match (&a.out.output, to_stdout) {
         (_, true) => None,
         (Some(o), false) => Some(o.clone()),

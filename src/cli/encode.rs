@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use super::args::{self, EncodeArgs};
 use super::{
-    display, fail, fail_stdout, input_list, is_stdin, memory_limit, progress_bar, report,
-    summarize, usage_fail, Exit, FileResult,
+    check_special_input, display, fail, fail_stdout, input_list, is_stdin, memory_limit,
+    progress_bar, report, summarize, usage_fail, Exit, FileResult,
 };
 use sigmalang::decode::Decoder;
 use sigmalang::output::{self, Partials, OUTPUT_BUFFER};
@@ -90,6 +90,8 @@ fn encode_one(
             "stdin is a terminal; give a FILE or pipe data in (see sigma --help)",
         ));
     }
+    let to_stdout = a.out.stdout || (is_stdin(input) && a.out.output.is_none());
+    check_special_input(input, &a.out, to_stdout, "encode")?;
     let size = input_size(input, &name)?;
     if a.meta && (is_stdin(input) || !fs::metadata(input).is_ok_and(|m| m.is_file())) {
         return Err(usage_fail(
@@ -123,7 +125,6 @@ fn encode_one(
             encoder.encode_file(input, w, &progress)
         }
     };
-    let to_stdout = a.out.stdout || (is_stdin(input) && a.out.output.is_none());
     let stats = if to_stdout {
         super::refuse_terminal(a.out.force).map_err(|e| fail(&name, e))?;
         let stdout = super::raw_stdout(input).map_err(|e| fail(&name, e))?;

@@ -180,6 +180,40 @@ fn is_stdin(p: &Path) -> bool {
     p.as_os_str() == "-"
 }
 
+/// Refuses, before any work, an input that is not a regular file (a device, fifo or
+/// socket) when `--rm` would remove it or when the output would be named after it: like
+/// gzip and zstd, such inputs are coded only to `-c` or `-o OUT`, and never removed.
+fn check_special_input(
+    input: &Path,
+    out: &args::OutputArgs,
+    to_stdout: bool,
+    what: &str,
+) -> FileResult<()> {
+    if is_stdin(input) {
+        return Ok(());
+    }
+    let name = display(input);
+    let meta = std::fs::metadata(input).map_err(|e| fail(&name, Error::io("opening input", e)))?;
+    if meta.is_file() || meta.is_dir() {
+        return Ok(()); // a folder fails on opening, with the system's message
+    }
+    if out.rm {
+        return Err(usage_fail(
+            &name,
+            "is not a regular file (a device, fifo or socket); --rm removes only regular files",
+        ));
+    }
+    if !to_stdout && out.output.is_none() {
+        return Err(usage_fail(
+            &name,
+            format!(
+                "is not a regular file (a device, fifo or socket); use -c or -o OUT to {what} it"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The inputs to process (`-`, stdin, when none are named); `-o` takes exactly one.
 fn input_list(files: &[PathBuf], out: &args::OutputArgs) -> Result<Vec<PathBuf>, String> {
     if out.output.is_some() && files.len() > 1 {
