@@ -88,7 +88,9 @@ impl<S: Default> StatePool<S> {
 }
 
 /// Runs `produce` (input side, on its own thread), `work` (on `pool`) and `consume` (on
-/// the calling thread, in job order) with at most `slots` jobs in flight.
+/// the calling thread, in job order) with at most `slots` jobs in flight, of which at
+/// most `workers` run `work` at once (so at most `workers` states exist, whatever the
+/// pool's size: a memory limit may plan fewer workers than the pool has threads).
 ///
 /// `produce(seq, slot)` prepares job `seq` and returns it, or `None` at the end.
 /// `work(job, slot, state)` runs on a worker and fills `slot.output`.
@@ -100,6 +102,7 @@ impl<S: Default> StatePool<S> {
 pub fn run<J, R, S, P, W, C>(
     pool: &rayon::ThreadPool,
     slots: usize,
+    workers: usize,
     mut produce: P,
     work: W,
     mut consume: C,
@@ -118,6 +121,13 @@ where
         // Cannot fail: the channel has room for every slot and the receiver is alive.
         let _ = free_tx.send(Slot::default());
     }
+    // A token per worker: the dispatcher takes one before it starts a job, the job gives
+    // it back when its work is done.
+    let workers = workers.max(1);
+    let (token_tx, token_rx) = sync_channel::<()>(workers);
+    for _ in 0..workers {
+        let _ = token_tx.send(());
+    }
     let (done_tx, done_rx) = channel::<Msg<R>>();
     let states = StatePool::<S>::new();
     let work = &work;
@@ -131,7 +141,11 @@ where
                 while let Ok(mut slot) = free_rx.recv() {
                     match produce(seq, &mut slot) {
                         Ok(Some(job)) => {
+                            if token_rx.recv().is_err() {
+                                return; // cannot happen: this function holds a sender
+                            }
                             let tx = dispatcher_done.clone();
+                            let token = token_tx.clone();
                             let id = seq;
                             scope.spawn(move |_| {
                                 // A panicking job becomes an error of that job, so the
@@ -142,6 +156,7 @@ where
                                     states.give(state);
                                     (slot, result)
                                 }));
+                                let _ = token.send(());
                                 let (slot, result) = caught.unwrap_or_else(|_| {
                                     (
                                         Slot::default(),
@@ -223,6 +238,7 @@ mod tests {
         let result = run(
             &pool,
             4,
+            2,
             |_, _| {
                 next += 1;
                 Ok((next <= 20).then_some(next))
@@ -240,5 +256,47 @@ mod tests {
         assert!(matches!(err, Error::Internal { .. }), "{err}");
         assert!(err.to_string().contains("job 6"), "{err}");
         assert_eq!(consumed, (1..=6).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn no_more_jobs_run_at_once_than_workers() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let pool = worker_pool(4, "test").unwrap();
+        for workers in [1, 2, 4] {
+            let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            let mut next = 0u64;
+            let mut consumed = Vec::new();
+            run(
+                &pool,
+                8,
+                workers,
+                |_, _| {
+                    next += 1;
+                    Ok((next <= 40).then_some(next))
+                },
+                |job: u64, _, _: &mut ()| {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(job)
+                },
+                |_, r, _| {
+                    consumed.push(r);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(consumed, (1..=40).collect::<Vec<_>>());
+            let most = most.load(Ordering::SeqCst);
+            assert!(
+                most <= workers,
+                "{most} jobs ran at once with {workers} workers"
+            );
+            // The limit is not a serialisation: with 4 workers, jobs do overlap.
+            if workers == 4 {
+                assert!(most > 1, "jobs never overlapped");
+            }
+        }
     }
 }

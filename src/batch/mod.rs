@@ -428,6 +428,7 @@ where
     parallel::run(
         pool,
         parallel::slots(threads),
+        threads,
         |_, _| {
             if let Some(e) = stopped.take() {
                 return Err(e);

@@ -222,6 +222,7 @@ impl Decoder {
         parallel::run(
             &self.pool,
             plan.slots,
+            plan.threads,
             |_, slot| reader.next_job(slot),
             decode_job,
             |_, done, slot| writer.consume(done, slot),

@@ -268,6 +268,7 @@ impl Encoder {
         parallel::run(
             &self.pool,
             plan.slots(),
+            plan.threads,
             move |_, slot| next(slot),
             move |job: Job, slot, enc: &mut FrameEncoder| -> Result<FrameSummary> {
                 slot.output.clear();
