@@ -11,6 +11,9 @@ pub enum Error {
     Io {
         /// What was being done, e.g. "reading input".
         action: &'static str,
+        /// The file it was done to, when that is not the file the error is reported for
+        /// (an output, or its temporary file).
+        path: Option<String>,
         /// The underlying error.
         source: io::Error,
     },
@@ -78,7 +81,33 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Wraps an I/O error with what was being done.
     pub fn io(action: &'static str, source: io::Error) -> Error {
-        Error::Io { action, source }
+        Error::Io {
+            action,
+            path: None,
+            source,
+        }
+    }
+
+    /// Wraps an I/O error with what was being done and to which file.
+    pub fn io_at(action: &'static str, path: &std::path::Path, source: io::Error) -> Error {
+        Error::Io {
+            action,
+            path: Some(crate::base::path_text(path)),
+            source,
+        }
+    }
+
+    /// This error with `path` as its file, when it is an I/O error of `action` that names
+    /// no file yet.
+    pub fn naming(self, action: &str, path: &std::path::Path) -> Error {
+        match self {
+            Error::Io {
+                action: a,
+                path: None,
+                source,
+            } if a == action => Error::io_at(a, path, source),
+            e => e,
+        }
     }
 
     /// A corruption at `offset`, optionally inside `frame`.
@@ -106,7 +135,16 @@ fn where_(f: &mut fmt::Formatter<'_>, frame: Option<u64>, offset: u64) -> fmt::R
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io { action, source } => write!(f, "{action}: {source}"),
+            Error::Io {
+                action,
+                path: None,
+                source,
+            } => write!(f, "{action}: {source}"),
+            Error::Io {
+                action,
+                path: Some(path),
+                source,
+            } => write!(f, "{action} {path}: {source}"),
             Error::NotSigma { found } if found.is_empty() => {
                 write!(f, "not a .sigma stream (it is empty)")
             }

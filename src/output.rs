@@ -93,7 +93,9 @@ fn partial_path(dest: &Path) -> PathBuf {
 }
 
 /// Creates and locks the temporary file for `dest`, removing one left by a process that
-/// no longer runs (its lock is gone with it).
+/// no longer runs (its lock is gone with it). Something else under that name (a symlink,
+/// a fifo, a folder: never one of ours) is left alone, and the output gets a temporary
+/// file of its own name beside it instead.
 fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>, Error> {
     let path = partial_path(dest);
     for _ in 0..2 {
@@ -103,36 +105,19 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
             .mode(0o666)
             .open(&path)
         {
-            Ok(file) => {
-                partials.add(&path);
-                let default_mode = file.metadata().map(|m| m.mode() & 0o7777).unwrap_or(0o644);
-                let partial = Partial {
-                    path,
-                    file,
-                    partials,
-                    default_mode,
-                    done: false,
-                };
-                partial
-                    .file
-                    .set_permissions(fs::Permissions::from_mode(0o600))
-                    .map_err(|e| Error::io("creating temporary output", e))?;
-                partial.file.try_lock().map_err(|_| {
-                    setting(format!(
-                        "cannot lock {}",
-                        crate::base::path_text(&partial.path)
-                    ))
-                })?;
-                return Ok(partial);
-            }
+            Ok(file) => return lock_partial(path, file, partials),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                let old =
-                    File::open(&path).map_err(|e| Error::io("opening temporary output", e))?;
+                if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                    return unique_partial(&path, partials);
+                }
+                let old = File::open(&path)
+                    .map_err(|e| Error::io_at("opening temporary output", &path, e))?;
                 match old.try_lock() {
                     Ok(()) => {
                         // Left by a process that was killed: nobody holds it.
-                        fs::remove_file(&path)
-                            .map_err(|e| Error::io("removing a stale temporary output", e))?;
+                        fs::remove_file(&path).map_err(|e| {
+                            Error::io_at("removing a stale temporary output", &path, e)
+                        })?;
                     }
                     Err(TryLockError::WouldBlock) => {
                         return Err(setting(format!(
@@ -142,17 +127,60 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
                         )))
                     }
                     Err(TryLockError::Error(e)) => {
-                        return Err(Error::io("locking temporary output", e))
+                        return Err(Error::io_at("locking temporary output", &path, e))
                     }
                 }
             }
-            Err(e) => return Err(Error::io("creating temporary output", e)),
+            Err(e) => return Err(Error::io_at("creating temporary output", &path, e)),
         }
     }
     Err(setting(format!(
         "cannot create the temporary output {}",
         crate::base::path_text(&path)
     )))
+}
+
+/// A temporary output named `taken` plus a random suffix, for when `taken` is
+/// held by something that is not a temporary output.
+fn unique_partial<'a>(taken: &Path, partials: &'a Partials) -> Result<Partial<'a>, Error> {
+    let dir = taken.parent().unwrap_or(Path::new("."));
+    let mut prefix = taken.file_name().unwrap_or_default().to_owned();
+    prefix.push(".");
+    let made = tempfile::Builder::new()
+        .prefix(&prefix)
+        .rand_bytes(6)
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io_at("creating temporary output", taken, e))?;
+    let at = made.path().to_path_buf();
+    let (file, path) = made
+        .keep()
+        .map_err(|e| Error::io_at("creating temporary output", &at, e.error))?;
+    lock_partial(path, file, partials)
+}
+
+/// Registers, restricts (mode 0600) and locks a new temporary output.
+fn lock_partial(path: PathBuf, file: File, partials: &Partials) -> Result<Partial<'_>, Error> {
+    partials.add(&path);
+    let default_mode = file.metadata().map(|m| m.mode() & 0o7777).unwrap_or(0o644);
+    let partial = Partial {
+        path,
+        file,
+        partials,
+        default_mode,
+        done: false,
+    };
+    partial
+        .file
+        .set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io_at("creating temporary output", &partial.path, e))?;
+    partial.file.try_lock().map_err(|_| {
+        setting(format!(
+            "cannot lock {}",
+            crate::base::path_text(&partial.path)
+        ))
+    })?;
+    Ok(partial)
 }
 
 /// Moves `from` to `to`; without `force`, never over an existing file.
@@ -288,7 +316,7 @@ where
         }
     }
     let mut partial = create_partial(dest, partials)?;
-    let stats = produce(Sink::File(&partial.file))?;
+    let stats = produce(Sink::File(&partial.file)).map_err(|e| e.naming("writing output", dest))?;
     // The stream's metadata glyph (when decoding one) wins over the input file's own.
     // Only permission bits are applied: setuid, setgid and sticky bits from a stream (or
     // a source) are never given to an output, nor a device's or fifo's mode (0666).
@@ -303,17 +331,17 @@ where
     partial
         .file
         .set_permissions(fs::Permissions::from_mode(mode & 0o777))
-        .map_err(|e| Error::io("setting output permissions", e))?;
+        .map_err(|e| Error::io_at("setting the mode of", dest, e))?;
     if let Some(mtime) = mtime {
         partial
             .file
             .set_modified(mtime)
-            .map_err(|e| Error::io("setting output mtime", e))?;
+            .map_err(|e| Error::io_at("setting the mtime of", dest, e))?;
     }
     partial
         .file
         .sync_all()
-        .map_err(|e| Error::io("syncing output", e))?;
+        .map_err(|e| Error::io_at("syncing output", dest, e))?;
     persist(&partial.path, dest, force).map_err(|e| {
         if e.kind() == io::ErrorKind::AlreadyExists {
             setting(format!(
@@ -321,7 +349,7 @@ where
                 crate::base::path_text(dest)
             ))
         } else {
-            Error::io("moving output into place", e)
+            Error::io_at("renaming the temporary output to", dest, e)
         }
     })?;
     partial.done = true;
@@ -349,10 +377,14 @@ where
     let file = OpenOptions::new()
         .write(true)
         .open(dest)
-        .map_err(|e| Error::io("opening output", e))?;
+        .map_err(|e| Error::io_at("opening output", dest, e))?;
     let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, file);
-    let stats = produce(Sink::Stream(&mut w))?;
-    w.flush().map_err(|e| Error::io("writing output", e))?;
+    let stats = produce(Sink::Stream(&mut w))
+        .and_then(|s| {
+            w.flush().map_err(|e| Error::io("writing output", e))?;
+            Ok(s)
+        })
+        .map_err(|e| e.naming("writing output", dest))?;
     Ok(stats)
 }
 
@@ -397,8 +429,9 @@ where
     let mut partial = create_partial(dest, partials)?;
     let (value, attrs) = {
         let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, &partial.file);
-        let r = produce(&mut w)?;
-        w.flush().map_err(|e| Error::io("writing output", e))?;
+        let r = produce(&mut w).map_err(|e| e.naming("writing output", dest))?;
+        w.flush()
+            .map_err(|e| Error::io_at("writing output", dest, e))?;
         r
     };
     let attrs = attrs.unwrap_or(Attrs {
@@ -408,14 +441,15 @@ where
     partial
         .file
         .set_permissions(fs::Permissions::from_mode(attrs.mode & 0o777))
-        .map_err(|e| Error::io("setting output permissions", e))?;
+        .map_err(|e| Error::io_at("setting the mode of", dest, e))?;
     if let Some(t) = attrs.mtime {
         partial
             .file
             .set_modified(t)
-            .map_err(|e| Error::io("setting output mtime", e))?;
+            .map_err(|e| Error::io_at("setting the mtime of", dest, e))?;
     }
-    fs::rename(&partial.path, dest).map_err(|e| Error::io("moving output into place", e))?;
+    fs::rename(&partial.path, dest)
+        .map_err(|e| Error::io_at("renaming the temporary output to", dest, e))?;
     partial.done = true;
     Ok(value)
 }

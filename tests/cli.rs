@@ -1,7 +1,7 @@
 //! The `sigma` binary, driven as a user would: every subcommand and every safety rule.
 
 use std::fs::{self, File};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 
@@ -183,6 +183,45 @@ fn full_disk_is_an_error() {
         .unwrap();
     assert_eq!(r.status.code(), Some(1));
     assert!(stderr(&r).contains("No space left"), "{}", stderr(&r));
+}
+
+#[test]
+fn a_failing_output_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "d.bin", &mixed_bytes(500_000, 6));
+    let r = sigma()
+        .args(["encode", "-o", "/dev/full"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let msg = stderr(&r);
+    assert!(msg.contains("writing output /dev/full: No space left"), "{msg}");
+}
+
+#[test]
+fn something_else_at_the_temporary_name_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "f", &text_bytes(20_000, 3));
+    // A dangling symlink, and a fifo, where the temporary output would go.
+    let link = dir.path().join(".f.sigma.sigma-partial");
+    std::os::unix::fs::symlink("/nonexistent/target", &link).unwrap();
+    sigma().arg("encode").arg(&input).assert().success();
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(leftovers(dir.path()), vec![".f.sigma.sigma-partial".to_string()]);
+    let out = dir.path().join("f.sigma");
+    let back = sigma().args(["decode", "-c"]).arg(&out).output().unwrap();
+    assert_eq!(back.stdout, fs::read(&input).unwrap());
+    let fifo = dir.path().join(".g.sigma-partial");
+    assert!(StdCommand::new("mkfifo").arg(&fifo).status().unwrap().success());
+    sigma()
+        .args(["encode", "-o"])
+        .arg(dir.path().join("g"))
+        .arg(&input)
+        .assert()
+        .success();
+    assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert_eq!(leftovers(dir.path()).len(), 2);
 }
 
 #[test]

@@ -39,7 +39,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     let module = py.import("sigmalang.errors")?;
     let exc = module.getattr(class_name(err))?.call1((err.to_string(),))?;
     match err {
-        Error::Io { action, source } => {
+        Error::Io { action, source, .. } => {
             exc.setattr("action", *action)?;
             exc.setattr("errno", source.raw_os_error())?;
             exc.setattr("strerror", source.to_string())?;
