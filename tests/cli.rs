@@ -196,7 +196,10 @@ fn a_failing_output_is_named_in_the_error() {
         .unwrap();
     assert_eq!(r.status.code(), Some(1));
     let msg = stderr(&r);
-    assert!(msg.contains("writing output /dev/full: No space left"), "{msg}");
+    assert!(
+        msg.contains("writing output /dev/full: No space left"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -207,13 +210,23 @@ fn something_else_at_the_temporary_name_is_left_alone() {
     let link = dir.path().join(".f.sigma.sigma-partial");
     std::os::unix::fs::symlink("/nonexistent/target", &link).unwrap();
     sigma().arg("encode").arg(&input).assert().success();
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-    assert_eq!(leftovers(dir.path()), vec![".f.sigma.sigma-partial".to_string()]);
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        leftovers(dir.path()),
+        vec![".f.sigma.sigma-partial".to_string()]
+    );
     let out = dir.path().join("f.sigma");
     let back = sigma().args(["decode", "-c"]).arg(&out).output().unwrap();
     assert_eq!(back.stdout, fs::read(&input).unwrap());
     let fifo = dir.path().join(".g.sigma-partial");
-    assert!(StdCommand::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(StdCommand::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     sigma()
         .args(["encode", "-o"])
         .arg(dir.path().join("g"))
@@ -325,6 +338,80 @@ fn fifos_and_devices_are_never_removed_nor_named_after() {
     assert_eq!(mode(&out), mode(&fresh));
     let back = sigma().args(["decode", "-c"]).arg(&out).output().unwrap();
     assert_eq!(back.stdout, b"through a fifo");
+}
+
+#[test]
+fn salvage_reports_intact_frames_the_index_does_not_place() {
+    let dir = tempfile::tempdir().unwrap();
+    // (offset, raw size) of each frame.
+    let frame_offsets = |stream: &Path| -> Vec<(u64, u64)> {
+        let out = sigma()
+            .args(["inspect", "--frames", "--json"])
+            .arg(stream)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["frame_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["offset"].as_u64().unwrap(),
+                    f["raw_size"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let mut streams = Vec::new();
+    for (name, seed) in [("a", 1), ("b", 2)] {
+        let input = write(dir.path(), name, &text_bytes(700_000, seed));
+        sigma()
+            .args(["encode", "-q", "--chunk-size", "64K"])
+            .arg(&input)
+            .assert()
+            .success();
+        let stream = dir.path().join(format!("{name}.sigma"));
+        streams.push((fs::read(&stream).unwrap(), frame_offsets(&stream)));
+    }
+    // Frames 0-5 of `a`, then frame 6 on (a group's first frame) with `b`'s index.
+    let ((a, fa), (b, fb)) = (&streams[0], &streams[1]);
+    let mut spliced = a[..fa[6].0 as usize].to_vec();
+    spliced.extend_from_slice(&b[fb[6].0 as usize..]);
+    let bad = write(dir.path(), "spliced.sigma", &spliced);
+    let out = dir.path().join("out");
+    let r = sigma()
+        .args(["decode", "--salvage", "-o"])
+        .arg(&out)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let msg = stderr(&r);
+    assert!(
+        msg.contains("6 intact frames") && msg.contains("fit no entry"),
+        "{msg}"
+    );
+    // `b`'s frames are in place; the first six entries' bytes are lost.
+    let want = text_bytes(700_000, 2);
+    let got = fs::read(&out).unwrap();
+    assert_eq!(got.len(), want.len());
+    let cut = fb[..6].iter().map(|f| f.1 as usize).sum::<usize>();
+    assert_eq!(got[cut..], want[cut..]);
+    assert!(got[..cut].iter().all(|&x| x == 0));
+    // A duplicated frame is no loss and is not reported.
+    let (f0, f2) = (fa[0].0 as usize, fa[2].0 as usize);
+    let mut doubled = a[..f2].to_vec();
+    doubled.extend_from_slice(&a[f0..f2]);
+    doubled.extend_from_slice(&a[f2..]);
+    let dup = write(dir.path(), "dup.sigma", &doubled);
+    let r = sigma()
+        .args(["decode", "--salvage", "-c"])
+        .arg(&dup)
+        .output()
+        .unwrap();
+    assert!(!stderr(&r).contains("fit no entry"), "{}", stderr(&r));
+    assert_eq!(r.stdout, text_bytes(700_000, 1));
 }
 
 #[test]

@@ -291,7 +291,8 @@ pub struct DecodeArgs {
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
     /// Recover every intact frame of a damaged stream (at its original offset when that
-    /// can be known), report the lost byte ranges, and exit 1 if anything was lost.
+    /// can be known), report the lost byte ranges (and intact frames that a surviving
+    /// index places nowhere), and exit 1 if anything was lost.
     #[arg(long, conflicts_with = "range")]
     pub salvage: bool,
 }

@@ -129,6 +129,14 @@ fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<
             };
             eprintln!("sigma: {name}: lost data at {place} {} ({end})", l.start);
         }
+        if let Some(first) = r.unplaced.first() {
+            let bytes: u64 = r.unplaced.iter().map(|u| u.raw_size).sum();
+            eprintln!(
+                "sigma: {name}: {} ({bytes} bytes) from stream byte {} on fit no entry of the stream's index (another stream's?): not written",
+                super::count(r.unplaced.len() as u64, "intact frame"),
+                first.at
+            );
+        }
     }
     if r.lost.is_empty() {
         // Every byte came back; the stream may still be damaged where no content lives

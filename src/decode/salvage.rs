@@ -42,6 +42,18 @@ pub struct Salvaged {
     pub index_intact: bool,
     /// What was lost, in order.
     pub lost: Vec<Lost>,
+    /// Intact frames that no entry of the stream's surviving index places (a stream
+    /// spliced from two): not written, since where their bytes belong is unknown.
+    pub unplaced: Vec<Unplaced>,
+}
+
+/// An intact frame found in a stream whose index places no frame like it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Unplaced {
+    /// Where its glyph starts in the stream.
+    pub at: u64,
+    /// Bytes it decodes to.
+    pub raw_size: u64,
 }
 
 /// Where salvaged bytes go.
@@ -131,7 +143,7 @@ pub fn salvage<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result
                 frames: info.trailer.frames,
                 bytes: content.len() as u64,
                 index_intact: true,
-                lost: Vec::new(),
+                ..Salvaged::default()
             }
         }
         Ok(info) => {
@@ -191,7 +203,7 @@ fn whole<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Optio
         frames: r.frames(),
         bytes: pos,
         index_intact: true,
-        lost: Vec::new(),
+        ..Salvaged::default()
     }))
 }
 
@@ -753,7 +765,57 @@ fn by_found_index<F: Read + Seek>(
         raw_start += e.raw_size;
     }
     out.finish(raw_start)?;
+    result.unplaced = unplaced(f, &found, &used)?;
     Ok(result)
+}
+
+/// Alike used frames an unused frame is compared with to find it a duplicate.
+const DUPLICATE_LOOKS: usize = 8;
+
+/// The intact frames of `found` that were not used, less exact copies of used ones (a
+/// duplicated frame is no loss).
+fn unplaced<F: Read + Seek>(
+    f: &mut F,
+    found: &[(u64, Decoded)],
+    used: &[bool],
+) -> Result<Vec<Unplaced>> {
+    // Used frames by glyph length and raw size.
+    let mut by_size: std::collections::HashMap<(u64, u64), Vec<usize>> = Default::default();
+    for (j, &(at, d)) in found.iter().enumerate().filter(|&(j, _)| used[j]) {
+        by_size.entry((d.end - at, d.raw_size)).or_default().push(j);
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut list = Vec::new();
+    for (i, &(at, d)) in found.iter().enumerate().filter(|&(i, _)| !used[i]) {
+        let mut copy = false;
+        // The nearest few alike frames: a duplicate lies near its original, and stored
+        // frames of one size are all alike (no comparing each with all).
+        let alike = by_size
+            .get(&(d.end - at, d.raw_size))
+            .map_or(&[][..], |v| v.as_slice());
+        let k = alike.partition_point(|&j| j < i);
+        let near = &alike
+            [k.saturating_sub(DUPLICATE_LOOKS / 2)..(k + DUPLICATE_LOOKS / 2).min(alike.len())];
+        for &j in near {
+            let (at2, d2) = found[j];
+            if d2.glyphs != d.glyphs {
+                continue;
+            }
+            read_frame_at(f, at, d.end - at, &mut a)?;
+            read_frame_at(f, at2, d2.end - at2, &mut b)?;
+            if a == b {
+                copy = true;
+                break;
+            }
+        }
+        if !copy {
+            list.push(Unplaced {
+                at,
+                raw_size: d.raw_size,
+            });
+        }
+    }
+    Ok(list)
 }
 
 /// The error for a stream whose intact header (its CRC checks out) names another format
