@@ -149,6 +149,9 @@ def test_range_outside_the_content(stream):
     with pytest.raises(InvalidSetting) as info:
         sigmalang.decode_range(path, 0, len(data) + 1)
     assert str(info.value) == f"range 0:{len(data) + 1} is outside the content (0:{len(data)})"
+    with pytest.raises(InvalidSetting) as info:
+        sigmalang.decode_range(path, 10, 5)
+    assert str(info.value) == "range 10:5 ends before it starts"
 
 
 def test_output_may_not_be_the_input(tmp_path):

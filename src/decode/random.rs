@@ -315,7 +315,7 @@ where
             Error::corrupt(
                 None,
                 index_at,
-                "no index glyph where the trailer points (concatenated streams decode whole: use decode or verify)",
+                "no index glyph where the trailer points: damaged, or several streams concatenated (inspect and --range read one stream; decode and verify read them all)",
             )
         })?;
     let len = head.payload_len.unwrap_or(0);
@@ -389,8 +389,13 @@ pub fn decode_range_stats<F: Read + Seek>(
     out: &mut dyn Write,
 ) -> Result<Stats> {
     let started = Instant::now();
+    if start > end {
+        return Err(Error::InvalidSetting {
+            detail: format!("range {start}:{end} ends before it starts"),
+        });
+    }
     let info = inspect(f)?;
-    if start > end || end > info.trailer.raw_size {
+    if end > info.trailer.raw_size {
         return Err(Error::InvalidSetting {
             detail: format!(
                 "range {start}:{end} is outside the content (0:{})",
