@@ -179,6 +179,7 @@ impl MatchFinder {
         // at or after `pos` (none yet: NONE) ends the walk as well.
         let low = (pos + 1).saturating_sub(window);
         let mut c = self.head[h] as usize;
+        let chain: &[u32] = &self.chain;
         while c < pos && c >= low && depth > 0 {
             if let Some(len) = longer_match(data, c, pos, end, v, best_len)
                 .filter(|&len| better(len, (pos - c) as u32, best_len, best_dist))
@@ -193,7 +194,7 @@ impl MatchFinder {
                     depth = depth.min(2);
                 }
             }
-            let next = self.chain[c & self.chain_mask] as usize;
+            let next = chain[c & self.chain_mask] as usize;
             if next >= c {
                 break;
             }

@@ -4,6 +4,7 @@
 //! `optimal` (level 9); the level map is [`params`].
 
 use super::Level;
+use crate::base::pagebuf::LinkTable;
 
 mod double;
 mod fast;
@@ -364,7 +365,7 @@ pub struct MatchFinder {
     /// Positions by 8-byte prefix: the double finder's long table, and the chain
     /// finder's (see [`Params::long_log`]).
     long: Vec<u32>,
-    chain: Vec<u32>,
+    chain: LinkTable,
     row_pos: Vec<u32>,
     row_tag: Vec<u8>,
     row_head: Vec<u8>,
@@ -577,11 +578,7 @@ impl MatchFinder {
             let window = (1usize << p.window_log).min(window_len.next_power_of_two().max(64));
             // A chain link per window slot, or two tree links.
             let links = window * links_per_slot(p.strategy);
-            if self.chain.len() != links {
-                self.chain.clear();
-                self.chain.resize(links, NONE);
-                self.chain.shrink_to_fit();
-            }
+            self.chain.reset(links, NONE);
             self.chain_mask = window - 1;
         }
         self.params = Some(p);

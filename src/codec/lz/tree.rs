@@ -27,6 +27,7 @@ impl MatchFinder {
         let h = hash4(read_u32(data, pos), p.hash_log);
         let mut cand = self.head[h];
         self.head[h] = pos as u32;
+        let chain: &mut [u32] = &mut self.chain;
         // Where the next smaller (larger) node found is linked in.
         let mut smaller_slot = 2 * (pos & mask);
         let mut larger_slot = smaller_slot + 1;
@@ -62,19 +63,19 @@ impl MatchFinder {
             }
             let node = 2 * (c & mask);
             if data[c + len] < data[pos + len] {
-                self.chain[smaller_slot] = cand;
+                chain[smaller_slot] = cand;
                 smaller_len = len;
                 smaller_slot = node + 1;
-                cand = self.chain[node + 1];
+                cand = chain[node + 1];
             } else {
-                self.chain[larger_slot] = cand;
+                chain[larger_slot] = cand;
                 larger_len = len;
                 larger_slot = node;
-                cand = self.chain[node];
+                cand = chain[node];
             }
         }
-        self.chain[smaller_slot] = NONE;
-        self.chain[larger_slot] = NONE;
+        chain[smaller_slot] = NONE;
+        chain[larger_slot] = NONE;
         if best_len < MIN_MATCH {
             (0, 0)
         } else {
