@@ -61,7 +61,7 @@ struct Partial<'a> {
     path: PathBuf,
     file: File,
     partials: &'a Partials,
-    /// Mode a new file gets here (0666 less the umask), for outputs with no source.
+    /// Mode a new file gets (0666 less the umask), for outputs with no source.
     default_mode: u32,
     done: bool,
 }
@@ -92,23 +92,42 @@ fn partial_path(dest: &Path) -> PathBuf {
     dir.join(file)
 }
 
-/// Creates and locks the temporary file for `dest`, removing one left by a process that
-/// no longer runs (its lock is gone with it). Something else under that name (a symlink,
-/// a fifo, a folder: never one of ours) is left alone, and the output gets a temporary
-/// file of its own name beside it instead.
+/// Creates and locks the temporary file for `dest` (mode 0600 from the start, so no other
+/// user can open it while it fills), removing one left by a process that no longer runs
+/// (its lock is gone with it). Anything else under that name (a symlink, a fifo, a folder:
+/// never one of ours) is left alone and reported.
 fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>, Error> {
     let path = partial_path(dest);
     for _ in 0..2 {
         match OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o666)
+            .mode(0o600)
             .open(&path)
         {
-            Ok(file) => return lock_partial(path, file, partials),
+            Ok(file) => {
+                partials.add(&path);
+                let partial = Partial {
+                    path,
+                    file,
+                    partials,
+                    default_mode: 0o666 & !umask(),
+                    done: false,
+                };
+                partial.file.try_lock().map_err(|_| {
+                    setting(format!(
+                        "cannot lock {}",
+                        crate::base::path_text(&partial.path)
+                    ))
+                })?;
+                return Ok(partial);
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
-                    return unique_partial(&path, partials);
+                    return Err(setting(format!(
+                        "the temporary output's name {} is taken by something that is not a file (a symlink?); remove it",
+                        crate::base::path_text(&path)
+                    )));
                 }
                 let old = File::open(&path)
                     .map_err(|e| Error::io_at("opening temporary output", &path, e))?;
@@ -140,47 +159,17 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
     )))
 }
 
-/// A temporary output named `taken` plus a random suffix, for when `taken` is
-/// held by something that is not a temporary output.
-fn unique_partial<'a>(taken: &Path, partials: &'a Partials) -> Result<Partial<'a>, Error> {
-    let dir = taken.parent().unwrap_or(Path::new("."));
-    let mut prefix = taken.file_name().unwrap_or_default().to_owned();
-    prefix.push(".");
-    let made = tempfile::Builder::new()
-        .prefix(&prefix)
-        .rand_bytes(6)
-        .permissions(fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)
-        .map_err(|e| Error::io_at("creating temporary output", taken, e))?;
-    let at = made.path().to_path_buf();
-    let (file, path) = made
-        .keep()
-        .map_err(|e| Error::io_at("creating temporary output", &at, e.error))?;
-    lock_partial(path, file, partials)
-}
-
-/// Registers, restricts (mode 0600) and locks a new temporary output.
-fn lock_partial(path: PathBuf, file: File, partials: &Partials) -> Result<Partial<'_>, Error> {
-    partials.add(&path);
-    let default_mode = file.metadata().map(|m| m.mode() & 0o7777).unwrap_or(0o644);
-    let partial = Partial {
-        path,
-        file,
-        partials,
-        default_mode,
-        done: false,
-    };
-    partial
-        .file
-        .set_permissions(fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io_at("creating temporary output", &partial.path, e))?;
-    partial.file.try_lock().map_err(|_| {
-        setting(format!(
-            "cannot lock {}",
-            crate::base::path_text(&partial.path)
-        ))
-    })?;
-    Ok(partial)
+/// The process's file-mode creation mask, from `/proc/self/status` (Linux 4.7 and
+/// later), else the usual 022: a new output gets mode 0666 less it, as with `>`.
+fn umask() -> u32 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
 }
 
 /// Moves `from` to `to`; without `force`, never over an existing file.
