@@ -41,7 +41,7 @@ impl Default for Level {
 }
 
 /// Glyph counts of encoded content, by SigmaLang glyph type.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct GlyphCounts {
     /// PRIMITIVE glyphs: runs of literal bytes (a stored block counts as one).
     pub primitive: u64,

@@ -132,7 +132,7 @@ fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<
         if let Some(first) = r.unplaced.first() {
             let bytes: u64 = r.unplaced.iter().map(|u| u.raw_size).sum();
             eprintln!(
-                "sigma: {name}: {} ({bytes} bytes) from stream byte {} on fit no entry of the stream's index (another stream's?): not written",
+                "sigma: {name}: {} ({bytes} bytes; the first at stream byte {}) not written: the index places none of them (from another stream, moved far, or alike frames it cannot tell apart)",
                 super::count(r.unplaced.len() as u64, "intact frame"),
                 first.at
             );

@@ -154,7 +154,8 @@ pub fn salvage<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result
                 entries.push(fr.entry);
                 Ok(true)
             })?;
-            by_found_index(f, info.encoded_size, info.header_len, &entries, out)?
+            let crc = Some(info.trailer.content_crc);
+            by_found_index(f, info.encoded_size, info.header_len, &entries, crc, out)?
         }
         Err(e @ Error::Io { .. }) => return Err(e),
         Err(_) => match whole(f, out)? {
@@ -222,6 +223,8 @@ struct Decoded {
     raw_size: u64,
     glyphs: GlyphCounts,
     linked: bool,
+    /// CRC32C of the whole glyph: copies of a frame share it.
+    glyph_crc: u32,
 }
 
 /// Decodes frames found in the file one at a time, keeping the last one decoded: a frame
@@ -267,6 +270,7 @@ impl Chain {
             raw_size: d.header.raw_size,
             glyphs: d.glyphs,
             linked,
+            glyph_crc: crc32c::crc32c(glyph),
         })
     }
 
@@ -584,8 +588,13 @@ fn trailer_and_len<F: Read + Seek>(f: &mut F, size: u64) -> Option<(Trailer, u64
 const INDEX_SEARCH: u64 = 64 << 20;
 
 /// An intact index right before an intact trailer, found by its glyph head and CRC even
-/// where the trailer's index offset is wrong (frames dropped or inserted before it).
-fn find_index<F: Read + Seek>(f: &mut F, size: u64, chunk: u64) -> Result<Option<Vec<IndexEntry>>> {
+/// where the trailer's index offset is wrong (frames dropped or inserted before it); with
+/// the trailer's content checksum.
+fn find_index<F: Read + Seek>(
+    f: &mut F,
+    size: u64,
+    chunk: u64,
+) -> Result<Option<(Vec<IndexEntry>, u32)>> {
     let Some((trailer, trailer_len)) = trailer_and_len(f, size) else {
         return Ok(None);
     };
@@ -625,7 +634,7 @@ fn find_index<F: Read + Seek>(f: &mut F, size: u64, chunk: u64) -> Result<Option
             entries.push(e);
         }
         if entries.len() as u64 == trailer.frames && index.finish().is_ok() {
-            return Ok(Some(entries));
+            return Ok(Some((entries, trailer.content_crc)));
         }
     }
     Ok(None)
@@ -664,6 +673,7 @@ fn by_found_index<F: Read + Seek>(
     size: u64,
     from: u64,
     entries: &[IndexEntry],
+    content_crc: Option<u32>,
     out: &mut dyn SalvageOutput,
 ) -> Result<Salvaged> {
     let mut chain = Chain::default();
@@ -680,6 +690,9 @@ fn by_found_index<F: Read + Seek>(
             None => pos = at + 1,
         }
     }
+    // An exact copy of a frame found before it is dropped: a duplicated frame is no loss,
+    // and it would stand in the way of the frames after it.
+    let found = without_copies(f, found)?;
     let mut result = Salvaged {
         index_intact: true,
         ..Salvaged::default()
@@ -702,11 +715,12 @@ fn by_found_index<F: Read + Seek>(
         }
         at = at.saturating_add(e.encoded_len);
     }
+    // Each entry's frame: the one at the entry's place; else the next unused frame that
+    // matches and belongs to no other entry, looking ahead first, then a little back
+    // (frames moved). Raw size and glyph counts identify a frame (its decoded content is
+    // proven by its raw CRC).
+    let mut assign: Vec<Option<usize>> = vec![None; entries.len()];
     for (k, e) in entries.iter().enumerate() {
-        // The frame at the entry's place; else the next unused frame that matches and
-        // belongs to no other entry, looking ahead first, then a little back (frames
-        // moved). Raw size and glyph counts identify a frame (its decoded content is
-        // proven by its raw CRC).
         let matches = |&i: &usize| {
             let (_, d) = found[i];
             !used[i]
@@ -718,9 +732,69 @@ fn by_found_index<F: Read + Seek>(
                 .chain(next.saturating_sub(64)..next)
                 .find(matches)
         });
-        match hit {
+        if let Some(i) = hit {
+            used[i] = true;
+            assign[k] = Some(i);
+            next = next.max(i + 1);
+        }
+    }
+    // Frames alike in all an entry records (stored frames of one size are) cannot be told
+    // apart by the index: unless the placement is confirmed, they are not placed at all
+    // rather than perhaps placed wrong (and are reported).
+    let key = |&(at, d): &(u64, Decoded)| (d.end - at, d.raw_size, d.glyphs);
+    let mut alike: std::collections::HashMap<_, usize> = Default::default();
+    for x in &found {
+        *alike.entry(key(x)).or_default() += 1;
+    }
+    let ambiguous: Vec<bool> = (0..found.len())
+        .map(|i| used[i] && alike[&key(&found[i])] > 1)
+        .collect();
+    if ambiguous.iter().any(|&a| a) {
+        // With a frame for every entry, the trailer's content checksum must confirm them;
+        // else every frame found must sit where the index puts its entry (damage only
+        // made some frames unreadable: nothing moved, nothing was added).
+        let mut trusted = match content_crc {
+            Some(want) if assign.iter().all(Option::is_some) => {
+                content_crc_of(f, &found, &assign)? == Some(want)
+            }
+            _ => (0..found.len()).all(|i| owner[i].is_some_and(|k| assign[k] == Some(i))),
+        };
+        if let (false, Some(want)) = (trusted, content_crc) {
+            // The frames in the order found, whatever their places (a frame added or
+            // dropped shifts all after it onto their neighbours' places).
+            let mut in_order = vec![None; entries.len()];
+            let mut j = 0;
+            for (k, e) in entries.iter().enumerate() {
+                let fits = |i: &usize| {
+                    (found[*i].1.raw_size, found[*i].1.glyphs) == (e.raw_size, e.glyphs)
+                };
+                if let Some(i) = (j..found.len()).find(fits) {
+                    in_order[k] = Some(i);
+                    j = i + 1;
+                }
+            }
+            if in_order.iter().all(Option::is_some)
+                && content_crc_of(f, &found, &in_order)? == Some(want)
+            {
+                used.iter_mut().for_each(|u| *u = false);
+                for i in in_order.iter().flatten() {
+                    used[*i] = true;
+                }
+                assign = in_order;
+                trusted = true;
+            }
+        }
+        if !trusted {
+            for slot in assign.iter_mut() {
+                if slot.is_some_and(|i| ambiguous[i]) {
+                    used[slot.take().unwrap_or_default()] = false;
+                }
+            }
+        }
+    }
+    for (k, e) in entries.iter().enumerate() {
+        match assign[k] {
             Some(i) => {
-                used[i] = true;
                 // A linked frame is decoded after the frames of its group before it,
                 // back to the last frame decoded.
                 let mut first = i;
@@ -753,7 +827,6 @@ fn by_found_index<F: Read + Seek>(
                 out.write_at(raw_start, chain.raw())?;
                 result.frames += 1;
                 result.bytes += e.raw_size;
-                next = next.max(i + 1);
             }
             None => push_lost(
                 &mut result.lost,
@@ -765,57 +838,76 @@ fn by_found_index<F: Read + Seek>(
         raw_start += e.raw_size;
     }
     out.finish(raw_start)?;
-    result.unplaced = unplaced(f, &found, &used)?;
+    result.unplaced = unplaced(&found, &used);
     Ok(result)
 }
 
-/// Alike used frames an unused frame is compared with to find it a duplicate.
-const DUPLICATE_LOOKS: usize = 8;
-
-/// The intact frames of `found` that were not used, less exact copies of used ones (a
-/// duplicated frame is no loss).
-fn unplaced<F: Read + Seek>(
+/// CRC32C of the content the frames `assign` gives the entries would make, or `None`
+/// when an entry has none or a frame does not decode.
+fn content_crc_of<F: Read + Seek>(
     f: &mut F,
     found: &[(u64, Decoded)],
-    used: &[bool],
-) -> Result<Vec<Unplaced>> {
-    // Used frames by glyph length and raw size.
-    let mut by_size: std::collections::HashMap<(u64, u64), Vec<usize>> = Default::default();
-    for (j, &(at, d)) in found.iter().enumerate().filter(|&(j, _)| used[j]) {
-        by_size.entry((d.end - at, d.raw_size)).or_default().push(j);
+    assign: &[Option<usize>],
+) -> Result<Option<u32>> {
+    let (mut chain, mut glyph, mut crc) = (Chain::default(), Vec::new(), 0u32);
+    for &i in assign {
+        let Some(i) = i else { return Ok(None) };
+        let (at, d) = found[i];
+        read_frame_at(f, at, d.end - at, &mut glyph)?;
+        if chain.decode(&glyph, at).is_none() {
+            return Ok(None);
+        }
+        crc = crc32c::crc32c_append(crc, chain.raw());
     }
+    Ok(Some(crc))
+}
+
+/// Earlier frames of the same glyph length and CRC that a frame is compared with byte for
+/// byte to find it a copy (the nearest first).
+const COPY_LOOKS: usize = 4;
+
+/// `found` without the frames whose glyph bytes equal those of one found before them.
+fn without_copies<F: Read + Seek>(
+    f: &mut F,
+    found: Vec<(u64, Decoded)>,
+) -> Result<Vec<(u64, Decoded)>> {
+    let key = |&(at, d): &(u64, Decoded)| (d.end - at, d.glyph_crc);
+    let mut earlier: std::collections::HashMap<_, Vec<usize>> = Default::default();
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    let mut list = Vec::new();
-    for (i, &(at, d)) in found.iter().enumerate().filter(|&(i, _)| !used[i]) {
-        let mut copy = false;
-        // The nearest few alike frames: a duplicate lies near its original, and stored
-        // frames of one size are all alike (no comparing each with all).
-        let alike = by_size
-            .get(&(d.end - at, d.raw_size))
-            .map_or(&[][..], |v| v.as_slice());
-        let k = alike.partition_point(|&j| j < i);
-        let near = &alike
-            [k.saturating_sub(DUPLICATE_LOOKS / 2)..(k + DUPLICATE_LOOKS / 2).min(alike.len())];
-        for &j in near {
-            let (at2, d2) = found[j];
-            if d2.glyphs != d.glyphs {
-                continue;
-            }
-            read_frame_at(f, at, d.end - at, &mut a)?;
-            read_frame_at(f, at2, d2.end - at2, &mut b)?;
+    let mut keep = vec![true; found.len()];
+    for (i, x) in found.iter().enumerate() {
+        let alike = earlier.entry(key(x)).or_default();
+        for &j in alike.iter().rev().take(COPY_LOOKS) {
+            let (at, d) = found[j];
+            read_frame_at(f, x.0, x.1.end - x.0, &mut a)?;
+            read_frame_at(f, at, d.end - at, &mut b)?;
             if a == b {
-                copy = true;
+                keep[i] = false;
                 break;
             }
         }
-        if !copy {
-            list.push(Unplaced {
-                at,
-                raw_size: d.raw_size,
-            });
+        if keep[i] {
+            alike.push(i);
         }
     }
-    Ok(list)
+    Ok(found
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(x, k)| k.then_some(x))
+        .collect())
+}
+
+/// The frames of `found` that were not used.
+fn unplaced(found: &[(u64, Decoded)], used: &[bool]) -> Vec<Unplaced> {
+    found
+        .iter()
+        .zip(used)
+        .filter(|&(_, &u)| !u)
+        .map(|(&(at, d), _)| Unplaced {
+            at,
+            raw_size: d.raw_size,
+        })
+        .collect()
 }
 
 /// The error for a stream whose intact header (its CRC checks out) names another format
@@ -849,8 +941,8 @@ fn by_scan<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Sal
     };
     // An index that survived, away from where the trailer says: place frames by it.
     if !has_later_stream(f, size)? {
-        if let Some(entries) = find_index(f, size, chunk)? {
-            return by_found_index(f, size, header_len, &entries, out);
+        if let Some((entries, crc)) = find_index(f, size, chunk)? {
+            return by_found_index(f, size, header_len, &entries, Some(crc), out);
         }
     }
     let mut result = Salvaged::default();
