@@ -595,8 +595,12 @@ fn closed_stdout_ends_quietly() {
     let data = text_bytes(3_000_000, 10);
     let input = write(dir.path(), "h.txt", &data);
     sigma().arg("encode").arg(&input).assert().success();
-    // Decode and salvage to standard output, the pipe closed before they write.
-    for args in [&["-dc"][..], &["decode", "--salvage", "-c"]] {
+    // Decode, salvage and inspect to standard output, the pipe closed before they write.
+    for args in [
+        &["-dc"][..],
+        &["decode", "--salvage", "-c"],
+        &["inspect", "--frames"],
+    ] {
         let mut child = StdCommand::new(sigma_path())
             .args(args)
             .arg(dir.path().join("h.txt.sigma"))

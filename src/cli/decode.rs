@@ -321,7 +321,7 @@ fn inspect_one(a: &InspectArgs, path: &Path) -> FileResult<()> {
     };
     written
         .and_then(|()| stdout.flush().map_err(|e| Error::io("writing output", e)))
-        .map_err(|e| fail(&name, e))
+        .map_err(|e| fail_stdout(&name, e))
 }
 
 fn ratio(info: &StreamInfo) -> f64 {
