@@ -456,6 +456,11 @@ fn salvage_never_places_alike_stored_frames_wrong() {
         ("flipped", flipped, 7),
         ("doubled", with(&[0, 1, 2, 3, 3, 4, 5, 6, 7]), 8),
         ("swapped", with(&[0, 1, 2, 3, 4, 6, 5, 7]), 0),
+        (
+            "overwritten by its neighbour",
+            with(&[0, 1, 2, 3, 4, 6, 6, 7]),
+            0,
+        ),
     ];
     for (name, stream, back) in cases {
         let bad = write(dir.path(), &format!("{name}.sigma"), &stream);
@@ -479,6 +484,25 @@ fn salvage_never_places_alike_stored_frames_wrong() {
         }
         assert!(recovered >= back, "{name}: {recovered} frames back");
     }
+}
+
+#[test]
+fn salvage_of_an_intact_stream_of_identical_frames_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = vec![0u8; 1 << 20];
+    let input = write(dir.path(), "zeros", &data);
+    sigma()
+        .args(["encode", "-q", "--chunk-size", "64K", "--group", "1"])
+        .arg(&input)
+        .assert()
+        .success();
+    let r = sigma()
+        .args(["decode", "--salvage", "-c"])
+        .arg(dir.path().join("zeros.sigma"))
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(r.stdout, data);
 }
 
 #[test]

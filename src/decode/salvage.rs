@@ -690,9 +690,9 @@ fn by_found_index<F: Read + Seek>(
             None => pos = at + 1,
         }
     }
-    // An exact copy of a frame found before it is dropped: a duplicated frame is no loss,
-    // and it would stand in the way of the frames after it.
-    let found = without_copies(f, found)?;
+    // Exact copies of a frame found before them: a copy is used only where the index puts
+    // a frame like it (repeated content makes identical frames), and is never reported.
+    let copy = copies(f, &found)?;
     let mut result = Salvaged {
         index_intact: true,
         ..Salvaged::default()
@@ -724,6 +724,7 @@ fn by_found_index<F: Read + Seek>(
         let matches = |&i: &usize| {
             let (_, d) = found[i];
             !used[i]
+                && !copy[i]
                 && owner[i].is_none_or(|o| o == k)
                 && (d.raw_size, d.glyphs) == (e.raw_size, e.glyphs)
         };
@@ -751,13 +752,17 @@ fn by_found_index<F: Read + Seek>(
         .collect();
     if ambiguous.iter().any(|&a| a) {
         // With a frame for every entry, the trailer's content checksum must confirm them;
-        // else every frame found must sit where the index puts its entry (damage only
-        // made some frames unreadable: nothing moved, nothing was added).
+        // else every frame found must sit where the index puts its entry and none be a
+        // copy of another (damage only made some frames unreadable: nothing moved,
+        // nothing was added, nothing overwritten by a copy of a neighbour).
         let mut trusted = match content_crc {
             Some(want) if assign.iter().all(Option::is_some) => {
                 content_crc_of(f, &found, &assign)? == Some(want)
             }
-            _ => (0..found.len()).all(|i| owner[i].is_some_and(|k| assign[k] == Some(i))),
+            _ => {
+                !copy.iter().any(|&c| c)
+                    && (0..found.len()).all(|i| owner[i].is_some_and(|k| assign[k] == Some(i)))
+            }
         };
         if let (false, Some(want)) = (trusted, content_crc) {
             // The frames in the order found, whatever their places (a frame added or
@@ -766,7 +771,8 @@ fn by_found_index<F: Read + Seek>(
             let mut j = 0;
             for (k, e) in entries.iter().enumerate() {
                 let fits = |i: &usize| {
-                    (found[*i].1.raw_size, found[*i].1.glyphs) == (e.raw_size, e.glyphs)
+                    !copy[*i]
+                        && (found[*i].1.raw_size, found[*i].1.glyphs) == (e.raw_size, e.glyphs)
                 };
                 if let Some(i) = (j..found.len()).find(fits) {
                     in_order[k] = Some(i);
@@ -838,7 +844,7 @@ fn by_found_index<F: Read + Seek>(
         raw_start += e.raw_size;
     }
     out.finish(raw_start)?;
-    result.unplaced = unplaced(&found, &used);
+    result.unplaced = unplaced(&found, &used, &copy);
     Ok(result)
 }
 
@@ -866,15 +872,12 @@ fn content_crc_of<F: Read + Seek>(
 /// byte to find it a copy (the nearest first).
 const COPY_LOOKS: usize = 4;
 
-/// `found` without the frames whose glyph bytes equal those of one found before them.
-fn without_copies<F: Read + Seek>(
-    f: &mut F,
-    found: Vec<(u64, Decoded)>,
-) -> Result<Vec<(u64, Decoded)>> {
+/// For each frame of `found`, whether its glyph bytes equal those of one found before it.
+fn copies<F: Read + Seek>(f: &mut F, found: &[(u64, Decoded)]) -> Result<Vec<bool>> {
     let key = |&(at, d): &(u64, Decoded)| (d.end - at, d.glyph_crc);
     let mut earlier: std::collections::HashMap<_, Vec<usize>> = Default::default();
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    let mut keep = vec![true; found.len()];
+    let mut copy = vec![false; found.len()];
     for (i, x) in found.iter().enumerate() {
         let alike = earlier.entry(key(x)).or_default();
         for &j in alike.iter().rev().take(COPY_LOOKS) {
@@ -882,27 +885,23 @@ fn without_copies<F: Read + Seek>(
             read_frame_at(f, x.0, x.1.end - x.0, &mut a)?;
             read_frame_at(f, at, d.end - at, &mut b)?;
             if a == b {
-                keep[i] = false;
+                copy[i] = true;
                 break;
             }
         }
-        if keep[i] {
+        if !copy[i] {
             alike.push(i);
         }
     }
-    Ok(found
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(x, k)| k.then_some(x))
-        .collect())
+    Ok(copy)
 }
 
-/// The frames of `found` that were not used.
-fn unplaced(found: &[(u64, Decoded)], used: &[bool]) -> Vec<Unplaced> {
+/// The frames of `found` that were not used, copies of others left out.
+fn unplaced(found: &[(u64, Decoded)], used: &[bool], copy: &[bool]) -> Vec<Unplaced> {
     found
         .iter()
-        .zip(used)
-        .filter(|&(_, &u)| !u)
+        .zip(used.iter().zip(copy))
+        .filter(|&(_, (&u, &c))| !u && !c)
         .map(|(&(at, d), _)| Unplaced {
             at,
             raw_size: d.raw_size,
