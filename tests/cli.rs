@@ -644,6 +644,35 @@ fn closed_stdout_ends_quietly() {
 }
 
 #[test]
+fn a_closed_stderr_keeps_the_exit_code() {
+    let mut child = StdCommand::new(sigma_path())
+        .args(["decode", "-c", "/nonexistent/x.sigma"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}
+
+#[test]
+fn decode_from_standard_input_to_a_named_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = text_bytes(100_000, 4);
+    let input = write(dir.path(), "t", &data);
+    sigma().arg("encode").arg(&input).assert().success();
+    let out = dir.path().join("back");
+    sigma()
+        .args(["decode", "-o"])
+        .arg(&out)
+        .pipe_stdin(dir.path().join("t.sigma"))
+        .unwrap()
+        .assert()
+        .success();
+    assert_eq!(fs::read(&out).unwrap(), data);
+}
+
+#[test]
 fn json_stats_are_the_last_stderr_line() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "j.txt", &text_bytes(100_000, 11));

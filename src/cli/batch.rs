@@ -204,7 +204,7 @@ impl<'a> Reporter<'a> {
             _ => None,
         };
         if let Some(line) = line {
-            self.bar.suspend(|| eprintln!("{line}"));
+            self.bar.suspend(|| say!("{line}"));
         }
         if self.common.json {
             let v = serde_json::json!({
@@ -223,7 +223,7 @@ impl<'a> Reporter<'a> {
         let s = match result {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("sigma: batch: {}", printable(&e.to_string()));
+                say!("sigma: batch: {}", printable(&e.to_string()));
                 return Ok(Exit::Failure);
             }
         };
@@ -240,7 +240,7 @@ impl<'a> Reporter<'a> {
             }
             let _ = writeln!(io::stdout().lock(), "{v}");
         } else if !self.common.quiet {
-            eprintln!(
+            say!(
                 "batch: {} done, {} unchanged, {} skipped, {} gone, {} failed; {} -> {} bytes in {:.2} s, peak {:.1} MiB",
                 s.done,
                 s.unchanged,

@@ -182,7 +182,7 @@ pub fn run(a: BenchArgs) -> Result<Exit, String> {
             Ok(m) => results.push(m),
             Err(e) => {
                 bar.finish_and_clear();
-                eprintln!("sigma: bench: {e}");
+                say!("sigma: bench: {e}");
                 return Ok(Exit::Failure);
             }
         }
@@ -206,7 +206,7 @@ pub fn run(a: BenchArgs) -> Result<Exit, String> {
         Ok(()) => Ok(Exit::Success),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Exit::Success),
         Err(e) => {
-            eprintln!("sigma: bench: writing output: {e}");
+            say!("sigma: bench: writing output: {e}");
             Ok(Exit::Failure)
         }
     }

@@ -115,7 +115,7 @@ fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<
     let r = result.unwrap_or_default();
     if a.common.json {
         let v = serde_json::json!({"file": json_name(input), "salvage": r});
-        eprintln!("{v}");
+        say!("{v}");
     }
     if !a.common.quiet {
         for l in &r.lost {
@@ -127,11 +127,11 @@ fn salvage_one(a: &DecodeArgs, input: &Path, partials: &Partials) -> FileResult<
             } else {
                 "output byte"
             };
-            eprintln!("sigma: {name}: lost data at {place} {} ({end})", l.start);
+            say!("sigma: {name}: lost data at {place} {} ({end})", l.start);
         }
         if let Some(first) = r.unplaced.first() {
             let bytes: u64 = r.unplaced.iter().map(|u| u.raw_size).sum();
-            eprintln!(
+            say!(
                 "sigma: {name}: {} ({bytes} bytes; the first at stream byte {}) not written: the index places none of them (from another stream, moved far, or alike frames it cannot tell apart)",
                 super::count(r.unplaced.len() as u64, "intact frame"),
                 first.at
@@ -243,7 +243,8 @@ fn decode_one(
                     ),
                 ));
             }
-            let stats = output::write_atomically(&dest, Some(input), a.out.force, partials, run)
+            let source = (!is_stdin(input)).then_some(input);
+            let stats = output::write_atomically(&dest, source, a.out.force, partials, run)
                 .map_err(|e| fail(&name, e))?;
             // Decoding checked every frame, the index and the content checksum.
             if a.out.rm && !is_stdin(input) {
@@ -285,14 +286,14 @@ fn verify_one(decoder: &Decoder, a: &VerifyArgs, input: &Path) -> FileResult<()>
     }
     .map_err(|e| fail(&name, e))?;
     if !a.common.quiet {
-        eprintln!(
+        say!(
             "{name}: OK ({}, {} bytes)",
             super::count(stats.frames, "frame"),
             stats.raw_size
         );
     }
     if a.common.json {
-        eprintln!("{}", json_line(&json_name(input), &stats));
+        say!("{}", json_line(&json_name(input), &stats));
     }
     Ok(())
 }

@@ -82,7 +82,7 @@ pub fn run(a: DemoArgs) -> Result<Exit, String> {
     match run_steps(config, size) {
         Ok(()) => Ok(Exit::Success),
         Err(msg) => {
-            eprintln!("sigma: demo: {msg}");
+            say!("sigma: demo: {msg}");
             Ok(Exit::Failure)
         }
     }

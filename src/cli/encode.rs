@@ -103,9 +103,7 @@ fn encode_one(
     // its start is read: its notes follow the encode.
     if let (Some(_), Ok(plan)) = (size, encoder.plan(size)) {
         if !a.common.quiet {
-            plan.notes
-                .iter()
-                .for_each(|n| eprintln!("sigma: {name}: {n}"));
+            plan.notes.iter().for_each(|n| say!("sigma: {name}: {n}"));
         }
     }
     let bar = progress_bar(&a.common, size, &name);
@@ -155,10 +153,7 @@ fn encode_one(
     };
     bar.finish_and_clear();
     if size.is_none() && !a.common.quiet {
-        stats
-            .notes
-            .iter()
-            .for_each(|n| eprintln!("sigma: {name}: {n}"));
+        stats.notes.iter().for_each(|n| say!("sigma: {name}: {n}"));
     }
     summarize(&a.common, input, "encoded", &stats);
     Ok(())
@@ -206,9 +201,7 @@ fn estimate_one(encoder: &Encoder, input: &Path) -> FileResult<()> {
         .lock()
         .write_all(text.as_bytes())
         .map_err(|e| fail(&name, Error::io("writing output", e)))?;
-    plan.notes
-        .iter()
-        .for_each(|n| eprintln!("sigma: {name}: {n}"));
+    plan.notes.iter().for_each(|n| say!("sigma: {name}: {n}"));
     Ok(())
 }
 

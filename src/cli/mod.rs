@@ -1,5 +1,14 @@
 //! The `sigma` command: parse, resolve, call the library once per file, report.
 
+/// `eprintln!` that ignores a failed write: a closed standard error must not become a
+/// panic (exit 101) in place of the exit code the run earned.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod batch;
 mod bench;
@@ -75,7 +84,7 @@ pub fn run() -> Exit {
     let argv = match args::normalize(std::env::args_os().collect()) {
         Ok(a) => a,
         Err(msg) => {
-            eprintln!("sigma: {msg}");
+            say!("sigma: {msg}");
             return Exit::Usage;
         }
     };
@@ -104,7 +113,7 @@ pub fn run() -> Exit {
     match outcome {
         Ok(code) => code,
         Err(msg) => {
-            eprintln!("sigma: {msg}");
+            say!("sigma: {msg}");
             Exit::Usage
         }
     }
@@ -118,7 +127,7 @@ fn report(results: Vec<FileResult<()>>) -> Exit {
             if f.stdout && f.error.is_broken_pipe() {
                 continue;
             }
-            eprintln!(
+            say!(
                 "sigma: {}: {}",
                 printable(&f.file),
                 printable(&f.error.to_string())
@@ -261,7 +270,7 @@ const RANGE_VERB: &str = "decoded a range";
 fn summarize(common: &CommonArgs, input: &Path, verb: &str, s: &Stats) {
     let file = display(input);
     if common.verbose && !common.quiet && verb == RANGE_VERB {
-        eprintln!(
+        say!(
             "{file}: {verb} of {} bytes from {} frame{} ({} stream bytes read), {:.2} s, peak {:.1} MiB",
             s.bytes_out,
             s.frames,
@@ -276,7 +285,7 @@ fn summarize(common: &CommonArgs, input: &Path, verb: &str, s: &Stats) {
         } else {
             (s.raw_size, s.encoded_size)
         };
-        eprintln!(
+        say!(
             "{file}: {verb} {from} -> {to} bytes (ratio {:.3}), {}, {:.2} s, {:.1} MB/s, {} threads, peak {:.1} MiB",
             s.ratio(),
             count(s.frames, "frame"),
@@ -287,7 +296,7 @@ fn summarize(common: &CommonArgs, input: &Path, verb: &str, s: &Stats) {
         );
     }
     if common.json {
-        eprintln!("{}", json_line(&json_name(input), s));
+        say!("{}", json_line(&json_name(input), s));
     }
 }
 
