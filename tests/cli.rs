@@ -644,6 +644,20 @@ fn closed_stdout_ends_quietly() {
 }
 
 #[test]
+fn demo_to_a_closed_stdout_ends_quietly() {
+    let mut child = StdCommand::new(sigma_path())
+        .args(["demo", "--size", "1M"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
+
+#[test]
 fn a_closed_stderr_keeps_the_exit_code() {
     let mut child = StdCommand::new(sigma_path())
         .args(["decode", "-c", "/nonexistent/x.sigma"])

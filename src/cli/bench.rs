@@ -130,7 +130,7 @@ pub fn run(a: BenchArgs) -> Result<Exit, String> {
         let case = cases.first().ok_or("no case to measure")?;
         let m = bench::measure(&data, *case, Duration::from_secs_f64(a.min_time))
             .map_err(|e| e.to_string())?;
-        println!("{}", serde_json::to_string(&m).unwrap_or_default());
+        tell!("{}", serde_json::to_string(&m).unwrap_or_default());
         return Ok(Exit::Success);
     }
     let goal = Goal {

@@ -103,11 +103,11 @@ fn run_steps(config: EncoderConfig, size: u64) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| format!("creating a temporary folder: {e}"))?;
     let path = dir.path().join("demo.sigma");
 
-    println!(
+    tell!(
         "sigma demo: {} ({size} bytes) of generated logs, prose, CSV, binary records and noise",
         mib(size)
     );
-    println!(
+    tell!(
         "level {}, {} KiB chunks, {} threads; the input is generated on the fly and never stored\n",
         level.get(),
         plan.chunk_size / 1024,
@@ -128,14 +128,14 @@ fn run_steps(config: EncoderConfig, size: u64) -> Result<(), String> {
         return Err(format!("decoded {} bytes, expected {size}", cmp.offset));
     }
     print_table(size, &enc, &ver, &dec);
-    println!(
+    tell!(
         "  memory: streaming peak {} (estimate {}); a load-everything encoder would need about {}",
         mib(enc.peak.max(dec.peak)),
         mib(plan.estimate),
         mib(sizing::full_load_estimate(level, size))
     );
     if !per_step {
-        println!("  (peak memory is cumulative: this system cannot reset it between steps)");
+        tell!("  (peak memory is cumulative: this system cannot reset it between steps)");
     }
     Ok(())
 }
@@ -168,18 +168,23 @@ fn decode_step(
 }
 
 fn print_table(size: u64, enc: &Step, ver: &Step, dec: &Step) {
-    println!(
+    tell!(
         "  {:<8} {:>15} {:>15} {:>11} {:>15} {:>12}",
-        "step", "bytes in", "bytes out", "time", "throughput", "peak memory"
+        "step",
+        "bytes in",
+        "bytes out",
+        "time",
+        "throughput",
+        "peak memory"
     );
     let e = &enc.stats;
-    println!("{}", row("encode", size, e.encoded_size, e, size, enc.peak));
+    tell!("{}", row("encode", size, e.encoded_size, e, size, enc.peak));
     let v = &ver.stats;
-    println!("{}", row("verify", v.encoded_size, 0, v, size, ver.peak));
+    tell!("{}", row("verify", v.encoded_size, 0, v, size, ver.peak));
     let d = &dec.stats;
-    println!("{}", row("decode", d.encoded_size, size, d, size, dec.peak));
-    println!();
-    println!(
+    tell!("{}", row("decode", d.encoded_size, size, d, size, dec.peak));
+    tell!();
+    tell!(
         "  ratio {:.3} ({} -> {}); {} frames; glyphs: {} primitive, {} reference, {} delta, {} iteration",
         e.ratio(),
         mib(size),
@@ -190,7 +195,7 @@ fn print_table(size: u64, enc: &Step, ver: &Step, dec: &Step) {
         e.glyphs.delta,
         e.glyphs.iteration
     );
-    println!(
+    tell!(
         "  decoded output matches the input byte for byte; all frame, index and content checksums verified"
     );
 }

@@ -9,6 +9,15 @@ macro_rules! say {
     }};
 }
 
+/// `println!` that ignores a failed write: output cut short by a closed pipe (`| head`)
+/// is not an error worth a panic.
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod args;
 mod batch;
 mod bench;
