@@ -767,19 +767,22 @@ fn by_found_index<F: Read + Seek>(
         if let (false, Some(want)) = (trusted, content_crc) {
             // The frames in the order found, whatever their places (a frame added or
             // dropped shifts all after it onto their neighbours' places).
-            let mut in_order = vec![None; entries.len()];
+            // Only a frame for every entry can be confirmed: the first entry without one
+            // ends the try (so it stays linear in the frames).
+            let mut in_order = Vec::with_capacity(entries.len());
             let mut j = 0;
-            for (k, e) in entries.iter().enumerate() {
+            for e in entries {
                 let fits = |i: &usize| {
                     !copy[*i]
                         && (found[*i].1.raw_size, found[*i].1.glyphs) == (e.raw_size, e.glyphs)
                 };
-                if let Some(i) = (j..found.len()).find(fits) {
-                    in_order[k] = Some(i);
-                    j = i + 1;
-                }
+                let Some(i) = (j..found.len()).find(fits) else {
+                    break;
+                };
+                in_order.push(Some(i));
+                j = i + 1;
             }
-            if in_order.iter().all(Option::is_some)
+            if in_order.len() == entries.len()
                 && content_crc_of(f, &found, &in_order)? == Some(want)
             {
                 used.iter_mut().for_each(|u| *u = false);
@@ -880,9 +883,11 @@ fn copies<F: Read + Seek>(f: &mut F, found: &[(u64, Decoded)]) -> Result<Vec<boo
     let mut copy = vec![false; found.len()];
     for (i, x) in found.iter().enumerate() {
         let alike = earlier.entry(key(x)).or_default();
+        if !alike.is_empty() {
+            read_frame_at(f, x.0, x.1.end - x.0, &mut a)?;
+        }
         for &j in alike.iter().rev().take(COPY_LOOKS) {
             let (at, d) = found[j];
-            read_frame_at(f, x.0, x.1.end - x.0, &mut a)?;
             read_frame_at(f, at, d.end - at, &mut b)?;
             if a == b {
                 copy[i] = true;

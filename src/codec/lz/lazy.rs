@@ -43,10 +43,12 @@ impl MatchFinder {
             }
             return;
         }
+        // The links as a slice once, not through the table's `DerefMut` per position.
+        let chain: &mut [u32] = &mut self.chain;
         while self.next_insert < upto {
             let i = self.next_insert;
             let h = chain_hash(data, i, p);
-            self.chain[i & self.chain_mask] = self.head[h];
+            chain[i & self.chain_mask] = self.head[h];
             self.head[h] = i as u32;
             self.next_insert += 1;
         }
