@@ -1250,3 +1250,48 @@ fn decode_replaces_existing_files_only_with_force() {
     assert!(forced.status.success(), "{}", stderr(&forced));
     assert_eq!(fs::read(out.join("a")).unwrap(), b"from the archive\n");
 }
+
+/// Under a memory limit, a file small enough for a worker to code whole is coded in the
+/// frames `sigma encode` picks for it under that limit: whole, it would exceed the limit.
+#[test]
+fn a_memory_limit_bounds_the_frames_of_small_files_too() {
+    let root = tempfile::tempdir().unwrap();
+    let src = source_dir(root.path());
+    let file = src.join("f.txt");
+    fs::write(&file, text_bytes(2 << 20, 7)).unwrap();
+    let (single, dest) = (root.path().join("single.sigma"), root.path().join("dest"));
+    let limit = ["-3", "--memory-limit", "10M", "-T2", "-q"].map(os);
+    let encode = sigma(
+        &[
+            &[os("encode"), os("-o"), single.as_os_str()],
+            &limit[..],
+            &[file.as_os_str()],
+        ]
+        .concat(),
+    );
+    assert!(encode.status.success(), "{}", stderr(&encode));
+    let batch = sigma(
+        &[
+            &[
+                os("batch"),
+                os("encode"),
+                src.as_os_str(),
+                os("-o"),
+                dest.as_os_str(),
+            ],
+            &limit[..],
+        ]
+        .concat(),
+    );
+    assert!(batch.status.success(), "{}", stderr(&batch));
+    let chunk = |p: &Path| {
+        let info = sigmalang::decode::inspect(&mut fs::File::open(p).unwrap()).unwrap();
+        info.header.chunk_size
+    };
+    let expected = chunk(&single);
+    assert!(
+        expected < 1 << 20,
+        "the limit lowers the frame size ({expected})"
+    );
+    assert_eq!(chunk(&dest.join("f.txt.sigma")), expected);
+}

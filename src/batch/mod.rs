@@ -33,6 +33,7 @@ use crate::parallel::{self, Slot};
 use crate::pipeline::{self, sizing, ChunkSize, Encoder, EncoderConfig};
 use crate::stats;
 use manifest::{Journal, Merged, Reader, Record, Status};
+use std::sync::atomic::{AtomicU64, Ordering};
 use walk::{Found, Shard, SourceFile, Walk};
 
 /// Largest file a batch worker handles whole in memory; larger ones go through the
@@ -362,11 +363,13 @@ fn outcome(path: &[u8], action: Action, detail: Option<String>) -> Outcome {
     }
 }
 
-/// A job of the ordered engine: already settled on the walk thread, or a small file for
-/// a worker.
+/// A job of the ordered engine: already settled on the walk thread, a small file for a
+/// worker, or a large file, which is coded alone once the small jobs before it are done
+/// (so the memory of the small-file engine and of a large file's pipeline never add up).
 enum Job<T> {
     Settled(Outcome, Option<Record>),
     Small(T),
+    Large(T),
 }
 
 /// What a small job weighs in a group: its file's size.
@@ -399,17 +402,19 @@ const GROUP_ENTRIES: usize = 1024;
 /// the workers).
 const GROUP_BYTES: u64 = 1 << 20;
 /// A group is dispatched at the latest this long after its first entry was found (a
-/// slow walk or a large file encoded on the walk thread does not hold finished entries
-/// back).
+/// slow walk does not hold finished entries back).
 const GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Runs the ordered engine over `produce`'s jobs, in groups, reporting in order and
-/// appending the records to `journal`.
-fn run_jobs<T, P, W>(
+/// appending the records to `journal`. A large job ends the engine's run: once every job
+/// before it is reported, `large` codes it on this thread (with the whole pool), and a new
+/// run goes on with the jobs after it.
+fn run_jobs<T, P, W, L>(
     threads: usize,
     pool: &rayon::ThreadPool,
-    produce: P,
+    mut produce: P,
     work: W,
+    mut large: L,
     journal: &mut Option<Journal>,
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<Summary>
@@ -417,11 +422,54 @@ where
     T: Bytes + Send,
     P: FnMut() -> Result<Option<Job<T>>> + Send,
     W: Fn(T, &mut Slot, &mut FrameEncoder, &mut VerifiedDir) -> Settled + Sync,
+    L: FnMut(T) -> Settled,
 {
     let started = Instant::now();
-    let mut produce = produce;
     let mut summary = Summary::default();
     let mut records = Vec::with_capacity(GROUP_FILES);
+    let mut settle = |settled: &mut [Settled], summary: &mut Summary| -> Result<()> {
+        // Journaled before they are reported: a reported file is a recorded one.
+        records.clear();
+        records.extend(settled.iter_mut().filter_map(|(_, r)| r.take()));
+        if let Some(j) = journal.as_mut() {
+            j.append_all(&records)?;
+        }
+        for (o, _) in settled.iter() {
+            summary.add(o);
+            on_outcome(o);
+        }
+        Ok(())
+    };
+    loop {
+        let mut held: Option<T> = None;
+        run_small_jobs(threads, pool, &mut produce, &work, &mut held, &mut |s| {
+            settle(s, &mut summary)
+        })?;
+        match held {
+            Some(t) => settle(&mut [large(t)], &mut summary)?,
+            None => break,
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    summary.peak_rss = stats::peak_rss().unwrap_or(0);
+    Ok(summary)
+}
+
+/// One run of the ordered engine: `produce`'s jobs up to the end or up to a large job,
+/// which is left in `held`.
+fn run_small_jobs<T, P, W>(
+    threads: usize,
+    pool: &rayon::ThreadPool,
+    produce: &mut P,
+    work: &W,
+    held: &mut Option<T>,
+    settle: &mut dyn FnMut(&mut [Settled]) -> Result<()>,
+) -> Result<()>
+where
+    T: Bytes + Send,
+    P: FnMut() -> Result<Option<Job<T>>> + Send,
+    W: Fn(T, &mut Slot, &mut FrameEncoder, &mut VerifiedDir) -> Settled + Sync,
+{
     // An error of the walk that ends a group: the entries before it (some already acted
     // on, such as pruned streams) are reported first.
     let mut stopped: Option<Error> = None;
@@ -436,11 +484,16 @@ where
             let mut group: Vec<Job<T>> = Vec::new();
             let (mut files, mut bytes) = (0usize, 0u64);
             let mut first: Option<Instant> = None;
-            while files < GROUP_FILES && bytes < GROUP_BYTES && group.len() < GROUP_ENTRIES {
+            while held.is_none()
+                && files < GROUP_FILES
+                && bytes < GROUP_BYTES
+                && group.len() < GROUP_ENTRIES
+            {
                 if first.is_some_and(|t| t.elapsed() >= GROUP_WAIT) {
                     break;
                 }
                 match produce() {
+                    Ok(Some(Job::Large(t))) => *held = Some(t),
                     Ok(Some(job)) => {
                         if let Job::Small(t) = &job {
                             files += 1;
@@ -466,29 +519,15 @@ where
             let mut verified = VerifiedDir::default();
             Ok(group
                 .into_iter()
-                .map(|job| match job {
-                    Job::Settled(o, r) => (o, r),
-                    Job::Small(t) => work(t, slot, enc, &mut verified),
+                .filter_map(|job| match job {
+                    Job::Settled(o, r) => Some((o, r)),
+                    Job::Small(t) => Some(work(t, slot, enc, &mut verified)),
+                    Job::Large(_) => None, // never grouped
                 })
                 .collect())
         },
-        |_, mut settled: Vec<Settled>, _| {
-            // Journaled before they are reported: a reported file is a recorded one.
-            records.clear();
-            records.extend(settled.iter_mut().filter_map(|(_, r)| r.take()));
-            if let Some(j) = journal.as_mut() {
-                j.append_all(&records)?;
-            }
-            for (o, _) in &settled {
-                summary.add(o);
-                on_outcome(o);
-            }
-            Ok(())
-        },
-    )?;
-    summary.seconds = started.elapsed().as_secs_f64();
-    summary.peak_rss = stats::peak_rss().unwrap_or(0);
-    Ok(summary)
+        |_, mut settled: Vec<Settled>, _| settle(&mut settled),
+    )
 }
 
 /// Refuses a shard count other than the one the destination's manifest parts were
@@ -575,16 +614,14 @@ struct EncodeWalk<'a> {
     walk: Walk,
     old: Merged,
     pending: Option<Found>,
-    encoder: &'a Encoder,
     cfg: &'a BatchConfig,
     dest: &'a Path,
-    partials: &'a Partials,
-    progress: Progress<'a>,
-    done_bytes: u64,
     verified: VerifiedDir,
     outputs: OutputListings,
     /// A record of the last run was dropped or changed here (a file gone).
     records_changed: bool,
+    /// Largest file coded whole by a worker; larger ones go through the pipeline.
+    small_limit: u64,
 }
 
 /// Whether `rel` lies in a folder at the tree's root whose name starts like the manifest's
@@ -604,8 +641,8 @@ pub(crate) fn mtime_of(m: &fs::Metadata) -> (i64, u32) {
 }
 
 impl EncodeWalk<'_> {
-    /// The next job: a record of the last run whose source is gone, a settled entry, a
-    /// large file encoded right here, or a small file for a worker.
+    /// The next job: a record of the last run whose source is gone, a settled entry, or a
+    /// small or large file to encode.
     fn next_job(&mut self) -> Result<Option<Job<SourceFile>>> {
         let found = match self.pending.take().or_else(|| self.walk.next()) {
             Some(f) => f,
@@ -764,74 +801,67 @@ impl EncodeWalk<'_> {
                 return Ok(Some(Job::Settled(o, previous)));
             }
         }
-        if file.size <= self.small_limit() {
+        if file.size <= self.small_limit {
             return Ok(Some(Job::Small(file)));
         }
-        let settled = self.encode_large(&file);
-        Ok(Some(Job::Settled(settled.0, settled.1)))
+        Ok(Some(Job::Large(file)))
     }
+}
 
-    fn small_limit(&self) -> u64 {
-        match self.cfg.encoder.chunk_size {
-            ChunkSize::Auto => SMALL_FILE,
-            ChunkSize::Fixed(n) => n.min(SMALL_FILE),
-        }
-    }
-
-    /// Encodes a large file with the streaming pipeline (on the shared pool).
-    fn encode_large(&mut self, file: &SourceFile) -> Settled {
-        let started = Instant::now();
-        let done_before = self.done_bytes;
-        let progress = self.progress;
-        let result = (|| {
-            let meta = pipeline::file_metadata(&file.path)?;
-            let out = output_path_in(
-                self.dest,
-                &file.rel,
-                ".sigma",
-                &mut VerifiedDir::default(),
-                Some(&file.path),
+/// Encodes a large file with the streaming pipeline (on the shared pool); `done` counts
+/// the bytes of the files done for the progress report.
+fn encode_large(
+    file: &SourceFile,
+    encoder: &Encoder,
+    cfg: &BatchConfig,
+    (dest, partials): (&Path, &Partials),
+    progress: Progress<'_>,
+    done: &AtomicU64,
+) -> Settled {
+    let started = Instant::now();
+    let done_before = done.load(Ordering::Relaxed);
+    let result = (|| {
+        let meta = pipeline::file_metadata(&file.path)?;
+        let out = output_path_in(
+            dest,
+            &file.rel,
+            ".sigma",
+            &mut VerifiedDir::default(),
+            Some(&file.path),
+        )?;
+        let stats = output::replace_atomically(&out, partials, |w| {
+            let s = encoder.encode_file_with(
+                &file.path,
+                w,
+                &|n| progress(done_before + n),
+                Some(&meta),
             )?;
-            let stats = output::replace_atomically(&out, self.partials, |w| {
-                let s = self.encoder.encode_file_with(
-                    &file.path,
-                    w,
-                    &|n| progress(done_before + n),
-                    Some(&meta),
-                )?;
-                // The source's permission bits (a private file's stream stays private)
-                // and mtime, as `sigma encode` gives its output.
-                Ok((s, Some(Attrs::from_metadata(&meta))))
-            })?;
-            Ok::<_, Error>((meta, stats))
-        })();
-        let seconds = started.elapsed().as_secs_f64();
-        match result {
-            Ok((meta, s)) => {
-                self.done_bytes += s.raw_size;
-                let record = Record {
-                    path: file.rel.clone(),
-                    size: s.raw_size,
-                    mtime: meta.mtime,
-                    mtime_nanos: meta.mtime_nanos,
-                    mode: Some(meta.mode),
-                    crc32c: s.content_crc,
-                    level: self.cfg.encoder.level.get(),
-                    encoded_size: s.encoded_size,
-                    status: Status::Encoded,
-                    seconds,
-                    error: None,
-                };
-                encoded(record)
-            }
-            Err(e) => failed(
-                &file.rel,
-                file.size,
-                e,
+            // The source's permission bits (a private file's stream stays private)
+            // and mtime, as `sigma encode` gives its output.
+            Ok((s, Some(Attrs::from_metadata(&meta))))
+        })?;
+        Ok::<_, Error>((meta, stats))
+    })();
+    let seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok((meta, s)) => {
+            done.fetch_add(s.raw_size, Ordering::Relaxed);
+            let record = Record {
+                path: file.rel.clone(),
+                size: s.raw_size,
+                mtime: meta.mtime,
+                mtime_nanos: meta.mtime_nanos,
+                mode: Some(meta.mode),
+                crc32c: s.content_crc,
+                level: cfg.encoder.level.get(),
+                encoded_size: s.encoded_size,
+                status: Status::Encoded,
                 seconds,
-                self.cfg.encoder.level.get(),
-            ),
+                error: None,
+            };
+            encoded(record)
         }
+        Err(e) => failed(&file.rel, file.size, e, seconds, cfg.encoder.level.get()),
     }
 }
 
@@ -992,7 +1022,8 @@ pub fn encode_tree(
     // A source that cannot be listed must not read as a tree whose files are all gone.
     fs::read_dir(src).map_err(|e| Error::io("reading the source folder", e))?;
     let encoder = Encoder::new(cfg.encoder.clone())?;
-    let threads = encoder.plan(None)?.threads;
+    let plan = encoder.plan(None)?;
+    let threads = plan.threads;
     fold_journal(dest, cfg.shard, threads)?;
     let part = dest.join(manifest::part_name(cfg.shard.index, cfg.shard.count));
     let old = current_part(dest, cfg.shard);
@@ -1001,20 +1032,19 @@ pub fn encode_tree(
         walk: Walk::new(src, Some(dest), cfg.shard),
         old: Merged::new(vec![open_part(&old)?], false)?,
         pending: None,
-        encoder: &encoder,
         cfg,
         dest,
-        partials,
-        progress,
-        done_bytes: 0,
         verified: VerifiedDir::default(),
         outputs: OutputListings::default(),
         records_changed: false,
+        // A file of at most one frame of the plan (the memory limit may have lowered the
+        // frame size, as for a file of unknown size) is coded whole by a worker.
+        small_limit: plan.chunk_size.min(SMALL_FILE),
     };
     let mut journal = Some(Journal::create(
         &dest.join(manifest::journal_name(cfg.shard.index, cfg.shard.count)),
     )?);
-    let small_done = std::sync::atomic::AtomicU64::new(0);
+    let done = AtomicU64::new(0);
     let summary = run_jobs(
         threads,
         encoder.pool(),
@@ -1022,10 +1052,11 @@ pub fn encode_tree(
         |file, slot, enc, verified| {
             let size = file.size;
             let r = encode_small(file, cfg, dest, partials, slot, enc, verified);
-            let n = small_done.fetch_add(size, std::sync::atomic::Ordering::Relaxed);
+            let n = done.fetch_add(size, Ordering::Relaxed);
             progress(n + size);
             r
         },
+        |file| encode_large(&file, &encoder, cfg, (dest, partials), progress, &done),
         &mut journal,
         on_outcome,
     )?;
@@ -1085,20 +1116,24 @@ pub fn decode_tree(
                 let o = outcome(&r.path, action, Some(why.into()));
                 return Ok(Some(Job::Settled(o, None)));
             }
-            if r.size <= SMALL_FILE {
-                return Ok(Some(Job::Small(r)));
-            }
-            let (o, r) = decode_one(
+            Ok(Some(if r.size <= SMALL_FILE {
+                Job::Small(r)
+            } else {
+                Job::Large(r)
+            }))
+        },
+        |r, _, _, verified| decode_one(&r, (src, dest), force, partials, None, verified),
+        |r| {
+            let on_pool = Some(&decoder);
+            decode_one(
                 &r,
                 (src, dest),
                 force,
                 partials,
-                Some(&decoder),
+                on_pool,
                 &mut VerifiedDir::default(),
-            );
-            Ok(Some(Job::Settled(o, r)))
+            )
         },
-        |r, _, _, verified| decode_one(&r, (src, dest), force, partials, None, verified),
         &mut None,
         on_outcome,
     )
@@ -1282,13 +1317,14 @@ pub fn verify_tree(
                 );
                 return Ok(Some(Job::Settled(o, None)));
             }
-            if r.size <= SMALL_FILE {
-                return Ok(Some(Job::Small(r)));
-            }
-            let (o, r) = verify_one(&r, dest, source, Some(&decoder));
-            Ok(Some(Job::Settled(o, r)))
+            Ok(Some(if r.size <= SMALL_FILE {
+                Job::Small(r)
+            } else {
+                Job::Large(r)
+            }))
         },
         |r, _, _, _| verify_one(&r, dest, source, None),
+        |r| verify_one(&r, dest, source, Some(&decoder)),
         &mut None,
         on_outcome,
     )
@@ -1355,4 +1391,58 @@ fn check_source(r: &Record, path: &Path) -> Result<()> {
 /// Displays a relative path for messages.
 pub fn display_path(rel: &[u8]) -> String {
     rel_display(rel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    struct Size(u64);
+
+    impl Bytes for Size {
+        fn bytes(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_large_job_runs_alone_and_in_order() {
+        let pool = parallel::worker_pool(3, "test").unwrap();
+        // Small jobs 0..20 except 7 and 15, which are large.
+        let mut next = 0u64;
+        let produce = || {
+            let n = next;
+            next += 1;
+            let job = if n == 7 || n == 15 {
+                Job::Large(Size(n))
+            } else {
+                Job::Small(Size(n))
+            };
+            Ok((n < 20).then_some(job))
+        };
+        let running = AtomicUsize::new(0);
+        let settled = |n: u64| outcome(n.to_string().as_bytes(), Action::Encoded, None);
+        let work = |s: Size, _: &mut Slot, _: &mut FrameEncoder, _: &mut VerifiedDir| {
+            running.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+            running.fetch_sub(1, Ordering::SeqCst);
+            (settled(s.0), None)
+        };
+        let mut alone = Vec::new();
+        let large = |s: Size| {
+            alone.push(running.load(Ordering::SeqCst) == 0);
+            (settled(s.0), None)
+        };
+        let mut order = Vec::new();
+        let summary = run_jobs(3, &pool, produce, work, large, &mut None, &mut |o| {
+            order.push(String::from_utf8(o.path.clone()).unwrap())
+        })
+        .unwrap();
+        assert_eq!(alone, [true, true]);
+        let expected: Vec<String> = (0..20).map(|n: u64| n.to_string()).collect();
+        assert_eq!(order, expected);
+        assert_eq!(summary.done, 20);
+    }
 }
