@@ -5,17 +5,79 @@
 //! the literal run.
 
 use super::{
-    common_len, extend_back, hash8, hash_n, read_u32, read_u64, LitBuf, MatchFinder, Params, Seq,
+    common_len, extend_back, read_u32, read_u64, LitBuf, MatchFinder, Params, Seq, HASH8_MUL,
+    HASH_N_MUL,
 };
 
 /// Copies shorter than this are checked against a copy starting one byte later.
 const LAZY_BELOW: usize = 64;
 
+/// Windows shorter than this keep a tag in their table entries: a position in the low 24
+/// bits, 8 more bits of its hash in the high 8, so that a candidate whose tag differs
+/// (another prefix that hashed to the same entry, the common case where nothing repeats)
+/// is passed over without loading its bytes, a cache miss each. An empty entry
+/// (`u32::MAX`) has position `2^24 - 1`, which no position of such a window reaches.
+pub(super) const TAGGED_BELOW: usize = (1 << 24) - 1;
+
+/// A prefix's slot in a table and its tag (the hash's 8 bits below the slot's, in an
+/// entry's high byte; 0 in untagged tables).
+#[derive(Clone, Copy)]
+pub(super) struct Key {
+    pub(super) slot: usize,
+    tag: u32,
+}
+
+impl Key {
+    #[inline(always)]
+    fn new<const TAGGED: bool>(h: u64, log: u32) -> Self {
+        Key {
+            slot: (h >> (64 - log)) as usize,
+            tag: if TAGGED {
+                ((h >> (56 - log)) as u32) << 24
+            } else {
+                0
+            },
+        }
+    }
+
+    /// The entry of position `pos` under this key.
+    #[inline(always)]
+    pub(super) fn entry(self, pos: usize) -> u32 {
+        pos as u32 | self.tag
+    }
+
+    /// The position in `entry` if its tag is this key's (else one no copy starts at).
+    #[inline(always)]
+    fn position<const TAGGED: bool>(self, entry: u32) -> usize {
+        if TAGGED {
+            if entry & 0xFF00_0000 == self.tag {
+                (entry & 0x00FF_FFFF) as usize
+            } else {
+                usize::MAX
+            }
+        } else {
+            entry as usize
+        }
+    }
+}
+
+/// The key of the 8-byte prefix `v` in a table of `2^log` slots (the long table).
+#[inline(always)]
+pub(super) fn long_key<const TAGGED: bool>(v: u64, log: u32) -> Key {
+    Key::new::<TAGGED>(v.wrapping_mul(HASH8_MUL), log)
+}
+
+/// The key of the low `MLS` bytes of `v` in a table of `2^log` slots (the short table).
+#[inline(always)]
+fn short_key<const TAGGED: bool, const MLS: usize>(v: u64, log: u32) -> Key {
+    Key::new::<TAGGED>((v << (64 - 8 * MLS)).wrapping_mul(HASH_N_MUL), log)
+}
+
 impl MatchFinder {
     /// Parses `data[start..end]` (`end - start` > 16) with `MLS` = `p.min_len` (a constant,
     /// so that the hash shifts by constants); returns the anchor (start of the trailing
     /// literals).
-    pub(super) fn parse_double<const MLS: usize>(
+    pub(super) fn parse_double<const MLS: usize, const TAGGED: bool>(
         &mut self,
         data: &[u8],
         p: Params,
@@ -25,7 +87,10 @@ impl MatchFinder {
         lits: &mut LitBuf,
     ) -> usize {
         debug_assert_eq!(MLS, p.min_len);
+        debug_assert!(!TAGGED || data.len() < TAGGED_BELOW);
         let (mls, slog, llog) = (MLS, p.hash_log, p.long_log);
+        let lkey = |v| long_key::<TAGGED>(v, llog);
+        let skey = |v| short_key::<TAGGED, MLS>(v, slog);
         // The tables as locals, indexed under masks of their lengths (powers of two) less
         // one, which the hashes are below anyway, so that no access needs a bounds check.
         let (mut short, mut long) = (
@@ -41,12 +106,11 @@ impl MatchFinder {
         let mut carry = self.run_carry.min(64 << p.step_log);
         while ip < limit {
             let v = read_u64(data, ip);
-            let hl = hash8(v, llog);
-            let hs = hash_n(v, mls, slog);
-            let cl = long[hl & lmask] as usize;
-            let cs = short[hs & smask] as usize;
-            long[hl & lmask] = ip as u32;
-            short[hs & smask] = ip as u32;
+            let (kl, ks) = (lkey(v), skey(v));
+            let cl = kl.position::<TAGGED>(long[kl.slot & lmask]);
+            let cs = ks.position::<TAGGED>(short[ks.slot & smask]);
+            long[kl.slot & lmask] = kl.entry(ip);
+            short[ks.slot & smask] = ks.entry(ip);
             let next = ip + 1;
             let r0 = self.reps.0[0] as usize;
             // The four bytes at `next` are bytes 1-4 of `v`.
@@ -66,10 +130,11 @@ impl MatchFinder {
                     // A short copy: one probe of both tables at the next byte, taken when
                     // it is longer by more than the literal it costs.
                     let v1 = read_u64(data, next);
-                    let (hl1, hs1) = (hash8(v1, llog), hash_n(v1, mls, slog));
-                    let (cl1, cs1) = (long[hl1 & lmask] as usize, short[hs1 & smask] as usize);
-                    long[hl1 & lmask] = next as u32;
-                    short[hs1 & smask] = next as u32;
+                    let (kl1, ks1) = (lkey(v1), skey(v1));
+                    let cl1 = kl1.position::<TAGGED>(long[kl1.slot & lmask]);
+                    let cs1 = ks1.position::<TAGGED>(short[ks1.slot & smask]);
+                    long[kl1.slot & lmask] = kl1.entry(next);
+                    short[ks1.slot & smask] = ks1.entry(next);
                     // A candidate that continues the copy found (`c + 1`) gives it one
                     // byte shorter, and the short table often holds the long one's.
                     let continued = c + 1;
@@ -96,10 +161,12 @@ impl MatchFinder {
                 // Seed both tables inside the copy.
                 for x in [at + 2, ip - 2] {
                     let v = read_u64(data, x);
-                    long[hash8(v, llog) & lmask] = x as u32;
-                    short[hash_n(v, mls, slog) & smask] = x as u32;
+                    let (kl, ks) = (lkey(v), skey(v));
+                    long[kl.slot & lmask] = kl.entry(x);
+                    short[ks.slot & smask] = ks.entry(x);
                 }
-                short[hash_n(read_u64(data, ip - 1), mls, slog) & smask] = (ip - 1) as u32;
+                let ks = skey(read_u64(data, ip - 1));
+                short[ks.slot & smask] = ks.entry(ip - 1);
                 // A copy at the previous distance right away (alternating patterns).
                 loop {
                     let r1 = self.reps.0[1] as usize;
@@ -108,8 +175,9 @@ impl MatchFinder {
                     }
                     let len = 4 + common_len(data, ip - r1 + 4, ip + 4, end);
                     let v = read_u64(data, ip);
-                    long[hash8(v, llog) & lmask] = ip as u32;
-                    short[hash_n(v, mls, slog) & smask] = ip as u32;
+                    let (kl, ks) = (lkey(v), skey(v));
+                    long[kl.slot & lmask] = kl.entry(ip);
+                    short[ks.slot & smask] = ks.entry(ip);
                     self.emit(data, anchor, ip, len, r1 as u32, seqs, lits);
                     ip += len;
                     anchor = ip;

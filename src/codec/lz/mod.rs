@@ -402,13 +402,17 @@ fn read_u64(data: &[u8], pos: usize) -> u64 {
 
 #[inline(always)]
 fn hash8(v: u64, hash_log: u32) -> usize {
-    (v.wrapping_mul(0xCF1B_BCDC_B7A5_6463) >> (64 - hash_log)) as usize
+    (v.wrapping_mul(HASH8_MUL) >> (64 - hash_log)) as usize
 }
+
+/// The multipliers of [`hash8`] and [`hash_n`].
+const HASH8_MUL: u64 = 0xCF1B_BCDC_B7A5_6463;
+const HASH_N_MUL: u64 = 0x9FB2_1C65_1E98_DF25;
 
 /// Hash of the low `bytes` (4..=8) bytes of `v`.
 #[inline(always)]
 fn hash_n(v: u64, bytes: usize, hash_log: u32) -> usize {
-    ((v << (64 - 8 * bytes)).wrapping_mul(0x9FB2_1C65_1E98_DF25) >> (64 - hash_log)) as usize
+    ((v << (64 - 8 * bytes)).wrapping_mul(HASH_N_MUL) >> (64 - hash_log)) as usize
 }
 
 /// Hash of the first 3 bytes of `v` (the low three).
@@ -611,8 +615,15 @@ impl MatchFinder {
             }
             Strategy::Double => {
                 let mask = self.long.len() - 1;
+                let tagged = data.len() < double::TAGGED_BELOW;
                 for i in (0..last).step_by(PRIME_STEP) {
-                    self.long[hash8(read_u64(data, i), p.long_log) & mask] = i as u32;
+                    let v = read_u64(data, i);
+                    let key = if tagged {
+                        double::long_key::<true>(v, p.long_log)
+                    } else {
+                        double::long_key::<false>(v, p.long_log)
+                    };
+                    self.long[key.slot & mask] = key.entry(i);
                 }
             }
             Strategy::Chain | Strategy::Row => {
@@ -674,10 +685,19 @@ impl MatchFinder {
                 // The prefix length as a constant: 6 at level 1; 5 at levels 2 and 3, 4
                 // for costly literals.
                 Strategy::Fast => self.parse_fast::<6>(data, p, start, end, seqs, lits),
-                Strategy::Double if p.min_len == 4 => {
-                    self.parse_double::<4>(data, p, start, end, seqs, lits)
+                Strategy::Double => {
+                    let tagged = data.len() < double::TAGGED_BELOW;
+                    match (p.min_len, tagged) {
+                        (4, true) => self.parse_double::<4, true>(data, p, start, end, seqs, lits),
+                        (4, false) => {
+                            self.parse_double::<4, false>(data, p, start, end, seqs, lits)
+                        }
+                        (_, true) => self.parse_double::<5, true>(data, p, start, end, seqs, lits),
+                        (_, false) => {
+                            self.parse_double::<5, false>(data, p, start, end, seqs, lits)
+                        }
+                    }
                 }
-                Strategy::Double => self.parse_double::<5>(data, p, start, end, seqs, lits),
                 Strategy::Optimal => self.parse_optimal(data, p, start, end, seqs, lits),
                 _ => self.parse_lazy(data, p, start, end, seqs, lits),
             };
@@ -750,9 +770,9 @@ mod tests {
         }
     }
 
-    /// Replays sequences the way the decoder does.
-    fn replay(seqs: &[Seq], lits: &[u8], trailing: u32) -> Vec<u8> {
-        let mut out = Vec::new();
+    /// Replays sequences after `history` the way the decoder does.
+    fn replay(history: &[u8], seqs: &[Seq], lits: &[u8], trailing: u32) -> Vec<u8> {
+        let mut out = history.to_vec();
         let mut reps = Reps::default();
         let mut li = 0usize;
         for s in seqs {
@@ -812,7 +832,7 @@ mod tests {
             lits.reset(data.len());
             let trailing = mf.parse(&data, 0, data.len(), &mut seqs, &mut lits);
             let lits = lits.as_slice();
-            assert_eq!(replay(&seqs, lits, trailing), data, "level {level}");
+            assert_eq!(replay(&[], &seqs, lits, trailing), data, "level {level}");
             assert!(
                 lits.len() < data.len() / 10,
                 "level {level} found few copies"
@@ -861,6 +881,31 @@ mod tests {
                 (long_log, level3.hash_log),
                 "{len} bytes"
             );
+        }
+    }
+
+    #[test]
+    fn double_finder_copies_from_history_on_both_sides_of_the_tag_limit() {
+        // Noise, then a frame that repeats the history's last MiB: every copy reaches
+        // into the primed history, in windows with tagged entries and without.
+        let mut next = lcg_bytes(9);
+        let noise: Vec<u8> = (0..double::TAGGED_BELOW + (1 << 20))
+            .map(|_| next())
+            .collect();
+        for history in [double::TAGGED_BELOW - (2 << 20), double::TAGGED_BELOW] {
+            let mut data = noise[..history].to_vec();
+            data.extend_from_within(history - (1 << 20)..history);
+            for level in [2, 3] {
+                let mut mf = MatchFinder::default();
+                mf.reset(Level::new(level).unwrap(), &data, history);
+                let (mut seqs, mut lits) = (Vec::new(), LitBuf::default());
+                lits.reset(data.len() - history);
+                let trailing = mf.parse(&data, history, data.len(), &mut seqs, &mut lits);
+                let lits = lits.as_slice();
+                let out = replay(&data[..history], &seqs, lits, trailing);
+                assert!(out == data, "level {level}, window {}", data.len());
+                assert!(lits.len() < 1024, "level {level}: {} literals", lits.len());
+            }
         }
     }
 }
