@@ -8,6 +8,7 @@ use crate::base::pagebuf::LinkTable;
 
 mod double;
 mod fast;
+mod key;
 mod lazy;
 mod optimal;
 mod tree;
@@ -615,13 +616,13 @@ impl MatchFinder {
             }
             Strategy::Double => {
                 let mask = self.long.len() - 1;
-                let tagged = data.len() < double::TAGGED_BELOW;
+                let tagged = data.len() < key::TAGGED_BELOW;
                 for i in (0..last).step_by(PRIME_STEP) {
                     let v = read_u64(data, i);
                     let key = if tagged {
-                        double::long_key::<true>(v, p.long_log)
+                        key::long_key::<true>(v, p.long_log)
                     } else {
-                        double::long_key::<false>(v, p.long_log)
+                        key::long_key::<false>(v, p.long_log)
                     };
                     self.long[key.slot & mask] = key.entry(i);
                 }
@@ -686,7 +687,7 @@ impl MatchFinder {
                 // for costly literals.
                 Strategy::Fast => self.parse_fast::<6>(data, p, start, end, seqs, lits),
                 Strategy::Double => {
-                    let tagged = data.len() < double::TAGGED_BELOW;
+                    let tagged = data.len() < key::TAGGED_BELOW;
                     match (p.min_len, tagged) {
                         (4, true) => self.parse_double::<4, true>(data, p, start, end, seqs, lits),
                         (4, false) => {
@@ -889,10 +890,8 @@ mod tests {
         // Noise, then a frame that repeats the history's last MiB: every copy reaches
         // into the primed history, in windows with tagged entries and without.
         let mut next = lcg_bytes(9);
-        let noise: Vec<u8> = (0..double::TAGGED_BELOW + (1 << 20))
-            .map(|_| next())
-            .collect();
-        for history in [double::TAGGED_BELOW - (2 << 20), double::TAGGED_BELOW] {
+        let noise: Vec<u8> = (0..key::TAGGED_BELOW + (1 << 20)).map(|_| next()).collect();
+        for history in [key::TAGGED_BELOW - (2 << 20), key::TAGGED_BELOW] {
             let mut data = noise[..history].to_vec();
             data.extend_from_within(history - (1 << 20)..history);
             for level in [2, 3] {
