@@ -1,6 +1,7 @@
-//! Keys of the double finder's hash tables (levels 2-3): a prefix's slot, and in windows
-//! under 16 MiB a tag that lets a lookup pass over another prefix's entry unread. (Level
-//! 1's table of 16 Ki entries gained nothing from tags: same CPU time within noise.)
+//! Keys of the single-entry hash tables of levels 2-8 (the double finder's two, levels
+//! 4-8's long table): a prefix's slot, and in windows under 16 MiB a tag that lets a
+//! lookup pass over another prefix's entry unread. (Level 1's table of 16 Ki entries
+//! gained nothing from tags: the same CPU time within noise.)
 
 use super::{HASH8_MUL, HASH_N_MUL};
 

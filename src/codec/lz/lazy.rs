@@ -4,8 +4,8 @@
 //! positions do not offer a better one.
 
 use super::{
-    common_len, copy_gain, hash4, hash8, hash_n, longer_match, read_u32, read_u64, LitBuf,
-    MatchFinder, Params, Seq, Strategy, GOOD_MATCH, LAZY_LIMIT, MIN_MATCH, NONE, ROW,
+    common_len, copy_gain, hash4, hash_n, longer_match, read_u32, read_u64, LitBuf, MatchFinder,
+    Params, Seq, Strategy, GOOD_MATCH, LAZY_LIMIT, MIN_MATCH, NONE, ROW,
 };
 
 /// Copies shorter than the level's `min_len` are taken only from this close.
@@ -146,9 +146,16 @@ impl MatchFinder {
             return best;
         }
         let v = read_u64(data, pos);
-        let slot = hash8(v, p.long_log) & (self.long.len() - 1);
-        let cand = self.long[slot] as usize;
-        self.long[slot] = pos as u32;
+        let key = self.long_key(v, p.long_log);
+        let slot = key.slot & (self.long.len() - 1);
+        let entry = self.long[slot];
+        self.long[slot] = key.entry(pos);
+        // A candidate of another prefix (its tag differs) is passed over unread.
+        let cand = if self.tagged {
+            key.position::<true>(entry)
+        } else {
+            entry as usize
+        };
         if cand < pos && read_u64(data, cand) == v {
             let len = 8 + common_len(data, cand + 8, pos + 8, end);
             let dist = (pos - cand) as u32;

@@ -381,6 +381,9 @@ pub struct MatchFinder {
     pub kinds: [u32; 3],
     /// Literals at the end of the previous block (fast and double finders' step).
     run_carry: usize,
+    /// Whether the double finder's tables and the long table hold tagged entries (a
+    /// window under [`key::TAGGED_BELOW`] bytes).
+    tagged: bool,
     /// Where the frame starts in the parsed data (the history's length).
     frame_start: usize,
     optimal: optimal::OptimalScratch,
@@ -401,12 +404,7 @@ fn read_u64(data: &[u8], pos: usize) -> u64 {
     u64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
 }
 
-#[inline(always)]
-fn hash8(v: u64, hash_log: u32) -> usize {
-    (v.wrapping_mul(HASH8_MUL) >> (64 - hash_log)) as usize
-}
-
-/// The multipliers of [`hash8`] and [`hash_n`].
+/// The multipliers of 8-byte prefixes' hashes ([`key::long_key`]) and of [`hash_n`].
 const HASH8_MUL: u64 = 0xCF1B_BCDC_B7A5_6463;
 const HASH_N_MUL: u64 = 0x9FB2_1C65_1E98_DF25;
 
@@ -587,12 +585,23 @@ impl MatchFinder {
             self.chain_mask = window - 1;
         }
         self.params = Some(p);
+        self.tagged = window_len < key::TAGGED_BELOW;
         self.next_insert = 0;
         self.run_carry = 0;
         self.reps = Reps::default();
         self.optimal.reset();
         self.frame_start = history;
         self.prime(data, history);
+    }
+
+    /// The long table's key for the 8-byte prefix `v`, tagged in tagged windows.
+    #[inline(always)]
+    fn long_key(&self, v: u64, log: u32) -> key::Key {
+        if self.tagged {
+            key::long_key::<true>(v, log)
+        } else {
+            key::long_key::<false>(v, log)
+        }
     }
 
     /// Inserts positions of `data[..history]` into the tables, so that the frame after
@@ -614,28 +623,19 @@ impl MatchFinder {
                     self.head[hash_n(read_u64(data, i), p.min_len, p.hash_log) & mask] = i as u32;
                 }
             }
-            Strategy::Double => {
-                let mask = self.long.len() - 1;
-                let tagged = data.len() < key::TAGGED_BELOW;
-                for i in (0..last).step_by(PRIME_STEP) {
-                    let v = read_u64(data, i);
-                    let key = if tagged {
-                        key::long_key::<true>(v, p.long_log)
-                    } else {
-                        key::long_key::<false>(v, p.long_log)
-                    };
-                    self.long[key.slot & mask] = key.entry(i);
-                }
-            }
-            Strategy::Chain | Strategy::Row => {
-                // The long table takes every 8th position of the history, as the
-                // double finder's does; the chains or rows every position the frame's
-                // copies can reach through them.
+            Strategy::Double | Strategy::Chain | Strategy::Row => {
+                // The long table takes every 8th position of the history (a copy found
+                // there is extended backwards); the chains or rows every position the
+                // frame's copies can reach through them.
                 if !self.long.is_empty() {
                     let mask = self.long.len() - 1;
                     for i in (0..last).step_by(PRIME_STEP) {
-                        self.long[hash8(read_u64(data, i), p.long_log) & mask] = i as u32;
+                        let key = self.long_key(read_u64(data, i), p.long_log);
+                        self.long[key.slot & mask] = key.entry(i);
                     }
+                }
+                if p.strategy == Strategy::Double {
+                    return;
                 }
                 let from = history.saturating_sub(1 << p.window_log);
                 self.next_insert = from;
@@ -687,8 +687,8 @@ impl MatchFinder {
                 // for costly literals.
                 Strategy::Fast => self.parse_fast::<6>(data, p, start, end, seqs, lits),
                 Strategy::Double => {
-                    let tagged = data.len() < key::TAGGED_BELOW;
-                    match (p.min_len, tagged) {
+                    debug_assert_eq!(self.tagged, data.len() < key::TAGGED_BELOW);
+                    match (p.min_len, self.tagged) {
                         (4, true) => self.parse_double::<4, true>(data, p, start, end, seqs, lits),
                         (4, false) => {
                             self.parse_double::<4, false>(data, p, start, end, seqs, lits)
@@ -886,17 +886,25 @@ mod tests {
     }
 
     #[test]
-    fn double_finder_copies_from_history_on_both_sides_of_the_tag_limit() {
+    fn tagged_tables_copy_from_history_on_both_sides_of_the_tag_limit() {
         // Noise, then a frame that repeats the history's last MiB: every copy reaches
-        // into the primed history, in windows with tagged entries and without.
+        // into the primed history (for level 5, beyond its chains: through the long
+        // table), in windows with tagged entries and without.
         let mut next = lcg_bytes(9);
-        let noise: Vec<u8> = (0..key::TAGGED_BELOW + (1 << 20)).map(|_| next()).collect();
-        for history in [key::TAGGED_BELOW - (2 << 20), key::TAGGED_BELOW] {
+        let noise: Vec<u8> = (0..key::TAGGED_BELOW + (2 << 20)).map(|_| next()).collect();
+        // The second window's copies come from positions of 2^24 and more.
+        let windows = [
+            (key::TAGGED_BELOW - (2 << 20), true),
+            (key::TAGGED_BELOW + (2 << 20), false),
+        ];
+        for (history, tagged) in windows {
             let mut data = noise[..history].to_vec();
             data.extend_from_within(history - (1 << 20)..history);
-            for level in [2, 3] {
+            for level in [2, 3, 5] {
                 let mut mf = MatchFinder::default();
                 mf.reset(Level::new(level).unwrap(), &data, history);
+                // Positions of 2^24 and more do not fit beside a tag.
+                assert_eq!(mf.tagged, tagged, "window {}", data.len());
                 let (mut seqs, mut lits) = (Vec::new(), LitBuf::default());
                 lits.reset(data.len() - history);
                 let trailing = mf.parse(&data, history, data.len(), &mut seqs, &mut lits);
