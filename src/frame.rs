@@ -20,6 +20,8 @@ pub struct FrameEncoder {
     header: Vec<u8>,
     /// The other frames of [`FrameEncoder::encode_smallest`].
     other: Vec<u8>,
+    /// The frame of [`FrameEncoder::encode_compact`].
+    compact: Vec<u8>,
 }
 
 /// Room reserved for a frame glyph's head and fixed fields: head byte, 10-byte length,
@@ -60,6 +62,34 @@ impl FrameEncoder {
         }
         self.other = other;
         best
+    }
+
+    /// Appends the compact stream of `data` (FORMAT.md section 3.1), its one frame coded
+    /// as [`FrameEncoder::encode_smallest`] codes it.
+    ///
+    /// # Errors
+    /// Cannot happen: the frame is whole.
+    pub fn encode_compact(
+        &mut self,
+        data: &[u8],
+        level: Level,
+        others: &[Level],
+        metadata: Option<&format::Metadata>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let mut frame = std::mem::take(&mut self.compact);
+        frame.clear();
+        if !data.is_empty() {
+            self.encode_smallest(data, 0, level, others, &mut frame);
+        }
+        let written = write_compact(
+            (!data.is_empty()).then_some(&frame[..]),
+            level,
+            metadata,
+            out,
+        );
+        self.compact = frame;
+        written
     }
 
     /// Appends the frame glyph for `window[history..]` (1..=chunk size bytes) to `out`.

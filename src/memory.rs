@@ -7,7 +7,7 @@ use crate::codec::DecodeScratch;
 use crate::decode::walk::{Glyph, Walker};
 use crate::error::{Error, Result};
 use crate::format::{self, IndexEntry, Metadata, StreamHeader, VERSION};
-use crate::frame::{decode_frame, write_compact, FrameAt, FrameEncoder, StreamAssembler};
+use crate::frame::{decode_frame, FrameAt, FrameEncoder, StreamAssembler};
 use crate::pipeline::prescan;
 use crate::pipeline::sizing::{self, ChunkSize, DEFAULT_GROUP};
 
@@ -70,16 +70,7 @@ pub fn encode_into(
     let group = format::fit_group(group, chunk_size);
     let start = out.len();
     if sizing::compact(size, chunk_size) {
-        let mut frame = Vec::new();
-        if !data.is_empty() {
-            enc.encode_smallest(data, 0, level, others, &mut frame);
-        }
-        write_compact(
-            (!data.is_empty()).then_some(&frame[..]),
-            level,
-            metadata,
-            out,
-        )?;
+        enc.encode_compact(data, level, others, metadata, out)?;
         return Ok((out.len() - start) as u64);
     }
     let header = StreamHeader {

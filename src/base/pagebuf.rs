@@ -37,6 +37,11 @@ pub struct PageBuf {
 }
 
 impl PageBuf {
+    /// Bytes held (mapped or allocated), whatever the length.
+    pub fn capacity(&self) -> usize {
+        self.big.as_ref().map_or(self.small.capacity(), |m| m.len())
+    }
+
     /// The mapping's bytes, or the vector's.
     fn storage(&self) -> &[u8] {
         self.big.as_deref().unwrap_or(&self.small)
@@ -159,6 +164,154 @@ impl DerefMut for LinkTable {
     }
 }
 
+/// Buffers of at least this many bytes are [`MapVec`] mappings.
+const MAP_FROM: usize = 1 << 20;
+
+/// A byte vector (an input buffer of megabytes, kept from job to job) whose storage from
+/// [`MAP_FROM`] on is an anonymous mapping of its own, so that freeing it gives the memory
+/// back at once. A heap allocator keeps freed megabytes for later, scattered over its
+/// arenas: a process that codes inputs of different sizes one after another would grow
+/// past its memory budget. Fresh pages are not touched until written.
+#[derive(Default)]
+pub struct MapVec {
+    small: Vec<u8>,
+    big: Option<MmapMut>,
+    len: usize,
+}
+
+impl MapVec {
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no byte is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes it can hold without growing.
+    pub fn capacity(&self) -> usize {
+        self.big.as_ref().map_or(self.small.capacity(), |m| m.len())
+    }
+
+    /// Drops every byte, keeping the storage.
+    pub fn clear(&mut self) {
+        self.truncate(0);
+    }
+
+    /// Keeps the first `len` bytes.
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+        self.small.truncate(len);
+    }
+
+    /// Makes room for `additional` more bytes, exactly.
+    pub fn reserve_exact(&mut self, additional: usize) {
+        let need = self.len.saturating_add(additional);
+        if need > self.capacity() {
+            self.move_to(need);
+        }
+    }
+
+    /// Makes room for `additional` more bytes, at least doubling the room when it grows.
+    pub fn reserve(&mut self, additional: usize) {
+        let need = self.len.saturating_add(additional);
+        if need > self.capacity() {
+            self.move_to(need.max(self.capacity().saturating_mul(2)));
+        }
+    }
+
+    /// Moves the bytes to storage of `cap` bytes: a mapping from [`MAP_FROM`] on (or
+    /// the vector if no mapping is to be had).
+    fn move_to(&mut self, cap: usize) {
+        if cap >= MAP_FROM {
+            if let Ok(mut map) = MmapMut::map_anon(cap) {
+                map[..self.len].copy_from_slice(&self[..]);
+                self.big = Some(map);
+                self.small = Vec::new();
+                return;
+            }
+        }
+        if let Some(map) = self.big.take() {
+            self.small = map[..self.len].to_vec();
+        }
+        self.small.reserve_exact(cap - self.small.len());
+    }
+
+    /// Appends `bytes`.
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.reserve(bytes.len());
+        match self.big.as_mut() {
+            Some(map) => map[self.len..self.len + bytes.len()].copy_from_slice(bytes),
+            None => self.small.extend_from_slice(bytes),
+        }
+        self.len += bytes.len();
+    }
+
+    /// Appends what `reader` yields, up to its end or `limit` bytes; returns the count.
+    /// Interrupted reads are retried.
+    ///
+    /// # Errors
+    /// The reader's error (the bytes read before it are kept).
+    pub fn read_from<R: std::io::Read>(
+        &mut self,
+        reader: &mut R,
+        limit: usize,
+    ) -> std::io::Result<usize> {
+        let start = self.len;
+        let mut outcome = Ok(());
+        while self.len - start < limit {
+            let left = limit - (self.len - start);
+            if self.len == self.capacity() {
+                self.reserve(left.min(64 << 10));
+            }
+            // A vector's room is zeroed before the read: a bounded piece at a time.
+            let room = (self.capacity() - self.len).min(left).min(256 << 10);
+            let got = match self.big.as_mut() {
+                Some(map) => reader.read(&mut map[self.len..self.len + room]),
+                None => {
+                    self.small.resize(self.len + room, 0);
+                    reader.read(&mut self.small[self.len..])
+                }
+            };
+            match got {
+                Ok(0) => break,
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+            self.small.truncate(self.len);
+        }
+        self.small.truncate(self.len);
+        outcome.map(|()| self.len - start)
+    }
+}
+
+impl Deref for MapVec {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match &self.big {
+            Some(map) => &map[..self.len],
+            None => &self.small,
+        }
+    }
+}
+
+impl DerefMut for MapVec {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        let len = self.len;
+        match self.big.as_mut() {
+            Some(map) => &mut map[..len],
+            None => &mut self.small,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +375,72 @@ mod tests {
             &v[..],
             "reserving keeps the length and the contents"
         );
+    }
+
+    /// A reader that gives at most `step` bytes per read and is interrupted every third.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+        calls: usize,
+    }
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if self.calls.is_multiple_of(3) {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.step).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn map_vecs_behave_as_vectors_on_both_sides_of_the_mapping_size() {
+        let data: Vec<u8> = (0..3 * MAP_FROM + 77)
+            .map(|i| (i * 31 % 251) as u8)
+            .collect();
+        let mut m = MapVec::default();
+        let mut v: Vec<u8> = Vec::new();
+        let mut at = 0;
+        for (i, len) in [10, MAP_FROM - 20, 50, MAP_FROM, 3].into_iter().enumerate() {
+            m.extend_from_slice(&data[at..at + len]);
+            v.extend_from_slice(&data[at..at + len]);
+            at += len;
+            assert_eq!(&m[..], &v[..], "step {i}");
+            assert!(m.capacity() >= m.len());
+            if i == 2 {
+                m.truncate(MAP_FROM / 2);
+                v.truncate(MAP_FROM / 2);
+            }
+        }
+        assert!(m.big.is_some(), "a buffer of megabytes is mapped");
+        m[0] = 1;
+        v[0] = 1;
+        assert_eq!(&m[..], &v[..]);
+        m.clear();
+        assert!(m.is_empty());
+        m.reserve_exact(5);
+        assert!(m.capacity() >= MAP_FROM, "clearing keeps the storage");
+        // Reading: short and interrupted reads, a limit, and the end of the input.
+        for (limit, expect) in [
+            (1000, 1000),
+            (2 * MAP_FROM + 5, 2 * MAP_FROM + 5),
+            (usize::MAX, data.len()),
+        ] {
+            let mut small = MapVec::default();
+            small.extend_from_slice(b"head");
+            let mut r = Trickle {
+                data: &data,
+                step: 70_001,
+                calls: 0,
+            };
+            let n = small.read_from(&mut r, limit).unwrap();
+            assert_eq!(n, expect);
+            assert_eq!(&small[..4], b"head");
+            assert_eq!(&small[4..], &data[..expect], "limit {limit}");
+        }
     }
 }

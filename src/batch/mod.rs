@@ -22,6 +22,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::base::pagebuf::MapVec;
 use crate::base::Progress;
 use crate::decode::Decoder;
 use crate::error::{Error, Result};
@@ -29,7 +30,7 @@ use crate::format::Metadata;
 use crate::frame::FrameEncoder;
 use crate::memory;
 use crate::output::{self, Attrs, Partials};
-use crate::parallel::{self, Slot};
+use crate::parallel::{self, Lanes, Reserve, Slot};
 use crate::pipeline::{self, sizing, ChunkSize, Encoder, EncoderConfig};
 use crate::stats;
 use manifest::{Journal, Merged, Reader, Record, Status};
@@ -410,8 +411,8 @@ const GROUP_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
 /// before it is reported, `large` codes it on this thread (with the whole pool), and a new
 /// run goes on with the jobs after it.
 fn run_jobs<T, P, W, L>(
-    threads: usize,
-    pool: &rayon::ThreadPool,
+    lanes: Lanes,
+    (pool, reserve): (&rayon::ThreadPool, &Reserve<FrameEncoder>),
     mut produce: P,
     work: W,
     mut large: L,
@@ -442,9 +443,14 @@ where
     };
     loop {
         let mut held: Option<T> = None;
-        run_small_jobs(threads, pool, &mut produce, &work, &mut held, &mut |s| {
-            settle(s, &mut summary)
-        })?;
+        run_small_jobs(
+            lanes,
+            (pool, reserve),
+            &mut produce,
+            &work,
+            &mut held,
+            &mut |s| settle(s, &mut summary),
+        )?;
         match held {
             Some(t) => settle(&mut [large(t)], &mut summary)?,
             None => break,
@@ -458,8 +464,8 @@ where
 /// One run of the ordered engine: `produce`'s jobs up to the end or up to a large job,
 /// which is left in `held`.
 fn run_small_jobs<T, P, W>(
-    threads: usize,
-    pool: &rayon::ThreadPool,
+    lanes: Lanes,
+    (pool, reserve): (&rayon::ThreadPool, &Reserve<FrameEncoder>),
     produce: &mut P,
     work: &W,
     held: &mut Option<T>,
@@ -475,8 +481,8 @@ where
     let mut stopped: Option<Error> = None;
     parallel::run(
         pool,
-        parallel::slots(threads),
-        threads,
+        reserve,
+        lanes,
         |_, _| {
             if let Some(e) = stopped.take() {
                 return Err(e);
@@ -622,6 +628,9 @@ struct EncodeWalk<'a> {
     records_changed: bool,
     /// Largest file coded whole by a worker; larger ones go through the pipeline.
     small_limit: u64,
+    /// Bytes of the files settled on the walk (unchanged, or failed before their read)
+    /// since the progress report last took them: the report's total counts them.
+    settled_bytes: u64,
 }
 
 /// Whether `rel` lies in a folder at the tree's root whose name starts like the manifest's
@@ -772,6 +781,7 @@ impl EncodeWalk<'_> {
                 detail: "a folder at the tree's root named .sigma-manifest.* would take the manifest's place in DEST; rename it".into(),
             };
             let (o, r) = failed(&file.rel, file.size, e, 0.0, level);
+            self.settled_bytes += file.size;
             return Ok(Some(Job::Settled(o, r.or(previous))));
         }
         if let Some(r) = &previous {
@@ -787,6 +797,7 @@ impl EncodeWalk<'_> {
                 Ok(out) => out,
                 Err(e) => {
                     let (o, r) = failed(&file.rel, file.size, e, 0.0, level);
+                    self.settled_bytes += file.size;
                     return Ok(Some(Job::Settled(o, r)));
                 }
             };
@@ -798,6 +809,7 @@ impl EncodeWalk<'_> {
                 && self.outputs.has_file(&out, depth(&file.rel));
             if unchanged {
                 let o = outcome(&file.rel, Action::Unchanged, None);
+                self.settled_bytes += file.size;
                 return Ok(Some(Job::Settled(o, previous)));
             }
         }
@@ -861,7 +873,11 @@ fn encode_large(
             };
             encoded(record)
         }
-        Err(e) => failed(&file.rel, file.size, e, seconds, cfg.encoder.level.get()),
+        Err(e) => {
+            // Its bytes count as handled, as a small file's do: the bar does not go back.
+            progress(done.fetch_add(file.size, Ordering::Relaxed) + file.size);
+            failed(&file.rel, file.size, e, seconds, cfg.encoder.level.get())
+        }
     }
 }
 
@@ -897,15 +913,16 @@ fn failed(rel: &[u8], size: u64, e: Error, seconds: f64, level: u8) -> Settled {
 }
 
 /// Reads a small file whole, checking it did not change while read.
-fn read_small(path: &Path, limit: u64, buf: &mut Vec<u8>) -> Result<fs::Metadata> {
+fn read_small(path: &Path, limit: u64, buf: &mut MapVec) -> Result<fs::Metadata> {
     let mut f = File::open(path).map_err(|e| Error::io("opening input", e))?;
     let before = f
         .metadata()
         .map_err(|e| Error::io("reading input metadata", e))?;
     buf.clear();
-    (&mut f)
-        .take(limit + 1)
-        .read_to_end(buf)
+    // Room for the file and the one byte more that would show it grew: growing by
+    // doubling would take up to twice the file's size.
+    buf.reserve_exact(before.len().min(limit) as usize + 1);
+    buf.read_from(&mut f, limit as usize + 1)
         .map_err(|e| Error::io("reading input", e))?;
     let after = f
         .metadata()
@@ -939,7 +956,7 @@ fn encode_small(
     let started = Instant::now();
     let level = cfg.encoder.level;
     let result = (|| {
-        let m = read_small(&file.path, SMALL_FILE, &mut slot.input)?;
+        let m = read_small(&file.path, SMALL_FILE, &mut slot.read)?;
         let (mtime, mtime_nanos) = mtime_of(&m);
         let meta = Metadata {
             name: file
@@ -960,7 +977,7 @@ fn encode_small(
         };
         slot.output.clear();
         memory::encode_into(
-            &slot.input,
+            &slot.read,
             level,
             ChunkSize::Fixed(chunk),
             cfg.encoder.group,
@@ -982,7 +999,7 @@ fn encode_small(
             mtime,
             mtime_nanos,
             mode: Some(meta.mode),
-            crc32c: crc32c::crc32c(&slot.input),
+            crc32c: crc32c::crc32c(&slot.read),
             level: level.get(),
             encoded_size: slot.output.len() as u64,
             status: Status::Encoded,
@@ -1040,15 +1057,30 @@ pub fn encode_tree(
         // A file of at most one frame of the plan (the memory limit may have lowered the
         // frame size, as for a file of unknown size) is coded whole by a worker.
         small_limit: plan.chunk_size.min(SMALL_FILE),
+        settled_bytes: 0,
     };
     let mut journal = Some(Journal::create(
         &dest.join(manifest::journal_name(cfg.shard.index, cfg.shard.count)),
     )?);
     let done = AtomicU64::new(0);
+    // A small file's slot holds it whole and its stream (of about its size; up to twice
+    // that while the vector grows).
+    let lanes = Lanes {
+        slots: parallel::slots(threads),
+        workers: threads,
+        slot_bytes: 2 * (walk.small_limit as usize + 1),
+    };
     let summary = run_jobs(
-        threads,
-        encoder.pool(),
-        || walk.next_job(),
+        lanes,
+        (encoder.pool(), encoder.reserve()),
+        || {
+            let job = walk.next_job();
+            if walk.settled_bytes > 0 {
+                let n = std::mem::take(&mut walk.settled_bytes);
+                progress(done.fetch_add(n, Ordering::Relaxed) + n);
+            }
+            job
+        },
         |file, slot, enc, verified| {
             let size = file.size;
             let r = encode_small(file, cfg, dest, partials, slot, enc, verified);
@@ -1096,8 +1128,8 @@ pub fn decode_tree(
     let decoder = Decoder::new(threads)?;
     let threads = decoder.threads();
     run_jobs(
-        threads,
-        decoder.pool(),
+        Lanes::any_size(threads),
+        (decoder.pool(), &Reserve::default()),
         || {
             let Some(r) = records.next_record()? else {
                 return Ok(None);
@@ -1302,8 +1334,8 @@ pub fn verify_tree(
     let decoder = Decoder::new(threads)?;
     let threads = decoder.threads();
     run_jobs(
-        threads,
-        decoder.pool(),
+        Lanes::any_size(threads),
+        (decoder.pool(), &Reserve::default()),
         || {
             let Some(r) = records.next_record()? else {
                 return Ok(None);
@@ -1436,13 +1468,69 @@ mod tests {
             (settled(s.0), None)
         };
         let mut order = Vec::new();
-        let summary = run_jobs(3, &pool, produce, work, large, &mut None, &mut |o| {
-            order.push(String::from_utf8(o.path.clone()).unwrap())
-        })
+        let summary = run_jobs(
+            Lanes::any_size(3),
+            (&pool, &Reserve::default()),
+            produce,
+            work,
+            large,
+            &mut None,
+            &mut |o| order.push(String::from_utf8(o.path.clone()).unwrap()),
+        )
         .unwrap();
         assert_eq!(alone, [true, true]);
         let expected: Vec<String> = (0..20).map(|n: u64| n.to_string()).collect();
         assert_eq!(order, expected);
         assert_eq!(summary.done, 20);
+    }
+
+    #[test]
+    fn progress_counts_every_file_of_the_total_on_a_rerun_and_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, dest) = (dir.path().join("src"), dir.path().join("dest"));
+        fs::create_dir_all(src.join("sub")).unwrap();
+        let sizes = [1000usize, 70_000, 300_000];
+        for (i, n) in sizes.iter().enumerate() {
+            let text: Vec<u8> = (0..*n).map(|k| b"abcdefgh "[(k * 7 + i) % 9]).collect();
+            fs::write(src.join("sub").join(format!("f{i}")), text).unwrap();
+        }
+        let total: u64 = sizes.iter().map(|&n| n as u64).sum();
+        // 64 KiB frames: the two larger files go through the pipeline.
+        let cfg = BatchConfig {
+            encoder: EncoderConfig {
+                threads: 2,
+                chunk_size: ChunkSize::Fixed(64 << 10),
+                ..EncoderConfig::default()
+            },
+            shard: Shard::ALL,
+            prune: false,
+        };
+        let run = || {
+            let most = AtomicU64::new(0);
+            let progress = |n: u64| {
+                most.fetch_max(n, Ordering::Relaxed);
+            };
+            let summary = encode_tree(
+                &src,
+                &dest,
+                &cfg,
+                &Partials::default(),
+                &mut |_| {},
+                &progress,
+            )
+            .unwrap();
+            (summary, most.load(Ordering::Relaxed))
+        };
+        // A folder where the largest file's stream goes: that file fails.
+        let blocked = dest.join("sub").join("f2.sigma");
+        fs::create_dir_all(&blocked).unwrap();
+        let (first, most) = run();
+        assert_eq!((first.done, first.failed, most), (2, 1, total));
+        fs::remove_dir(&blocked).unwrap();
+        let (second, most) = run();
+        assert_eq!((second.done, second.unchanged, most), (1, 2, total));
+        // Nothing changed: the bar still reaches the total the walk counts.
+        let (third, most) = run();
+        assert_eq!((third.unchanged, most), (3, total));
     }
 }

@@ -30,6 +30,7 @@ pub struct Decoder {
     threads: usize,
     memory_limit: Option<u64>,
     pool: rayon::ThreadPool,
+    reserve: parallel::Reserve<DecodeScratch>,
 }
 
 /// A running digest of a list of index entries, so the frames read can be compared with
@@ -175,6 +176,7 @@ impl Decoder {
             threads,
             memory_limit,
             pool,
+            reserve: parallel::Reserve::default(),
         })
     }
 
@@ -221,8 +223,12 @@ impl Decoder {
         };
         parallel::run(
             &self.pool,
-            plan.slots,
-            plan.threads,
+            &self.reserve,
+            parallel::Lanes {
+                slots: plan.slots,
+                workers: plan.threads,
+                slot_bytes: usize::MAX,
+            },
             |_, slot| reader.next_job(slot),
             decode_job,
             |_, done, slot| writer.consume(done, slot),

@@ -15,6 +15,7 @@ pub mod source;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
 pub use crate::base::Progress;
@@ -25,7 +26,7 @@ use crate::frame::{write_compact, FrameEncoder, FrameSummary, StreamAssembler};
 use crate::parallel;
 use crate::stats::{self, Stats};
 pub use sizing::{ChunkSize, Plan};
-use source::{Cut, MappedSource, ReaderSource};
+use source::{Cut, MappedSource, ReadBuffers, ReaderSource};
 
 /// How a regular file is read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -75,6 +76,8 @@ pub struct Encoder {
     config: EncoderConfig,
     threads: usize,
     pool: rayon::ThreadPool,
+    reserve: parallel::Reserve<FrameEncoder>,
+    read_buffers: Mutex<ReadBuffers>,
 }
 
 enum Job {
@@ -94,12 +97,20 @@ impl Encoder {
             config,
             threads,
             pool,
+            reserve: parallel::Reserve::default(),
+            read_buffers: Mutex::default(),
         })
     }
 
     /// The worker pool (batch jobs run small files on it too).
     pub fn pool(&self) -> &rayon::ThreadPool {
         &self.pool
+    }
+
+    /// The slots and match-finder states the encoder keeps between inputs (batch jobs
+    /// code small files with them too, so that they are not allocated twice).
+    pub fn reserve(&self) -> &parallel::Reserve<FrameEncoder> {
+        &self.reserve
     }
 
     /// The compression level.
@@ -186,10 +197,7 @@ impl Encoder {
             })?
         } else {
             let reader = std::io::Cursor::new(head).chain(reader);
-            let mut src = ReaderSource::new(reader, plan.chunk_size as usize, plan.group);
-            self.run(&plan, out, progress, metadata, move |slot| {
-                Ok(src.next_frame(&mut slot.input)?.map(Job::Buffered))
-            })?
+            self.run_reader(reader, &plan, out, progress, metadata)?
         };
         if sized {
             let after = file
@@ -220,10 +228,32 @@ impl Encoder {
         };
         let reader = std::io::Cursor::new(head).chain(reader);
         let plan = self.plan(size)?;
-        let mut src = ReaderSource::new(reader, plan.chunk_size as usize, plan.group);
-        self.run(&plan, out, progress, None, move |slot| {
-            Ok(src.next_frame(&mut slot.input)?.map(Job::Buffered))
-        })
+        self.run_reader(reader, &plan, out, progress, None)
+    }
+
+    /// Runs the pipeline over `reader`, with the read buffers of the input before.
+    fn run_reader<R: Read + Send>(
+        &self,
+        reader: R,
+        plan: &Plan,
+        out: &mut dyn Write,
+        progress: Progress<'_>,
+        metadata: Option<&Metadata>,
+    ) -> Result<Stats> {
+        let buffers = self
+            .read_buffers
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default();
+        let mut src =
+            ReaderSource::with_buffers(reader, plan.chunk_size as usize, plan.group, buffers);
+        let stats = self.run(plan, out, progress, metadata, |slot| {
+            Ok(src.next_frame(&mut slot.read)?.map(Job::Buffered))
+        });
+        if let Ok(mut b) = self.read_buffers.lock() {
+            *b = src.into_buffers();
+        }
+        stats
     }
 
     fn run<P>(
@@ -267,14 +297,21 @@ impl Encoder {
         }
         parallel::run(
             &self.pool,
-            plan.slots(),
-            plan.threads,
+            &self.reserve,
+            parallel::Lanes {
+                slots: plan.slots(),
+                workers: plan.threads,
+                // A slot's input: the frame, its history and one byte more; its output:
+                // the encoded frame, at most a stored chunk.
+                slot_bytes: (sizing::encode_window(plan.chunk_size, plan.group) + plan.chunk_size)
+                    as usize,
+            },
             move |_, slot| next(slot),
             move |job: Job, slot, enc: &mut FrameEncoder| -> Result<FrameSummary> {
                 slot.output.clear();
                 let (window, history) = match &job {
                     Job::Mapped(map, cut) => (&map[..cut.history + cut.len], cut.history),
-                    Job::Buffered(cut) => (&slot.input[..], cut.history),
+                    Job::Buffered(cut) => (&slot.read[..], cut.history),
                 };
                 let summary = enc.encode_smallest(window, history, level, others, &mut slot.output);
                 // The mapping is dropped here: its pages leave our resident set.

@@ -9,6 +9,7 @@ use std::io::{self, Read};
 use memmap2::{Mmap, MmapOptions};
 
 use super::prescan;
+use crate::base::pagebuf::MapVec;
 use crate::error::{Error, Result};
 use crate::format;
 
@@ -121,27 +122,54 @@ impl MappedSource {
     }
 }
 
+/// The buffers a [`ReaderSource`] keeps between frames, passed from one source to the next
+/// so that a run of inputs does not allocate (and the allocator keep) them again.
+#[derive(Default)]
+pub struct ReadBuffers {
+    carry: MapVec,
+    prev: MapVec,
+}
+
 /// Frames of any reader, read into pooled buffers of at most `chunk + 1` bytes (after
 /// a copy of the previous frame, for a linked frame).
 pub struct ReaderSource<R> {
     reader: R,
     /// Bytes read past the previous cut; they start the next frame.
-    carry: Vec<u8>,
+    carry: MapVec,
     chunk: usize,
     groups: Groups,
     /// The previous frame, while the next one is linked to it.
-    prev: Vec<u8>,
+    prev: MapVec,
 }
 
 impl<R: Read> ReaderSource<R> {
     /// Reads frames of at most `chunk` bytes from `reader`, in groups of `group` frames.
     pub fn new(reader: R, chunk: usize, group: u8) -> Self {
+        Self::with_buffers(reader, chunk, group, ReadBuffers::default())
+    }
+
+    /// Like [`ReaderSource::new`], reusing the buffers of an earlier source.
+    pub fn with_buffers(reader: R, chunk: usize, group: u8, buffers: ReadBuffers) -> Self {
+        let ReadBuffers {
+            mut carry,
+            mut prev,
+        } = buffers;
+        carry.clear();
+        prev.clear();
         Self {
             reader,
-            carry: Vec::new(),
+            carry,
             chunk,
             groups: Groups::new(group),
-            prev: Vec::new(),
+            prev,
+        }
+    }
+
+    /// The source's buffers, for the next source.
+    pub fn into_buffers(self) -> ReadBuffers {
+        ReadBuffers {
+            carry: self.carry,
+            prev: self.prev,
         }
     }
 
@@ -150,7 +178,7 @@ impl<R: Read> ReaderSource<R> {
     ///
     /// # Errors
     /// A read error.
-    pub fn next_frame(&mut self, buf: &mut Vec<u8>) -> Result<Option<Cut>> {
+    pub fn next_frame(&mut self, buf: &mut MapVec) -> Result<Option<Cut>> {
         let history = self.groups.history();
         buf.clear();
         // A copy of the kept previous frame starts the buffer. Swapping buffers instead
@@ -162,15 +190,9 @@ impl<R: Read> ReaderSource<R> {
         buf.extend_from_slice(&self.carry);
         self.carry.clear();
         // One byte beyond the chunk tells whether more input follows.
-        while buf.len() - history <= self.chunk {
-            let want = (self.chunk + 1 - (buf.len() - history)) as u64;
-            match (&mut self.reader).take(want).read_to_end(buf) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::io("reading input", e)),
-            }
-        }
+        let want = self.chunk + 1 - (buf.len() - history);
+        buf.read_from(&mut self.reader, want)
+            .map_err(|e| Error::io("reading input", e))?;
         let got = buf.len() - history;
         if got == 0 {
             return Ok(None);
