@@ -225,6 +225,11 @@ impl MapVec {
     /// Moves the bytes to storage of `cap` bytes: a mapping from [`MAP_FROM`] on (or
     /// the vector if no mapping is to be had).
     fn move_to(&mut self, cap: usize) {
+        if self.len == 0 {
+            // Nothing to move: the old storage goes before the new one comes.
+            self.big = None;
+            self.small = Vec::new();
+        }
         if cap >= MAP_FROM {
             if let Ok(mut map) = MmapMut::map_anon(cap) {
                 map[..self.len].copy_from_slice(&self[..]);

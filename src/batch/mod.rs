@@ -956,7 +956,7 @@ fn encode_small(
     let started = Instant::now();
     let level = cfg.encoder.level;
     let result = (|| {
-        let m = read_small(&file.path, SMALL_FILE, &mut slot.read)?;
+        let m = read_small(&file.path, file.size, &mut slot.read)?;
         let (mtime, mtime_nanos) = mtime_of(&m);
         let meta = Metadata {
             name: file

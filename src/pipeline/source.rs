@@ -185,8 +185,9 @@ impl<R: Read> ReaderSource<R> {
         // would save the copy (0.1% of the instructions of encoding) but pass slot
         // buffers, whose pages are all resident, through `prev`: a third buffer of two
         // chunks instead of one of one chunk.
+        // Room first: a buffer that grows while it holds bytes is, for a moment, there twice.
+        buf.reserve_exact(history + self.chunk + 1);
         buf.extend_from_slice(&self.prev[..history]);
-        buf.reserve_exact(history + self.chunk + 1 - buf.len());
         buf.extend_from_slice(&self.carry);
         self.carry.clear();
         // One byte beyond the chunk tells whether more input follows.
