@@ -260,10 +260,10 @@ pub fn decode_frame_into(
         .checked_sub(history)
         .ok_or_else(|| Error::corrupt(Some(frame), at, "history of a linked frame is missing"))?;
     let dest = &mut buf[window..];
-    let glyphs = match header.method {
+    let (glyphs, crc) = match header.method {
         Method::Stored => {
             dest[history..history + raw].copy_from_slice(body);
-            stored_counts(raw as u64)
+            (stored_counts(raw as u64), crc32c::crc32c(body))
         }
         Method::Coded => {
             codec::decode_body_into(body, history, raw, scratch, dest).map_err(|e| {
@@ -277,7 +277,6 @@ pub fn decode_frame_into(
             })?
         }
     };
-    let crc = crc32c::crc32c(&dest[history..history + raw]);
     if let Some(check) = f.compact {
         check.verify(crc)?;
     } else if crc != header.raw_crc {

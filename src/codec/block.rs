@@ -234,14 +234,16 @@ pub fn decode_body(
     out.resize(frame_start + raw_size + SLACK, 0);
     let result = decode_into(body, history, raw_size, scratch, &mut out[window_start..]);
     out.truncate(frame_start + raw_size);
-    result
+    result.map(|(counts, _)| counts)
 }
 
 /// Decodes a frame body into `buf[history..history + raw_size]`, with copies reaching
 /// back into `buf[..history]` (the previous frame of a linked frame, else empty); `buf`
 /// must be at least `history + raw_size + DECODE_SLACK` bytes (the rest is scratch
 /// space). Lets a caller reuse one buffer for every frame without clearing it. Returns
-/// the glyph counts.
+/// the glyph counts and the CRC32C of the decoded bytes, taken block by block while each
+/// block is still in the cache (a pass over the whole frame afterwards reads it back
+/// from memory).
 ///
 /// # Errors
 /// A [`CodecError`] naming the body offset of the first inconsistency.
@@ -251,7 +253,7 @@ pub fn decode_body_into(
     raw_size: usize,
     scratch: &mut DecodeScratch,
     buf: &mut [u8],
-) -> Result<GlyphCounts, CodecError> {
+) -> Result<(GlyphCounts, u32), CodecError> {
     let need = history + raw_size + SLACK;
     if buf.len() < need {
         return Err(CodecError::new(
@@ -269,8 +271,9 @@ fn decode_into(
     raw_size: usize,
     scratch: &mut DecodeScratch,
     frame: &mut [u8],
-) -> Result<GlyphCounts, CodecError> {
+) -> Result<(GlyphCounts, u32), CodecError> {
     let mut reps = Reps::default();
+    let mut crc = 0u32;
     scratch.lit_dec.reset();
     scratch.seq_dec.reset();
     let mut counts = GlyphCounts::default();
@@ -292,6 +295,7 @@ fn decode_into(
             ));
         }
         let raw_len = raw_len as usize;
+        let block_start = op;
         match kind {
             BLOCK_RAW => {
                 frame[op..op + raw_len].copy_from_slice(take(
@@ -323,6 +327,7 @@ fn decode_into(
                 ))
             }
         }
+        crc = crc32c::crc32c_append(crc, &frame[block_start..op]);
     }
     if pos != body.len() {
         return Err(CodecError::new(
@@ -330,7 +335,7 @@ fn decode_into(
             format!("body has {} bytes after its last block", body.len() - pos),
         ));
     }
-    Ok(counts)
+    Ok((counts, crc))
 }
 
 #[allow(clippy::too_many_arguments)]
