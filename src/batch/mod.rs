@@ -842,7 +842,8 @@ fn encode_large(
             Some(&file.path),
         )?;
         let stats = output::replace_atomically(&out, partials, |w| {
-            let s = encoder.encode_file_with(
+            let s = encoder.encode_opened(
+                open_listed(&file.path)?,
                 &file.path,
                 w,
                 &|n| progress(done_before + n),
@@ -912,17 +913,47 @@ fn failed(rel: &[u8], size: u64, e: Error, seconds: f64, level: u8) -> Settled {
     (o, Some(record))
 }
 
-/// Reads a small file whole, checking it did not change while read.
+/// Opens a file the walk listed as regular without blocking: one replaced since by a fifo
+/// would otherwise wait for a writer forever (reads of regular files ignore the flag).
+fn open_listed(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Error::io("opening input", e))?;
+    let m = f
+        .metadata()
+        .map_err(|e| Error::io("reading input metadata", e))?;
+    if !m.is_file() {
+        return Err(Error::InputChanged {
+            detail: "it is no longer a regular file".into(),
+        });
+    }
+    Ok(f)
+}
+
+/// Reads a small file whole, checking it did not change while read. A file that grew
+/// past `limit` since the walk listed it (a worker reads whole only files of the plan's
+/// frame size) is an error: the next run encodes it through the pipeline.
 fn read_small(path: &Path, limit: u64, buf: &mut MapVec) -> Result<fs::Metadata> {
-    let mut f = File::open(path).map_err(|e| Error::io("opening input", e))?;
+    let mut f = open_listed(path)?;
     let before = f
         .metadata()
         .map_err(|e| Error::io("reading input metadata", e))?;
+    if before.len() > limit {
+        return Err(Error::InputChanged {
+            detail: format!(
+                "it grew to {} bytes since the walk listed it, past the {limit} a worker reads whole; run again",
+                before.len()
+            ),
+        });
+    }
     buf.clear();
     // Room for the file and the one byte more that would show it grew: growing by
     // doubling would take up to twice the file's size.
-    buf.reserve_exact(before.len().min(limit) as usize + 1);
-    buf.read_from(&mut f, limit as usize + 1)
+    buf.reserve_exact(before.len() as usize + 1);
+    buf.read_from(&mut f, before.len() as usize + 1)
         .map_err(|e| Error::io("reading input", e))?;
     let after = f
         .metadata()
@@ -945,10 +976,9 @@ fn read_small(path: &Path, limit: u64, buf: &mut MapVec) -> Result<fs::Metadata>
 
 /// Encodes one small file in a worker: read whole, encoded in memory, written atomically.
 fn encode_small(
-    file: SourceFile,
+    (file, limit): (SourceFile, u64),
     cfg: &BatchConfig,
-    dest: &Path,
-    partials: &Partials,
+    (dest, partials): (&Path, &Partials),
     slot: &mut Slot,
     enc: &mut FrameEncoder,
     verified: &mut VerifiedDir,
@@ -956,7 +986,7 @@ fn encode_small(
     let started = Instant::now();
     let level = cfg.encoder.level;
     let result = (|| {
-        let m = read_small(&file.path, file.size, &mut slot.read)?;
+        let m = read_small(&file.path, limit, &mut slot.read)?;
         let (mtime, mtime_nanos) = mtime_of(&m);
         let meta = Metadata {
             name: file
@@ -1070,6 +1100,7 @@ pub fn encode_tree(
         workers: threads,
         slot_bytes: 2 * (walk.small_limit as usize + 1),
     };
+    let small_limit = walk.small_limit;
     let summary = run_jobs(
         lanes,
         (encoder.pool(), encoder.reserve()),
@@ -1083,7 +1114,14 @@ pub fn encode_tree(
         },
         |file, slot, enc, verified| {
             let size = file.size;
-            let r = encode_small(file, cfg, dest, partials, slot, enc, verified);
+            let r = encode_small(
+                (file, small_limit),
+                cfg,
+                (dest, partials),
+                slot,
+                enc,
+                verified,
+            );
             let n = done.fetch_add(size, Ordering::Relaxed);
             progress(n + size);
             r
@@ -1532,5 +1570,30 @@ mod tests {
         // Nothing changed: the bar still reaches the total the walk counts.
         let (third, most) = run();
         assert_eq!((third.unchanged, most), (3, total));
+    }
+
+    #[test]
+    fn a_listed_file_is_read_as_it_is_now_and_a_fifo_in_its_place_does_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, vec![7u8; 5000]).unwrap();
+        let mut buf = MapVec::default();
+        // Grown since the walk (listed smaller) but within what a worker reads whole.
+        let m = read_small(&path, 6000, &mut buf).unwrap();
+        assert_eq!((m.len(), buf.len()), (5000, 5000));
+        // Grown past it: a clear error, the file is not read.
+        let e = read_small(&path, 4000, &mut buf).unwrap_err().to_string();
+        assert!(
+            e.contains("grew to 5000 bytes") && e.contains("run again"),
+            "{e}"
+        );
+        // Replaced by a fifo: an error at once, not a wait for a writer.
+        fs::remove_file(&path).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(&path).status();
+        if made.is_ok_and(|s| s.success()) {
+            let e = read_small(&path, 6000, &mut buf).unwrap_err().to_string();
+            assert!(e.contains("no longer a regular file"), "{e}");
+            assert!(open_listed(&path).is_err());
+        }
     }
 }

@@ -159,6 +159,21 @@ impl Encoder {
         metadata: Option<&Metadata>,
     ) -> Result<Stats> {
         let file = File::open(path).map_err(|e| Error::io("opening input", e))?;
+        self.encode_opened(file, path, out, progress, metadata)
+    }
+
+    /// Like [`Encoder::encode_file_with`], for `file`, opened from `path` by the caller.
+    ///
+    /// # Errors
+    /// I/O errors, or [`Error::InputChanged`] when the file changes while it is read.
+    pub fn encode_opened(
+        &self,
+        file: File,
+        path: &Path,
+        out: &mut dyn Write,
+        progress: Progress<'_>,
+        metadata: Option<&Metadata>,
+    ) -> Result<Stats> {
         let before = file
             .metadata()
             .map_err(|e| Error::io("reading input metadata", e))?;
