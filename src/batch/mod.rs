@@ -1303,7 +1303,7 @@ fn decode_stream_file(
     out: &mut dyn Write,
     decoder: Option<&Decoder>,
 ) -> Result<stats::Stats> {
-    let f = File::open(input).map_err(|e| Error::io("opening input", e))?;
+    let f = open_listed(input)?;
     if let Some(d) = decoder {
         return d.decode(f, out, &|_| {});
     }
@@ -1440,7 +1440,7 @@ fn check_source(r: &Record, path: &Path) -> Result<()> {
     if r.mode.is_some_and(|x| x != m.mode() & 0o7777) {
         return Err(changed("permission bits"));
     }
-    let mut f = File::open(path).map_err(|e| Error::io("reading the source", e))?;
+    let mut f = open_listed(path)?;
     let mut crc = 0u32;
     let mut buf = vec![0u8; 1 << 16];
     loop {
