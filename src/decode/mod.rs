@@ -25,7 +25,8 @@ use crate::stats::{self, Stats};
 pub use random::{decode_range, decode_range_stats, frames, inspect, FrameInfo, StreamInfo};
 use walk::{Glyph, Walker};
 
-/// A streaming decoder with its own worker pool.
+/// A streaming decoder with its own worker pool. Between streams it keeps the buffers of the
+/// last one for the next; dropping it frees them.
 pub struct Decoder {
     threads: usize,
     memory_limit: Option<u64>,

@@ -71,7 +71,9 @@ impl Default for EncoderConfig {
     }
 }
 
-/// A streaming encoder with its own worker pool.
+/// A streaming encoder with its own worker pool. Between inputs it keeps the buffers and
+/// match-finder tables of the last one (about its plan's estimate) for the next; dropping
+/// it frees them.
 pub struct Encoder {
     config: EncoderConfig,
     threads: usize,
