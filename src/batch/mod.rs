@@ -913,22 +913,29 @@ fn failed(rel: &[u8], size: u64, e: Error, seconds: f64, level: u8) -> Settled {
     (o, Some(record))
 }
 
-/// Opens a file the walk listed as regular without blocking: one replaced since by a fifo
-/// would otherwise wait for a writer forever (reads of regular files ignore the flag).
+/// Opens a file the walk listed as regular (or a stream of the manifest) as a regular file
+/// only: without blocking (a fifo put in its place would wait for a writer forever; reads
+/// of regular files ignore the flag), without following a symlink put in its place (batch
+/// mode never follows one: it could copy a file only this user may read into DEST), and
+/// without taking a terminal as the controlling one.
 fn open_listed(path: &Path) -> Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = || Error::InputChanged {
+        detail: "it is not a regular file now (batch mode reads only regular files)".into(),
+    };
     let f = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| Error::io("opening input", e))?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) | Some(libc::ENXIO) => not_regular(),
+            _ => Error::io("opening input", e),
+        })?;
     let m = f
         .metadata()
         .map_err(|e| Error::io("reading input metadata", e))?;
     if !m.is_file() {
-        return Err(Error::InputChanged {
-            detail: "it is no longer a regular file".into(),
-        });
+        return Err(not_regular());
     }
     Ok(f)
 }
@@ -1573,7 +1580,7 @@ mod tests {
     }
 
     #[test]
-    fn a_listed_file_is_read_as_it_is_now_and_a_fifo_in_its_place_does_not_block() {
+    fn a_listed_file_is_read_as_it_is_now_and_a_fifo_or_symlink_in_its_place_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         fs::write(&path, vec![7u8; 5000]).unwrap();
@@ -1592,8 +1599,15 @@ mod tests {
         let made = std::process::Command::new("mkfifo").arg(&path).status();
         if made.is_ok_and(|s| s.success()) {
             let e = read_small(&path, 6000, &mut buf).unwrap_err().to_string();
-            assert!(e.contains("no longer a regular file"), "{e}");
+            assert!(e.contains("not a regular file now"), "{e}");
             assert!(open_listed(&path).is_err());
         }
+        // Replaced by a symlink to a readable file: not followed.
+        fs::remove_file(&path).unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, b"secret").unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let e = read_small(&path, 6000, &mut buf).unwrap_err().to_string();
+        assert!(e.contains("not a regular file now"), "{e}");
     }
 }
