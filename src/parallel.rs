@@ -167,8 +167,8 @@ pub struct Lanes {
     pub slots: usize,
     /// Jobs running `work` at once (each with a state), at least 1.
     pub workers: usize,
-    /// Largest buffer a slot of this run needs: a kept slot with a larger one is freed
-    /// rather than reused (`usize::MAX`: reuse any).
+    /// Bytes one slot of this run may hold: kept slots are reused while their sum stays
+    /// within `slots x slot_bytes` (see `Reserve::take_slots`; `usize::MAX`: reuse any).
     pub slot_bytes: usize,
 }
 

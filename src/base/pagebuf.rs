@@ -28,23 +28,62 @@ impl GrowBuf for Vec<u8> {
 /// size on are mapped on their own, in whole multiples of it.
 const HUGE_PAGE: usize = 2 << 20;
 
+/// The storage of [`PageBuf`] and [`MapVec`]: an anonymous mapping of its own when
+/// large, else a vector. Their length is kept beside it.
+#[derive(Default)]
+struct Storage {
+    small: Vec<u8>,
+    big: Option<MmapMut>,
+}
+
+impl Storage {
+    /// Bytes held (mapped or allocated), whatever the length.
+    fn capacity(&self) -> usize {
+        self.big.as_ref().map_or(self.small.capacity(), |m| m.len())
+    }
+
+    /// The first `len` bytes.
+    fn bytes(&self, len: usize) -> &[u8] {
+        match &self.big {
+            Some(map) => &map[..len],
+            None => &self.small[..len],
+        }
+    }
+
+    /// The first `len` bytes, to write.
+    fn bytes_mut(&mut self, len: usize) -> &mut [u8] {
+        match self.big.as_mut() {
+            Some(map) => &mut map[..len],
+            None => &mut self.small[..len],
+        }
+    }
+
+    /// Makes `map` the storage, with the first `len` bytes of the old one.
+    fn map(&mut self, mut map: MmapMut, len: usize) {
+        map[..len].copy_from_slice(self.bytes(len));
+        self.big = Some(map);
+        self.small = Vec::new();
+    }
+
+    /// Moves the first `len` bytes of a mapping back into the vector, if mapped.
+    fn unmap(&mut self, len: usize) {
+        if let Some(map) = self.big.take() {
+            self.small = map[..len].to_vec();
+        }
+    }
+}
+
 /// A growable byte buffer; see the module documentation.
 #[derive(Default)]
 pub struct PageBuf {
-    small: Vec<u8>,
-    big: Option<MmapMut>,
+    store: Storage,
     len: usize,
 }
 
 impl PageBuf {
     /// Bytes held (mapped or allocated), whatever the length.
     pub fn capacity(&self) -> usize {
-        self.big.as_ref().map_or(self.small.capacity(), |m| m.len())
-    }
-
-    /// The mapping's bytes, or the vector's.
-    fn storage(&self) -> &[u8] {
-        self.big.as_deref().unwrap_or(&self.small)
+        self.store.capacity()
     }
 
     /// Makes room for `cap` bytes without lengthening the buffer, so that growing up to
@@ -52,18 +91,16 @@ impl PageBuf {
     /// whole huge pages are advised to be huge (the last, partial one is not, so a buffer
     /// a little longer than a page does not take two).
     pub fn reserve(&mut self, cap: usize) {
-        let mapped = self.big.as_ref().map_or(0, |m| m.len());
+        let mapped = self.store.big.as_ref().map_or(0, |m| m.len());
         if cap <= mapped || cap < HUGE_PAGE {
             return;
         }
         // Fresh anonymous memory is zero, as the vector's growth would be.
-        if let Ok(mut map) = MmapMut::map_anon(cap.next_multiple_of(HUGE_PAGE)) {
+        if let Ok(map) = MmapMut::map_anon(cap.next_multiple_of(HUGE_PAGE)) {
             // Best effort: a kernel without transparent huge pages refuses the advice.
             #[cfg(target_os = "linux")]
             let _ = map.advise_range(memmap2::Advice::HugePage, 0, cap / HUGE_PAGE * HUGE_PAGE);
-            map[..self.len].copy_from_slice(&self.storage()[..self.len]);
-            self.big = Some(map);
-            self.small = Vec::new();
+            self.store.map(map, self.len);
         }
     }
 }
@@ -74,13 +111,11 @@ impl GrowBuf for PageBuf {
             return;
         }
         self.reserve(len);
-        if self.big.as_ref().is_none_or(|m| m.len() < len) {
+        if self.store.big.as_ref().is_none_or(|m| m.len() < len) {
             // Small, or no mapping to be had: an ordinary vector (moving the mapped bytes
             // back first if the mapping is too short for `len`).
-            if let Some(map) = self.big.take() {
-                self.small = map[..self.len].to_vec();
-            }
-            self.small.resize(len, 0);
+            self.store.unmap(self.len);
+            self.store.small.resize(len, 0);
         }
         self.len = len;
     }
@@ -90,17 +125,13 @@ impl Deref for PageBuf {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.storage()[..self.len]
+        self.store.bytes(self.len)
     }
 }
 
 impl DerefMut for PageBuf {
     fn deref_mut(&mut self) -> &mut [u8] {
-        let len = self.len;
-        match self.big.as_mut() {
-            Some(map) => &mut map[..len],
-            None => &mut self.small[..len],
-        }
+        self.store.bytes_mut(self.len)
     }
 }
 
@@ -172,10 +203,10 @@ const MAP_FROM: usize = 1 << 20;
 /// back at once. A heap allocator keeps freed megabytes for later, scattered over its
 /// arenas: a process that codes inputs of different sizes one after another would grow
 /// past its memory budget. Fresh pages are not touched until written.
+/// In the vector, its length is the buffer's.
 #[derive(Default)]
 pub struct MapVec {
-    small: Vec<u8>,
-    big: Option<MmapMut>,
+    store: Storage,
     len: usize,
 }
 
@@ -192,7 +223,7 @@ impl MapVec {
 
     /// Bytes it can hold without growing.
     pub fn capacity(&self) -> usize {
-        self.big.as_ref().map_or(self.small.capacity(), |m| m.len())
+        self.store.capacity()
     }
 
     /// Drops every byte, keeping the storage.
@@ -203,7 +234,7 @@ impl MapVec {
     /// Keeps the first `len` bytes.
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
-        self.small.truncate(len);
+        self.store.small.truncate(len);
     }
 
     /// Makes room for `additional` more bytes, exactly.
@@ -227,29 +258,24 @@ impl MapVec {
     fn move_to(&mut self, cap: usize) {
         if self.len == 0 {
             // Nothing to move: the old storage goes before the new one comes.
-            self.big = None;
-            self.small = Vec::new();
+            self.store = Storage::default();
         }
         if cap >= MAP_FROM {
-            if let Ok(mut map) = MmapMut::map_anon(cap) {
-                map[..self.len].copy_from_slice(&self[..]);
-                self.big = Some(map);
-                self.small = Vec::new();
+            if let Ok(map) = MmapMut::map_anon(cap) {
+                self.store.map(map, self.len);
                 return;
             }
         }
-        if let Some(map) = self.big.take() {
-            self.small = map[..self.len].to_vec();
-        }
-        self.small.reserve_exact(cap - self.small.len());
+        self.store.unmap(self.len);
+        self.store.small.reserve_exact(cap - self.len);
     }
 
     /// Appends `bytes`.
     pub fn extend_from_slice(&mut self, bytes: &[u8]) {
         self.reserve(bytes.len());
-        match self.big.as_mut() {
+        match self.store.big.as_mut() {
             Some(map) => map[self.len..self.len + bytes.len()].copy_from_slice(bytes),
-            None => self.small.extend_from_slice(bytes),
+            None => self.store.small.extend_from_slice(bytes),
         }
         self.len += bytes.len();
     }
@@ -273,11 +299,11 @@ impl MapVec {
             }
             // A vector's room is zeroed before the read: a bounded piece at a time.
             let room = (self.capacity() - self.len).min(left).min(256 << 10);
-            let got = match self.big.as_mut() {
+            let got = match self.store.big.as_mut() {
                 Some(map) => reader.read(&mut map[self.len..self.len + room]),
                 None => {
-                    self.small.resize(self.len + room, 0);
-                    reader.read(&mut self.small[self.len..])
+                    self.store.small.resize(self.len + room, 0);
+                    reader.read(&mut self.store.small[self.len..])
                 }
             };
             match got {
@@ -289,9 +315,9 @@ impl MapVec {
                     break;
                 }
             }
-            self.small.truncate(self.len);
+            self.store.small.truncate(self.len);
         }
-        self.small.truncate(self.len);
+        self.store.small.truncate(self.len);
         outcome.map(|()| self.len - start)
     }
 }
@@ -300,20 +326,13 @@ impl Deref for MapVec {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        match &self.big {
-            Some(map) => &map[..self.len],
-            None => &self.small,
-        }
+        self.store.bytes(self.len)
     }
 }
 
 impl DerefMut for MapVec {
     fn deref_mut(&mut self) -> &mut [u8] {
-        let len = self.len;
-        match self.big.as_mut() {
-            Some(map) => &mut map[..len],
-            None => &mut self.small,
-        }
+        self.store.bytes_mut(self.len)
     }
 }
 
@@ -421,7 +440,7 @@ mod tests {
                 v.truncate(MAP_FROM / 2);
             }
         }
-        assert!(m.big.is_some(), "a buffer of megabytes is mapped");
+        assert!(m.store.big.is_some(), "a buffer of megabytes is mapped");
         m[0] = 1;
         v[0] = 1;
         assert_eq!(&m[..], &v[..]);
