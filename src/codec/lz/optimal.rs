@@ -265,6 +265,9 @@ impl MatchFinder {
         let n = end - start;
         let ll0 = prices.lit_len(0);
         o.nodes.clear();
+        // Exactly: a vector's doubling would hold up to twice the largest block after a
+        // smaller one (parse memory is budgeted per position).
+        o.nodes.reserve_exact(n + 1);
         o.nodes.resize(n + 1, UNREACHED);
         o.nodes[0] = Node {
             price: ll0,
@@ -422,6 +425,7 @@ impl MatchFinder {
     ) -> usize {
         o.path.clear();
         let mut k = o.nodes.len() - 1;
+        o.path.reserve_exact(k);
         while k > 0 {
             let node = &o.nodes[k];
             o.path.push((node.len, node.dist));
