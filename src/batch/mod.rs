@@ -843,7 +843,7 @@ fn encode_large(
         )?;
         let stats = output::replace_atomically(&out, partials, |w| {
             let s = encoder.encode_opened(
-                open_listed(&file.path)?,
+                open_listed(&file.path, &file.rel)?,
                 &file.path,
                 w,
                 &|n| progress(done_before + n),
@@ -913,24 +913,22 @@ fn failed(rel: &[u8], size: u64, e: Error, seconds: f64, level: u8) -> Settled {
     (o, Some(record))
 }
 
-/// Opens a file the walk listed as regular (or a stream of the manifest) as a regular file
-/// only: without blocking (a fifo put in its place would wait for a writer forever; reads
-/// of regular files ignore the flag), without following a symlink put in its place (batch
-/// mode never follows one: it could copy a file only this user may read into DEST), and
-/// without taking a terminal as the controlling one.
-fn open_listed(path: &Path) -> Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let not_regular = || Error::InputChanged {
-        detail: "it is not a regular file now (batch mode reads only regular files)".into(),
+/// Opens the file at `path`, which is `rel` (a name of the walk or the manifest, plus a
+/// suffix) below the folder the user named, as a regular file only: without blocking (a
+/// fifo put in its place would wait for a writer forever; reads of regular files ignore
+/// the flag), without following a symlink put in its place or in place of a folder on its
+/// path below that folder (batch mode never follows one: it could copy a file only this
+/// user may read into DEST), and without taking a terminal as the controlling one.
+fn open_listed(path: &Path, rel: &[u8]) -> Result<File> {
+    let not_regular = || {
+        Error::InputChanged {
+        detail: "it is not a regular file now, or a folder on its path is a symlink now (batch mode reads only regular files and follows no symlink)".into(),
+    }
     };
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) | Some(libc::ENXIO) => not_regular(),
-            _ => Error::io("opening input", e),
-        })?;
+    let f = open_below(path, rel).map_err(|e| match e.raw_os_error() {
+        Some(libc::ELOOP) | Some(libc::ENXIO) | Some(libc::EXDEV) => not_regular(),
+        _ => Error::io("opening input", e),
+    })?;
     let m = f
         .metadata()
         .map_err(|e| Error::io("reading input metadata", e))?;
@@ -940,11 +938,54 @@ fn open_listed(path: &Path) -> Result<File> {
     Ok(f)
 }
 
+/// Opens `path` (`rel` below a folder) for [`open_listed`]: where the kernel resolves paths
+/// beneath a folder (`openat2`, Linux 5.6 on), no component below the folder may be a
+/// symlink; elsewhere only the last.
+fn open_below(path: &Path, rel: &[u8]) -> io::Result<File> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
+        use rustix::io::Errno;
+        let depth = rel.split(|&b| b == b'/').filter(|c| !c.is_empty()).count();
+        if let Some((root, below)) = path
+            .ancestors()
+            .nth(depth.max(1))
+            .and_then(|root| Some((root, path.strip_prefix(root).ok()?)))
+        {
+            let root = if root.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                root
+            };
+            let dir = File::open(root)?;
+            let flags = OFlags::RDONLY
+                | OFlags::NONBLOCK
+                | OFlags::NOFOLLOW
+                | OFlags::NOCTTY
+                | OFlags::CLOEXEC;
+            let resolve = ResolveFlags::NO_SYMLINKS | ResolveFlags::BENEATH;
+            match openat2(&dir, below, flags, Mode::empty(), resolve) {
+                Ok(fd) => return Ok(File::from(fd)),
+                // No `openat2` here (an older kernel, or a sandbox that filters it).
+                Err(Errno::NOSYS | Errno::PERM) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = rel;
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .open(path)
+}
+
 /// Reads a small file whole, checking it did not change while read. A file that grew
 /// past `limit` since the walk listed it (a worker reads whole only files of the plan's
 /// frame size) is an error: the next run encodes it through the pipeline.
-fn read_small(path: &Path, limit: u64, buf: &mut MapVec) -> Result<fs::Metadata> {
-    let mut f = open_listed(path)?;
+fn read_small(path: &Path, rel: &[u8], limit: u64, buf: &mut MapVec) -> Result<fs::Metadata> {
+    let mut f = open_listed(path, rel)?;
     let before = f
         .metadata()
         .map_err(|e| Error::io("reading input metadata", e))?;
@@ -993,7 +1034,7 @@ fn encode_small(
     let started = Instant::now();
     let level = cfg.encoder.level;
     let result = (|| {
-        let m = read_small(&file.path, limit, &mut slot.read)?;
+        let m = read_small(&file.path, &file.rel, limit, &mut slot.read)?;
         let (mtime, mtime_nanos) = mtime_of(&m);
         let meta = Metadata {
             name: file
@@ -1249,7 +1290,7 @@ fn decode_one(
         }
         // Checked before the output takes its final name.
         let stats = output::replace_atomically(&out, partials, |w| {
-            let s = decode_stream_file(&input, w, decoder)?;
+            let s = decode_stream_file(&input, &r.path, w, decoder)?;
             check_content(r, s.raw_size, s.content_crc)?;
             let attrs = s.metadata.as_ref().map(Attrs::from_metadata);
             Ok((s, attrs))
@@ -1307,10 +1348,11 @@ fn output_path_readonly(root: &Path, rel: &[u8], suffix: &str) -> Result<PathBuf
 /// thread.
 fn decode_stream_file(
     input: &Path,
+    rel: &[u8],
     out: &mut dyn Write,
     decoder: Option<&Decoder>,
 ) -> Result<stats::Stats> {
-    let f = open_listed(input)?;
+    let f = open_listed(input, rel)?;
     if let Some(d) = decoder {
         return d.decode(f, out, &|_| {});
     }
@@ -1416,7 +1458,7 @@ fn verify_one(
     let started = Instant::now();
     let result = (|| {
         let input = output_path_readonly(dest, &r.path, ".sigma")?;
-        let s = decode_stream_file(&input, &mut io::sink(), decoder)?;
+        let s = decode_stream_file(&input, &r.path, &mut io::sink(), decoder)?;
         check_content(r, s.raw_size, s.content_crc)?;
         check_metadata(r, s.metadata.as_ref())?;
         if let Some(src) = source {
@@ -1447,7 +1489,7 @@ fn check_source(r: &Record, path: &Path) -> Result<()> {
     if r.mode.is_some_and(|x| x != m.mode() & 0o7777) {
         return Err(changed("permission bits"));
     }
-    let mut f = open_listed(path)?;
+    let mut f = open_listed(path, &r.path)?;
     let mut crc = 0u32;
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -1582,32 +1624,80 @@ mod tests {
     #[test]
     fn a_listed_file_is_read_as_it_is_now_and_a_fifo_or_symlink_in_its_place_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
+        let root = dir.path().join("src");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        let rel = b"sub/f";
+        let path = root.join("sub").join("f");
         fs::write(&path, vec![7u8; 5000]).unwrap();
         let mut buf = MapVec::default();
         // Grown since the walk (listed smaller) but within what a worker reads whole.
-        let m = read_small(&path, 6000, &mut buf).unwrap();
+        let m = read_small(&path, rel, 6000, &mut buf).unwrap();
         assert_eq!((m.len(), buf.len()), (5000, 5000));
         // Grown past it: a clear error, the file is not read.
-        let e = read_small(&path, 4000, &mut buf).unwrap_err().to_string();
+        let e = read_small(&path, rel, 4000, &mut buf)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("grew to 5000 bytes") && e.contains("run again"),
             "{e}"
         );
+        // A folder on its path swapped for a symlink to a folder with a file of that name
+        // (which only this user may read, say): refused where the kernel resolves
+        // beneath a folder (Linux 5.6 on), not followed.
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        fs::write(elsewhere.join("f"), b"secret").unwrap();
+        fs::rename(root.join("sub"), root.join("moved")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, root.join("sub")).unwrap();
+        let swapped = read_small(&path, rel, 6000, &mut buf);
+        #[cfg(target_os = "linux")]
+        if beneath_supported(&root) {
+            let e = swapped.unwrap_err().to_string();
+            assert!(e.contains("a folder on its path is a symlink now"), "{e}");
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = swapped;
+        fs::remove_file(root.join("sub")).unwrap();
+        fs::rename(root.join("moved"), root.join("sub")).unwrap();
         // Replaced by a fifo: an error at once, not a wait for a writer.
         fs::remove_file(&path).unwrap();
         let made = std::process::Command::new("mkfifo").arg(&path).status();
         if made.is_ok_and(|s| s.success()) {
-            let e = read_small(&path, 6000, &mut buf).unwrap_err().to_string();
+            let e = read_small(&path, rel, 6000, &mut buf)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("not a regular file now"), "{e}");
-            assert!(open_listed(&path).is_err());
+            assert!(open_listed(&path, rel).is_err());
         }
         // Replaced by a symlink to a readable file: not followed.
         fs::remove_file(&path).unwrap();
         let target = dir.path().join("target");
         fs::write(&target, b"secret").unwrap();
         std::os::unix::fs::symlink(&target, &path).unwrap();
-        let e = read_small(&path, 6000, &mut buf).unwrap_err().to_string();
+        let e = read_small(&path, rel, 6000, &mut buf)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a regular file now"), "{e}");
+        // A plain file at the top of the folder opens as before.
+        fs::write(root.join("top"), b"top").unwrap();
+        let m = read_small(&root.join("top"), b"top", 6000, &mut buf).unwrap();
+        assert_eq!(m.len(), 3);
+    }
+
+    /// Whether this kernel resolves paths beneath a folder (`openat2`).
+    #[cfg(target_os = "linux")]
+    fn beneath_supported(dir: &Path) -> bool {
+        use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
+        let d = File::open(dir).unwrap();
+        !matches!(
+            openat2(
+                &d,
+                ".",
+                OFlags::RDONLY,
+                Mode::empty(),
+                ResolveFlags::BENEATH
+            ),
+            Err(rustix::io::Errno::NOSYS | rustix::io::Errno::PERM)
+        )
     }
 }
