@@ -30,6 +30,9 @@ fn setting(detail: String) -> Error {
 #[derive(Clone, Default)]
 pub struct Partials {
     paths: Arc<Mutex<Vec<PathBuf>>>,
+    /// Outputs this process wrote under a name a temporary file could have (a batch
+    /// decode restores whatever names the tree has): never taken for stale partials.
+    made: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl Partials {
@@ -47,6 +50,25 @@ impl Partials {
         if let Ok(mut list) = self.paths.lock() {
             list.push(p.to_path_buf());
         }
+    }
+
+    /// Notes that this process wrote `dest`, when its name is one a temporary file has.
+    fn made_here(&self, dest: &Path) {
+        let looks_temporary = dest
+            .file_name()
+            .is_some_and(|n| n.as_bytes().ends_with(PARTIAL_SUFFIX.as_bytes()));
+        if looks_temporary {
+            if let Ok(mut list) = self.made.lock() {
+                list.push(dest.to_path_buf());
+            }
+        }
+    }
+
+    /// Whether this process wrote `p` (see [`Partials::made_here`]).
+    fn was_made_here(&self, p: &Path) -> bool {
+        self.made
+            .lock()
+            .is_ok_and(|list| list.iter().any(|x| x == p))
     }
 
     fn remove(&self, p: &Path) {
@@ -76,7 +98,7 @@ impl Drop for Partial<'_> {
 }
 
 /// `DIR/.NAME.sigma-partial`, with a hash in place of a name too long for the file system.
-fn partial_path(dest: &Path) -> PathBuf {
+fn partial_path(dest: &Path, alternate: u32) -> PathBuf {
     let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -88,17 +110,34 @@ fn partial_path(dest: &Path) -> PathBuf {
     } else {
         file.push(format!("{:08x}", crc32c::crc32c(name)));
     }
+    if alternate > 0 {
+        file.push(format!(".{alternate}"));
+    }
     file.push(PARTIAL_SUFFIX);
     dir.join(file)
 }
 
+/// Temporary names tried for one destination: `.NAME.sigma-partial`, then `.NAME.1.sigma-partial`
+/// and so on while a name is taken by a file sigma did not leave.
+const PARTIAL_NAMES: u32 = 4;
+
+/// Whether the unlocked file `m` at the temporary name `path` can be a partial output a
+/// killed sigma left: created so that only its owner may open it, and not an output of
+/// this process.
+fn left_by_sigma(path: &Path, m: &fs::Metadata, partials: &Partials) -> bool {
+    m.mode() & 0o077 == 0 && !partials.was_made_here(path)
+}
+
 /// Creates and locks the temporary file for `dest` (mode 0600 from the start, so no other
 /// user can open it while it fills), removing one left by a process that no longer runs
-/// (its lock is gone with it). Anything else under that name (a symlink, a fifo, a folder:
-/// never one of ours) is left alone and reported.
+/// (its lock is gone with it; it is private to its owner and not this process's). A
+/// file under that name that sigma did not leave is kept: the next name is tried. Anything
+/// else under that name (a symlink, a fifo, a folder: never one of ours) is left alone and
+/// reported.
 fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>, Error> {
-    let path = partial_path(dest);
-    for _ in 0..2 {
+    let mut alternate = 0;
+    let mut path = partial_path(dest, alternate);
+    for _ in 0..2 * PARTIAL_NAMES {
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -123,21 +162,29 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
                 return Ok(partial);
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                let meta = fs::symlink_metadata(&path).ok().filter(|m| m.is_file());
+                let Some(meta) = meta else {
                     return Err(setting(format!(
                         "the temporary output's name {} is taken by something that is not a file (a symlink?); remove it",
                         crate::base::path_text(&path)
                     )));
-                }
+                };
                 let old = File::open(&path)
                     .map_err(|e| Error::io_at("opening temporary output", &path, e))?;
                 match old.try_lock() {
-                    Ok(()) => {
+                    Ok(()) if left_by_sigma(&path, &meta, partials) => {
                         // Left by a process that was killed: nobody holds it.
                         fs::remove_file(&path).map_err(|e| {
                             Error::io_at("removing a stale temporary output", &path, e)
                         })?;
                     }
+                    Ok(()) if alternate + 1 < PARTIAL_NAMES => {
+                        // Someone's file (a batch decode may have restored one of this
+                        // name): kept, and the next name tried.
+                        alternate += 1;
+                        path = partial_path(dest, alternate);
+                    }
+                    Ok(()) => break,
                     Err(TryLockError::WouldBlock) => {
                         return Err(setting(format!(
                             "another sigma is writing {} (its temporary file {} is locked)",
@@ -341,6 +388,7 @@ where
             Error::io_at("renaming the temporary output to", dest, e)
         }
     })?;
+    partial.partials.made_here(dest);
     partial.done = true;
     Ok(stats)
 }
@@ -439,6 +487,7 @@ where
     }
     fs::rename(&partial.path, dest)
         .map_err(|e| Error::io_at("renaming the temporary output to", dest, e))?;
+    partial.partials.made_here(dest);
     partial.done = true;
     Ok(value)
 }

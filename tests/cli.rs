@@ -203,6 +203,53 @@ fn a_failing_output_is_named_in_the_error() {
 }
 
 #[test]
+fn a_file_named_like_a_temporary_output_is_never_taken_for_a_stale_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    // A user's file of the temporary name (readable by others, as files are): kept; the
+    // output is written through the next temporary name.
+    let input = write(dir.path(), "y", &text_bytes(20_000, 5));
+    let own = write(dir.path(), ".y.sigma.sigma-partial", b"precious");
+    sigma()
+        .args(["encode", "-q"])
+        .arg(&input)
+        .assert()
+        .success();
+    assert_eq!(fs::read(&own).unwrap(), b"precious");
+    assert!(dir.path().join("y.sigma").exists());
+    // A tree holding such a file, private to its owner (mode 0600, as a stale temporary
+    // output has), next to the file whose output it names: the batch decode restores it,
+    // then decodes that file; the restored file must survive.
+    let src = dir.path().join("src");
+    fs::create_dir(&src).unwrap();
+    let twin = write(&src, ".x.sigma-partial", b"precious");
+    fs::set_permissions(&twin, fs::Permissions::from_mode(0o600)).unwrap();
+    write(&src, "x", b"xxx");
+    let arch = dir.path().join("arch");
+    let rest = dir.path().join("rest");
+    sigma()
+        .args(["batch", "encode", "-q", "-T1"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&arch)
+        .assert()
+        .success();
+    sigma()
+        .args(["batch", "decode", "-q", "-T1"])
+        .arg(&arch)
+        .arg("-o")
+        .arg(&rest)
+        .assert()
+        .success();
+    assert_eq!(
+        fs::read(rest.join(".x.sigma-partial")).unwrap(),
+        b"precious"
+    );
+    assert_eq!(fs::read(rest.join("x")).unwrap(), b"xxx");
+    assert!(leftovers(&rest).iter().all(|n| n == ".x.sigma-partial"));
+}
+
+#[test]
 fn something_else_at_the_temporary_name_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "f", &text_bytes(20_000, 3));
