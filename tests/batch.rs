@@ -431,6 +431,21 @@ fn shards_side_by_side_cover_every_file_exactly_once() {
     assert_eq!(snapshot(&back, None), snapshot(&src, None));
     let r = batch_verify(&dest, &[]);
     assert!(r.status.success(), "{}", stderr(&r));
+    // A shard's part gone: decode and verify do the rest but fail, naming the part.
+    let part = dest.join(".sigma-manifest.2-of-3.sigma-jsonl");
+    assert!(part.exists());
+    fs::remove_file(&part).unwrap();
+    let partial = dir.path().join("partial");
+    for r in [batch_decode(&dest, &partial), batch_verify(&dest, &[])] {
+        assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+        assert!(
+            stderr(&r).contains(".sigma-manifest.2-of-3.sigma-jsonl: manifest part missing"),
+            "{}",
+            stderr(&r)
+        );
+    }
+    let restored = snapshot(&partial, None).len();
+    assert!(restored > 0 && restored < snapshot(&src, None).len());
 }
 
 #[test]

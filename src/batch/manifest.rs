@@ -229,6 +229,8 @@ pub fn parse_part_name(name: &str) -> Option<(u64, u64, Form)> {
 /// The manifest files of one shard in a folder.
 #[derive(Debug, Default)]
 pub struct ShardFiles {
+    /// The shard's index.
+    pub index: u64,
     /// The shard count they were written with.
     pub count: u64,
     /// Its part: the encoded one, else the plain one.
@@ -256,12 +258,12 @@ pub fn shards(dir: &Path) -> Result<Vec<ShardFiles>> {
         if let Some(plain) = name.strip_suffix(".journal") {
             if let Some((index, count, Form::Plain)) = parse_part_name(plain) {
                 let files = &mut found.entry((index, count)).or_default().1;
-                files.count = count;
+                (files.index, files.count) = (index, count);
                 files.journal = Some(entry.path());
             }
         } else if let Some((index, count, form)) = parse_part_name(&name) {
             let (kept, files) = found.entry((index, count)).or_default();
-            files.count = count;
+            (files.index, files.count) = (index, count);
             if *kept != Some(Form::Encoded) {
                 *kept = Some(form);
                 files.part = Some(entry.path());

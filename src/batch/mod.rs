@@ -130,7 +130,18 @@ impl Summary {
 /// All manifest parts of a batch tree; a folder without any is an error (a wrong path in
 /// a nightly job must not pass as an empty archive).
 fn open_manifest(dir: &Path) -> Result<Merged> {
-    if manifest::shards(dir)?.is_empty() {
+    let shards = manifest::shards(dir)?;
+    if let Some(other) = shards.iter().find(|f| f.count != shards[0].count) {
+        return Err(Error::InvalidSetting {
+            detail: format!(
+                "{} holds manifest parts of shard counts {} and {}: the tree was encoded twice with different --shard counts; keep the parts of one",
+                crate::base::path_text(dir),
+                shards[0].count,
+                other.count
+            ),
+        });
+    }
+    if shards.is_empty() {
         return Err(Error::InvalidSetting {
             detail: format!(
                 "no manifest in {} (not a folder written by sigma batch encode)",
@@ -139,6 +150,34 @@ fn open_manifest(dir: &Path) -> Result<Merged> {
         });
     }
     Merged::open_dir(dir)
+}
+
+/// The manifest parts of a sharded tree that are not in `dir` (by file name): the files
+/// of those shards were never encoded there, or their part was removed.
+///
+/// # Errors
+/// The folder cannot be listed.
+fn missing_parts(dir: &Path) -> Result<Vec<String>> {
+    let shards = manifest::shards(dir)?;
+    let count = shards.first().map_or(1, |f| f.count);
+    Ok((0..count)
+        .filter(|i| !shards.iter().any(|f| f.index == *i))
+        .map(|i| manifest::part_name(i, count))
+        .collect())
+}
+
+/// Reports each missing manifest part as a failure: the run's files do not include its
+/// shard's, so it must not end as a success.
+fn report_missing(parts: &[String], summary: &mut Summary, on_outcome: &mut dyn FnMut(&Outcome)) {
+    for part in parts {
+        let o = outcome(
+            part.as_bytes(),
+            Action::Failed,
+            Some("manifest part missing: its shard was never encoded into this folder, or the part was removed; that shard's files are not included".into()),
+        );
+        summary.add(&o);
+        on_outcome(&o);
+    }
 }
 
 /// Checks that `src` is a folder and that `dest` is neither `src` nor a folder that holds
@@ -1210,10 +1249,11 @@ pub fn decode_tree(
 ) -> Result<Summary> {
     check_roots(src, dest)?;
     let mut records = open_manifest(src)?;
+    let missing = missing_parts(src)?;
     fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
     let decoder = Decoder::new(threads)?;
     let threads = decoder.threads();
-    run_jobs(
+    let mut summary = run_jobs(
         Lanes::any_size(threads),
         (decoder.pool(), &Reserve::default()),
         || {
@@ -1254,7 +1294,9 @@ pub fn decode_tree(
         },
         &mut None,
         on_outcome,
-    )
+    )?;
+    report_missing(&missing, &mut summary, on_outcome);
+    Ok(summary)
 }
 
 /// Decodes one stream of a batch tree; with `decoder`, on the pool, else on this thread.
@@ -1418,9 +1460,10 @@ pub fn verify_tree(
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<Summary> {
     let mut records = open_manifest(dest)?;
+    let missing = missing_parts(dest)?;
     let decoder = Decoder::new(threads)?;
     let threads = decoder.threads();
-    run_jobs(
+    let mut summary = run_jobs(
         Lanes::any_size(threads),
         (decoder.pool(), &Reserve::default()),
         || {
@@ -1446,7 +1489,9 @@ pub fn verify_tree(
         |r| verify_one(&r, dest, source, Some(&decoder)),
         &mut None,
         on_outcome,
-    )
+    )?;
+    report_missing(&missing, &mut summary, on_outcome);
+    Ok(summary)
 }
 
 fn verify_one(
