@@ -121,6 +121,16 @@ pub struct Decoded {
 /// # Errors
 /// Any corruption, truncation or checksum mismatch, naming frame and offset.
 pub fn decode(stream: &[u8]) -> Result<Decoded> {
+    decode_at_most(stream, u64::MAX)
+}
+
+/// [`decode`], for a stream expected to hold at most `limit` bytes: a frame that would
+/// take the content past them is an error before it is decoded, so a small stream that
+/// claims gigabytes allocates nothing for them.
+///
+/// # Errors
+/// As [`decode`], and content over `limit` bytes.
+pub fn decode_at_most(stream: &[u8], limit: u64) -> Result<Decoded> {
     let mut data = Vec::new();
     let mut scratch = DecodeScratch::default();
     let mut glyphs = GlyphCounts::default();
@@ -153,6 +163,14 @@ pub fn decode(stream: &[u8]) -> Result<Decoded> {
                     },
                 ) => {
                     let before = data.len();
+                    let declared = format::FrameHeader::declared_raw_size(&glyph, &head);
+                    if declared.is_some_and(|n| before as u64 + n > limit) {
+                        return Err(Error::corrupt(
+                            Some(frame),
+                            at,
+                            format!("frame takes the content past {limit} bytes, the most this stream should hold"),
+                        ));
+                    }
                     let history = match seen.last() {
                         Some(prev) if header.linked(frame) => prev.raw_size as usize,
                         _ => 0,

@@ -1310,3 +1310,37 @@ fn a_memory_limit_bounds_the_frames_of_small_files_too() {
     );
     assert_eq!(chunk(&dest.join("f.txt.sigma")), expected);
 }
+
+#[test]
+fn a_small_files_stream_is_decoded_only_up_to_its_recorded_size_and_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_dir(dir.path());
+    fs::write(src.join("a.txt"), b"hello\n").unwrap();
+    let dest = dir.path().join("dest");
+    assert!(batch_encode(&src, &dest, &["-q"]).status.success());
+    let stream = dest.join("a.txt.sigma");
+    // Streams of 4 MiB of zeros (a few hundred bytes each) in place of a 6-byte file's:
+    // refused at the first frame, before it is decoded (it took 86 MB before).
+    let zeros = dir.path().join("zeros");
+    fs::write(&zeros, vec![0u8; 4 << 20]).unwrap();
+    let out = sigma(&[os("encode"), os("-1"), os("-c"), zeros.as_os_str()]);
+    assert!(out.status.success());
+    fs::write(&stream, out.stdout.repeat(20)).unwrap();
+    let back = dir.path().join("back");
+    for r in [batch_verify(&dest, &[]), batch_decode(&dest, &back)] {
+        assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+        assert!(stderr(&r).contains("past 6 bytes"), "{}", stderr(&r));
+    }
+    // The stream followed by more than a small file's stream can be: an error, not a
+    // pass on the part that was read.
+    let mut long = sigma(&[os("encode"), os("-c"), src.join("a.txt").as_os_str()]).stdout;
+    long.resize(9 << 20, b'x');
+    fs::write(&stream, long).unwrap();
+    let r = batch_verify(&dest, &[]);
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("the stream goes on past"),
+        "{}",
+        stderr(&r)
+    );
+}

@@ -1332,7 +1332,7 @@ fn decode_one(
         }
         // Checked before the output takes its final name.
         let stats = output::replace_atomically(&out, partials, |w| {
-            let s = decode_stream_file(&input, &r.path, w, decoder)?;
+            let s = decode_stream_file(&input, &r.path, r.size, w, decoder)?;
             check_content(r, s.raw_size, s.content_crc)?;
             let attrs = s.metadata.as_ref().map(Attrs::from_metadata);
             Ok((s, attrs))
@@ -1386,11 +1386,12 @@ fn output_path_readonly(root: &Path, rel: &[u8], suffix: &str) -> Result<PathBuf
     Ok(PathBuf::from(name))
 }
 
-/// Decodes a stream file into `out`: with the parallel decoder, or in memory on this
-/// thread.
+/// Decodes the stream file `input` (`rel` below the tree's folder; its manifest record
+/// lists `size` bytes) into `out`: with the parallel decoder, or in memory on this thread.
 fn decode_stream_file(
     input: &Path,
     rel: &[u8],
+    size: u64,
     out: &mut dyn Write,
     decoder: Option<&Decoder>,
 ) -> Result<stats::Stats> {
@@ -1398,11 +1399,21 @@ fn decode_stream_file(
     if let Some(d) = decoder {
         return d.decode(f, out, &|_| {});
     }
+    // The stream of a small file is read whole, up to what a stream of its size can be
+    // (stored frames and container glyphs), and decoded to at most its recorded size.
+    let most = 2 * SMALL_FILE + 4096;
     let mut stream = Vec::new();
-    f.take(2 * SMALL_FILE + 4096)
+    f.take(most + 1)
         .read_to_end(&mut stream)
         .map_err(|e| Error::io("reading input", e))?;
-    let decoded = memory::decode(&stream)?;
+    if stream.len() as u64 > most {
+        return Err(Error::corrupt(
+            None,
+            most,
+            format!("the stream goes on past {most} bytes, more than a stream of a file of {size} bytes can be"),
+        ));
+    }
+    let decoded = memory::decode_at_most(&stream, size)?;
     out.write_all(&decoded.data)
         .map_err(|e| Error::io("writing output", e))?;
     Ok(stats::Stats {
@@ -1503,7 +1514,7 @@ fn verify_one(
     let started = Instant::now();
     let result = (|| {
         let input = output_path_readonly(dest, &r.path, ".sigma")?;
-        let s = decode_stream_file(&input, &r.path, &mut io::sink(), decoder)?;
+        let s = decode_stream_file(&input, &r.path, r.size, &mut io::sink(), decoder)?;
         check_content(r, s.raw_size, s.content_crc)?;
         check_metadata(r, s.metadata.as_ref())?;
         if let Some(src) = source {
