@@ -818,6 +818,54 @@ fn range_and_levels_from_the_command_line() {
 }
 
 #[test]
+fn range_decoding_keeps_to_the_memory_limit_and_salvage_refuses_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "z", &vec![0u8; 8 << 20]);
+    sigma()
+        .args(["encode", "-q", "-1", "--chunk-size", "8M"])
+        .arg(&input)
+        .assert()
+        .success();
+    let stream = dir.path().join("z.sigma");
+    let range = |limit: &str| {
+        sigma()
+            .args(["decode", "-c", "--range", "5:10", "--memory-limit", limit])
+            .arg(&stream)
+            .output()
+            .unwrap()
+    };
+    let r = range("8M");
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        stderr(&r).contains("is too small to decode groups"),
+        "{}",
+        stderr(&r)
+    );
+    let r = range("64M");
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(r.stdout, vec![0u8; 5]);
+    let r = sigma()
+        .args(["decode", "-c", "--salvage", "--memory-limit", "64M"])
+        .arg(&stream)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(2));
+    assert!(
+        stderr(&r).contains("--memory-limit cannot be used"),
+        "{}",
+        stderr(&r)
+    );
+    // One frame: no note about frame groups.
+    let r = sigma()
+        .args(["encode", "-v", "-c", "--chunk-size", "64M"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    assert!(!stderr(&r).contains("frame group"), "{}", stderr(&r));
+}
+
+#[test]
 fn memory_limit_lowers_settings_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "m.bin", &mixed_bytes(300_000, 14));

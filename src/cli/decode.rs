@@ -13,6 +13,7 @@ use super::{
 };
 use sigmalang::decode::{self, Decoder, StreamInfo};
 use sigmalang::output::{self, Partials, OUTPUT_BUFFER};
+use sigmalang::pipeline::sizing;
 use sigmalang::stats::Stats;
 use sigmalang::Error;
 
@@ -52,6 +53,12 @@ pub fn run_decode(a: DecodeArgs, partials: &Partials) -> Result<Exit, String> {
         // Under the decoded name, part of the content would pass for the whole file.
         return Err(
             "--range decodes part of the content: name its output with -o OUT, or use -c".into(),
+        );
+    }
+    if a.salvage && a.memory_limit.is_some() {
+        return Err(
+            "--salvage decodes one group of frames at a time, whatever the budget: --memory-limit cannot be used with it"
+                .into(),
         );
     }
     let limit = memory_limit(a.memory_limit.as_deref())?;
@@ -218,6 +225,11 @@ fn decode_one(
     let run = |w: &mut dyn Write| -> Result<Stats, Error> {
         if let Some((start, end)) = range {
             let mut f = File::open(input).map_err(|e| Error::io("opening input", e))?;
+            if let Some(limit) = decoder.memory_limit() {
+                // A range is decoded a group of frames at a time: one group must fit.
+                let h = decode::inspect(&mut f)?.header;
+                sizing::decode_plan(h.chunk_size, h.group, 1, Some(limit))?;
+            }
             return decode::decode_range_stats(&mut f, start, end, w);
         }
         if is_stdin(input) {

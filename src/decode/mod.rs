@@ -191,6 +191,11 @@ impl Decoder {
         self.threads
     }
 
+    /// The memory budget it was given (`None`: the default one).
+    pub fn memory_limit(&self) -> Option<u64> {
+        self.memory_limit
+    }
+
     /// Decodes the stream(s) in `input` into `out`, verifying everything.
     ///
     /// # Errors

@@ -299,7 +299,8 @@ pub fn plan(
             ));
         }
     }
-    if group < asked_group {
+    // Said only when the input may have more than one frame (else no group is made).
+    if group < asked_group && size.is_none_or(|n| n > chunk_size) {
         notes.push(format!(
             "frame group {group} (asked {asked_group}): a group holds at most 64 MiB of {} KiB frames",
             chunk_size / KIB
