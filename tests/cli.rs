@@ -818,6 +818,22 @@ fn range_and_levels_from_the_command_line() {
 }
 
 #[test]
+fn each_inputs_error_is_printed_when_that_input_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good", &text_bytes(50_000, 9));
+    let r = sigma()
+        .args(["encode", "-v", "-c"])
+        .arg(dir.path().join("nosuch"))
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let msg = stderr(&r);
+    let (error, done) = (msg.find("nosuch: opening input"), msg.find("good: encoded"));
+    assert!(error.is_some() && done.is_some() && error < done, "{msg}");
+}
+
+#[test]
 fn range_decoding_keeps_to_the_memory_limit_and_salvage_refuses_one() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "z", &vec![0u8; 8 << 20]);

@@ -63,16 +63,13 @@ pub fn run_decode(a: DecodeArgs, partials: &Partials) -> Result<Exit, String> {
     }
     let limit = memory_limit(a.memory_limit.as_deref())?;
     let decoder = Decoder::with_memory_limit(a.common.threads, limit).map_err(|e| e.to_string())?;
-    let results = files
-        .iter()
-        .map(|f| {
-            if a.salvage {
-                salvage_one(&a, f, partials)
-            } else {
-                decode_one(&decoder, &a, f, range, partials)
-            }
-        })
-        .collect();
+    let results = files.iter().map(|f| {
+        if a.salvage {
+            salvage_one(&a, f, partials)
+        } else {
+            decode_one(&decoder, &a, f, range, partials)
+        }
+    });
     Ok(report(results))
 }
 
@@ -279,11 +276,7 @@ fn decode_one(
 pub fn run_verify(a: VerifyArgs) -> Result<Exit, String> {
     let limit = memory_limit(a.memory_limit.as_deref())?;
     let decoder = Decoder::with_memory_limit(a.common.threads, limit).map_err(|e| e.to_string())?;
-    let results = a
-        .files
-        .iter()
-        .map(|f| verify_one(&decoder, &a, f))
-        .collect();
+    let results = a.files.iter().map(|f| verify_one(&decoder, &a, f));
     Ok(report(results))
 }
 
@@ -312,7 +305,7 @@ fn verify_one(decoder: &Decoder, a: &VerifyArgs, input: &Path) -> FileResult<()>
 
 /// Runs `sigma inspect`.
 pub fn run_inspect(a: InspectArgs) -> Result<Exit, String> {
-    let results = a.files.iter().map(|f| inspect_one(&a, f)).collect();
+    let results = a.files.iter().map(|f| inspect_one(&a, f));
     Ok(report(results))
 }
 

@@ -43,15 +43,13 @@ pub fn run(a: EncodeArgs, partials: &Partials) -> Result<Exit, String> {
     let config = resolve(&a)?;
     let files = input_list(&a.files, &a.out)?;
     let encoder = Encoder::new(config).map_err(|e| e.to_string())?;
-    let results = if a.estimate {
-        files.iter().map(|f| estimate_one(&encoder, f)).collect()
-    } else {
-        files
-            .iter()
-            .map(|f| encode_one(&encoder, &a, f, partials))
-            .collect()
-    };
-    Ok(report(results))
+    Ok(report(files.iter().map(|f| {
+        if a.estimate {
+            estimate_one(&encoder, f)
+        } else {
+            encode_one(&encoder, &a, f, partials)
+        }
+    })))
 }
 
 /// The input's size when it is a regular file whose size is its content's.

@@ -128,8 +128,10 @@ pub fn run() -> Exit {
     }
 }
 
-/// Reports per-file results; returns the exit code (usage errors win over failures).
-fn report(results: Vec<FileResult<()>>) -> Exit {
+/// Reports per-file results as each one comes (an error is printed when its file is
+/// done, not after the files that follow it); returns the exit code (usage errors win
+/// over failures).
+fn report(results: impl IntoIterator<Item = FileResult<()>>) -> Exit {
     let mut code = Exit::Success;
     for r in results {
         if let Err(f) = r {
