@@ -818,6 +818,30 @@ fn range_and_levels_from_the_command_line() {
 }
 
 #[test]
+fn progress_asked_for_is_shown_as_lines_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "p", &text_bytes(3 << 20, 4));
+    let run = |flag: Option<&str>| {
+        let mut c = sigma();
+        c.args(["encode", "-T1", "-c"]);
+        if let Some(f) = flag {
+            c.arg(f);
+        }
+        c.arg(&input).output().unwrap()
+    };
+    let shown = run(Some("--progress"));
+    assert!(shown.status.success());
+    let text = stderr(&shown);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("MiB/") && !l.contains('\r')),
+        "{text}"
+    );
+    // Not asked for, and stderr not a terminal: nothing.
+    assert!(stderr(&run(None)).is_empty());
+}
+
+#[test]
 fn each_inputs_error_is_printed_when_that_input_is_done() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "good", &text_bytes(50_000, 9));

@@ -117,7 +117,8 @@ pub struct BatchCommon {
     /// One JSON line per file and a final summary line, on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Show a progress bar (default: only when stderr is a terminal).
+    /// Show progress: a bar when stderr is a terminal (shown there by default), else a
+    /// line a second (for logs).
     #[arg(long, overrides_with = "no_progress")]
     pub progress: bool,
     /// Never show a progress bar.
@@ -221,7 +222,8 @@ pub struct CommonArgs {
     /// Print a summary line per file.
     #[arg(short = 'v', long)]
     pub verbose: bool,
-    /// Show a progress bar (default: only when stderr is a terminal).
+    /// Show progress: a bar when stderr is a terminal (shown there by default), else a
+    /// line a second (for logs).
     #[arg(long, overrides_with = "no_progress")]
     pub progress: bool,
     /// Never show a progress bar.
@@ -265,8 +267,9 @@ pub struct EncodeArgs {
     /// for each input and exit without encoding.
     #[arg(long)]
     pub estimate: bool,
-    /// Store the file's name, mode and modification time in the stream (restored by
-    /// decode); off by default so the same content always gives the same bytes.
+    /// Store the file's name, mode and modification time in the stream (decode restores
+    /// the mode and time; inspect shows the name); off by default so the same content
+    /// always gives the same bytes.
     #[arg(long)]
     pub meta: bool,
     /// Benchmark contrast only: load the whole input into memory and encode it on one

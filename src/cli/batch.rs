@@ -1,6 +1,6 @@
 //! `sigma batch encode | decode | verify`.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -136,11 +136,10 @@ fn total_bytes(src: &Path, dest: &Path, shard: Shard) -> Option<u64> {
 }
 
 fn bar(common: &BatchCommon, total: impl FnOnce() -> Option<u64>) -> ProgressBar {
-    let show =
-        !common.quiet && !common.no_progress && (common.progress || io::stderr().is_terminal());
-    if !show {
+    let Some(target) = super::progress_target(common.quiet, common.no_progress, common.progress)
+    else {
         return ProgressBar::hidden();
-    }
+    };
     let (bar, template) = match total() {
         Some(n) => (
             ProgressBar::new(n),
@@ -156,6 +155,7 @@ fn bar(common: &BatchCommon, total: impl FnOnce() -> Option<u64>) -> ProgressBar
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    bar.set_draw_target(target);
     bar
 }
 

@@ -29,7 +29,7 @@ use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use args::{Cli, Command, CommonArgs};
 use sigmalang::base::name_text;
@@ -251,11 +251,9 @@ fn input_list(files: &[PathBuf], out: &args::OutputArgs) -> Result<Vec<PathBuf>,
 
 /// Progress bar over raw bytes (a counter when the total is unknown), or a hidden one.
 fn progress_bar(common: &CommonArgs, total: Option<u64>, file: &str) -> ProgressBar {
-    let show =
-        !common.quiet && !common.no_progress && (common.progress || io::stderr().is_terminal());
-    if !show {
+    let Some(target) = progress_target(common.quiet, common.no_progress, common.progress) else {
         return ProgressBar::hidden();
-    }
+    };
     let (bar, template) = match total {
         Some(n) => (
             ProgressBar::new(n),
@@ -271,7 +269,82 @@ fn progress_bar(common: &CommonArgs, total: Option<u64>, file: &str) -> Progress
         .progress_chars("=> ");
     bar.set_style(style);
     bar.set_message(file.to_string());
+    bar.set_draw_target(target);
     bar
+}
+
+/// Where a progress bar draws, or `None` for no bar: on a terminal, over itself; with
+/// `--progress` when standard error is not a terminal (a log), a line a second.
+fn progress_target(quiet: bool, never: bool, asked: bool) -> Option<ProgressDrawTarget> {
+    if quiet || never {
+        return None;
+    }
+    if io::stderr().is_terminal() {
+        Some(ProgressDrawTarget::stderr())
+    } else if asked {
+        Some(ProgressDrawTarget::term_like_with_hz(
+            Box::new(LogLines::default()),
+            1,
+        ))
+    } else {
+        None
+    }
+}
+
+/// A progress bar's drawing as plain lines on standard error: each drawing of the bar
+/// becomes one line (cursor moves and clears are dropped), for logs.
+#[derive(Debug, Default)]
+struct LogLines {
+    line: std::sync::Mutex<String>,
+}
+
+impl indicatif::TermLike for LogLines {
+    fn width(&self) -> u16 {
+        100
+    }
+
+    fn move_cursor_up(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn move_cursor_down(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn move_cursor_right(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn move_cursor_left(&self, _: usize) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn write_line(&self, s: &str) -> io::Result<()> {
+        self.write_str(s)?;
+        self.flush()
+    }
+
+    fn write_str(&self, s: &str) -> io::Result<()> {
+        if let Ok(mut line) = self.line.lock() {
+            line.push_str(s);
+        }
+        Ok(())
+    }
+
+    fn clear_line(&self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        if let Ok(mut line) = self.line.lock() {
+            let text = line.trim_end();
+            if !text.is_empty() {
+                say!("{text}");
+            }
+            line.clear();
+        }
+        Ok(())
+    }
 }
 
 /// What `summarize` calls a `decode --range`.
