@@ -842,6 +842,30 @@ fn progress_asked_for_is_shown_as_lines_when_stderr_is_not_a_terminal() {
 }
 
 #[test]
+fn bench_of_a_missing_or_empty_file_fails_naming_it_and_takes_zero_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nosuch");
+    let r = sigma().arg("bench").arg(&missing).output().unwrap();
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(stderr(&r).contains("nosuch"), "{}", stderr(&r));
+    let empty = write(dir.path(), "empty", b"");
+    let r = sigma().arg("bench").arg(&empty).output().unwrap();
+    assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
+    assert!(
+        stderr(&r).contains("empty: the sample is empty"),
+        "{}",
+        stderr(&r)
+    );
+    let small = write(dir.path(), "s", &text_bytes(100_000, 2));
+    let r = sigma()
+        .args(["bench", "-T0", "-b", "1", "-e", "1", "--min-time", "0.01"])
+        .arg(&small)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", stderr(&r));
+}
+
+#[test]
 fn each_inputs_error_is_printed_when_that_input_is_done() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "good", &text_bytes(50_000, 9));

@@ -24,8 +24,10 @@ pub fn cases(a: &BenchArgs) -> Result<Vec<Case>, String> {
         Some(list) => list
             .split(',')
             .map(|t| match t.trim().parse::<usize>() {
-                Ok(n) if n > 0 && n == sigmalang::pipeline::sizing::cap_threads(n) => Ok(n),
-                Ok(n) if n > 0 => Err(format!(
+                // 0 is one per core, as everywhere else.
+                Ok(0) => Ok(num_cpus::get().max(1)),
+                Ok(n) if n == sigmalang::pipeline::sizing::cap_threads(n) => Ok(n),
+                Ok(n) => Err(format!(
                     "{n} threads is more than sigma starts here (at most {})",
                     sigmalang::pipeline::sizing::cap_threads(n)
                 )),
@@ -152,9 +154,18 @@ pub fn run(a: BenchArgs) -> Result<Exit, String> {
     if !a.files.is_empty() && parse_size(&a.sample)? < 64 * 1024 {
         return Err("--sample must be at least 64K".into());
     }
-    let (data, what) = load(&a)?;
+    // An input that cannot be read, or holds nothing, is a failure (exit 1), not a usage
+    // error.
+    let (data, what) = match load(&a) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            say!("sigma: {e}");
+            return Ok(Exit::Failure);
+        }
+    };
     if data.is_empty() {
-        return Err("the sample is empty".into());
+        say!("sigma: {what}: the sample is empty");
+        return Ok(Exit::Failure);
     }
     let mut sample =
         tempfile::NamedTempFile::new().map_err(|e| format!("writing the sample: {e}"))?;

@@ -292,9 +292,9 @@ fn verify_one(decoder: &Decoder, a: &VerifyArgs, input: &Path) -> FileResult<()>
     .map_err(|e| fail(&name, e))?;
     if !a.common.quiet {
         say!(
-            "{name}: OK ({}, {} bytes)",
+            "{name}: OK ({}, {})",
             super::count(stats.frames, "frame"),
-            stats.raw_size
+            super::count(stats.raw_size, "byte")
         );
     }
     if a.common.json {

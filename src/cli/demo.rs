@@ -108,10 +108,10 @@ fn run_steps(config: EncoderConfig, size: u64) -> Result<(), String> {
         mib(size)
     );
     tell!(
-        "level {}, {} KiB chunks, {} threads; the input is generated on the fly and never stored\n",
+        "level {}, {} KiB chunks, {}; the input is generated on the fly and never stored\n",
         level.get(),
         plan.chunk_size / 1024,
-        plan.threads
+        super::count(plan.threads as u64, "thread")
     );
     let per_step = reset_peak();
     let enc = encode_step(&encoder, &path, size)?;

@@ -370,12 +370,12 @@ fn summarize(common: &CommonArgs, input: &Path, verb: &str, s: &Stats) {
             (s.raw_size, s.encoded_size)
         };
         say!(
-            "{file}: {verb} {from} -> {to} bytes (ratio {:.3}), {}, {:.2} s, {:.1} MB/s, {} threads, peak {:.1} MiB",
+            "{file}: {verb} {from} -> {to} bytes (ratio {:.3}), {}, {:.2} s, {:.1} MB/s, {}, peak {:.1} MiB",
             s.ratio(),
             count(s.frames, "frame"),
             s.elapsed.as_secs_f64(),
             s.throughput_mb_s(),
-            s.threads,
+            count(s.threads as u64, "thread"),
             s.peak_rss as f64 / 1048576.0
         );
     }
