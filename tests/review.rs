@@ -675,3 +675,54 @@ fn a_fifo_reader_that_goes_away_is_an_error() {
     let _ = reader.wait_with_output();
     assert_eq!(r.status.code(), Some(1), "{}", stderr(&r));
 }
+
+#[test]
+fn salvage_does_not_pad_out_what_an_index_claims_past_what_the_stream_could_hold() {
+    // A stream header, junk where 1,000 frames of 64 MiB should be, and an index and
+    // trailer with good checksums listing them: 64 GB of lost content in 27 KB.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ghost.sigma");
+    let mut s = Vec::new();
+    StreamHeader {
+        version: format::VERSION,
+        level: Level::DEFAULT,
+        chunk_size: 64 << 20,
+        group: 1,
+    }
+    .write(&mut s);
+    let n = 1000u64;
+    s.resize(s.len() + 13 * n as usize, 0);
+    let entry = format::IndexEntry {
+        gap: 0,
+        encoded_len: 13,
+        raw_size: 64 << 20,
+        glyphs: GlyphCounts::default(),
+    };
+    let index_at = s.len() as u64;
+    format::write_index(&mut s, &vec![entry; n as usize]);
+    Trailer {
+        raw_size: n * (64 << 20),
+        frames: n,
+        index_offset: index_at,
+        content_crc: 0,
+    }
+    .write(&mut s);
+    fs::write(&p, &s).unwrap();
+    for args in [&["-o"][..], &["-c"][..]] {
+        let out = dir.path().join("out");
+        let mut c = Command::cargo_bin("sigma").unwrap();
+        c.args(["decode", "--salvage"]).args(args);
+        if args == ["-o"] {
+            c.arg(&out);
+        }
+        let r = c.arg(&p).timeout(Duration::from_secs(20)).output().unwrap();
+        assert_eq!(r.status.code(), Some(1));
+        assert!(r.stdout.is_empty());
+        let msg = String::from_utf8_lossy(&r.stderr);
+        assert!(
+            msg.contains("more than a stream of its size can hold"),
+            "{msg}"
+        );
+        assert!(!out.exists());
+    }
+}

@@ -127,11 +127,56 @@ impl<W: Write> SalvageOutput for Sequential<W> {
     }
 }
 
+/// Most bytes of content one byte of a stream can decode to, with room to spare: a coded
+/// block of up to 1 MiB takes a dozen bytes or more (one copy can span it).
+const MAX_EXPANSION: u64 = 1 << 17;
+
+/// An output that holds salvage to the content a stream of its size could have: an index
+/// that lists more (crafted, or damaged in a way its checksum missed) would have the lost
+/// ranges padded out to gigabytes.
+struct Capped<'a> {
+    out: &'a mut dyn SalvageOutput,
+    most: u64,
+}
+
+impl Capped<'_> {
+    fn check(&self, end: u64) -> Result<()> {
+        if end > self.most {
+            return Err(Error::InvalidSetting {
+                detail: format!(
+                    "the stream's index places content up to byte {end}, more than a stream of its size can hold ({}); salvage does not pad lost ranges that far",
+                    self.most
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl SalvageOutput for Capped<'_> {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<()> {
+        self.check(offset.saturating_add(data.len() as u64))?;
+        self.out.write_at(offset, data)
+    }
+
+    fn finish(&mut self, len: u64) -> Result<()> {
+        self.check(len)?;
+        self.out.finish(len)
+    }
+}
+
 /// Recovers every intact frame of the (possibly damaged) stream `f` into `out`.
 ///
 /// # Errors
 /// Only I/O errors; damage is reported in the result.
 pub fn salvage<F: Read + Seek>(f: &mut F, out: &mut dyn SalvageOutput) -> Result<Salvaged> {
+    let size = f
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Error::io("seeking input", e))?;
+    let out = &mut Capped {
+        out,
+        most: size.saturating_mul(MAX_EXPANSION),
+    };
     let result = match random::inspect(f) {
         // A compact stream that inspects was decoded and checked whole: nothing is lost.
         Ok(info) if info.compact.is_some() => {
