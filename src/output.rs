@@ -233,6 +233,73 @@ fn persist(from: &Path, to: &Path, force: bool) -> io::Result<()> {
     }
 }
 
+/// Blocks of zeros at least this long, aligned in the file, become holes in a sparse
+/// output (the file system's usual block).
+const SPARSE_BLOCK: usize = 4096;
+
+/// A fresh regular file written at its end, where aligned blocks of zeros are skipped
+/// (left as holes) rather than written: a decoded disk image or sparse file takes its
+/// holes back, as `zstd -d` gives them. [`SparseFile::finish`] makes the length right.
+pub struct SparseFile<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl<'a> SparseFile<'a> {
+    /// Writes into `file`, which must be empty.
+    pub fn new(file: &'a File) -> Self {
+        SparseFile { file, pos: 0 }
+    }
+
+    /// Gives the file its full length (a hole at the end has written nothing).
+    ///
+    /// # Errors
+    /// The file system refuses.
+    pub fn finish(&self) -> io::Result<()> {
+        if self.file.metadata()?.len() < self.pos {
+            self.file.set_len(self.pos)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `b` is all zeros.
+fn all_zero(b: &[u8]) -> bool {
+    let (words, rest) = b.split_at(b.len() / 8 * 8);
+    words
+        .chunks_exact(8)
+        .all(|w| u64::from_ne_bytes(w.try_into().unwrap_or([1; 8])) == 0)
+        && rest.iter().all(|&x| x == 0)
+}
+
+impl Write for SparseFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        // Runs of data between aligned zero blocks are written with one call each.
+        let mut run_start = 0usize;
+        let mut i = 0usize;
+        while i < buf.len() {
+            let at = self.pos + i as u64;
+            let to_edge = SPARSE_BLOCK - (at % SPARSE_BLOCK as u64) as usize;
+            let n = to_edge.min(buf.len() - i);
+            if n == SPARSE_BLOCK && all_zero(&buf[i..i + n]) {
+                self.file
+                    .write_all_at(&buf[run_start..i], self.pos + run_start as u64)?;
+                run_start = i + n;
+            }
+            i += n;
+        }
+        self.file
+            .write_all_at(&buf[run_start..], self.pos + run_start as u64)?;
+        self.pos += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes `produce`'s output to `dest`: atomically for regular files (see the module
 /// docs), in place for devices and fifos. A new regular output gets the mode and mtime of
 /// the metadata `produce` reports (a decoded stream's), else `source`'s.
@@ -449,11 +516,17 @@ impl Attrs {
 /// place. `produce` returns its result and the attributes to give the file (none: the
 /// default mode). Not synced: a killed process leaves no partial file under the final
 /// name, and `sigma batch verify` checks every stream after a crash of the machine.
+/// With `sparse` (decoded files), aligned blocks of zeros are left as holes.
 ///
 /// # Errors
 /// `dest` is a folder, another process is writing it, or `produce` or the file system
 /// fails.
-pub fn replace_atomically<T, F>(dest: &Path, partials: &Partials, produce: F) -> Result<T, Error>
+pub fn replace_atomically<T, F>(
+    dest: &Path,
+    partials: &Partials,
+    sparse: bool,
+    produce: F,
+) -> Result<T, Error>
 where
     F: FnOnce(&mut dyn Write) -> Result<(T, Option<Attrs>), Error>,
 {
@@ -464,7 +537,14 @@ where
         )));
     }
     let mut partial = create_partial(dest, partials)?;
-    let (value, attrs) = {
+    let (value, attrs) = if sparse {
+        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, SparseFile::new(&partial.file));
+        let r = produce(&mut w).map_err(|e| e.naming("writing output", dest))?;
+        w.flush()
+            .and_then(|()| w.get_ref().finish())
+            .map_err(|e| Error::io_at("writing output", dest, e))?;
+        r
+    } else {
         let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, &partial.file);
         let r = produce(&mut w).map_err(|e| e.naming("writing output", dest))?;
         w.flush()
@@ -490,4 +570,34 @@ where
     partial.partials.made_here(dest);
     partial.done = true;
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sparse_file_reads_back_as_written_whatever_the_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        // Zeros and data in runs of odd lengths, so blocks of zeros start and end inside
+        // pieces, and pieces inside blocks; ending on zeros.
+        let mut data = Vec::new();
+        for (k, len) in [5000usize, 9000, 4096, 12_289, 3, 8192, 70_000]
+            .iter()
+            .enumerate()
+        {
+            let byte = if k % 2 == 0 { 0 } else { k as u8 };
+            data.extend(std::iter::repeat_n(byte, *len));
+        }
+        for piece in [1usize, 100, 4096, 5000, 1 << 20] {
+            let path = dir.path().join(format!("f{piece}"));
+            let file = File::create(&path).unwrap();
+            let mut w = SparseFile::new(&file);
+            for part in data.chunks(piece) {
+                w.write_all(part).unwrap();
+            }
+            w.finish().unwrap();
+            assert!(fs::read(&path).unwrap() == data, "pieces of {piece}");
+        }
+    }
 }

@@ -866,6 +866,36 @@ fn bench_of_a_missing_or_empty_file_fails_naming_it_and_takes_zero_threads() {
 }
 
 #[test]
+fn decoded_files_keep_blocks_of_zeros_as_holes() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    // 20 MiB: zeros, 100 KB of text at 5 MB, zeros, three bytes at the end.
+    let mut data = vec![0u8; 20 << 20];
+    data[5_000_000..5_100_000].copy_from_slice(&text_bytes(100_000, 6));
+    data.extend_from_slice(b"end");
+    let input = write(dir.path(), "img", &data);
+    sigma()
+        .args(["encode", "-q"])
+        .arg(&input)
+        .assert()
+        .success();
+    fs::remove_file(&input).unwrap();
+    sigma()
+        .args(["decode", "-q"])
+        .arg(dir.path().join("img.sigma"))
+        .assert()
+        .success();
+    assert!(fs::read(&input).unwrap() == data);
+    // Where the file system keeps holes, the zeros take none of the disk.
+    let probe = dir.path().join("probe");
+    fs::File::create(&probe).unwrap().set_len(20 << 20).unwrap();
+    if fs::metadata(&probe).unwrap().blocks() == 0 {
+        let used = fs::metadata(&input).unwrap().blocks() * 512;
+        assert!(used < 1 << 20, "{used} bytes on disk");
+    }
+}
+
+#[test]
 fn each_inputs_error_is_printed_when_that_input_is_done() {
     let dir = tempfile::tempdir().unwrap();
     let good = write(dir.path(), "good", &text_bytes(50_000, 9));

@@ -880,7 +880,7 @@ fn encode_large(
             &mut VerifiedDir::default(),
             Some(&file.path),
         )?;
-        let stats = output::replace_atomically(&out, partials, |w| {
+        let stats = output::replace_atomically(&out, partials, false, |w| {
             let s = encoder.encode_opened(
                 open_listed(&file.path, &file.rel)?,
                 &file.path,
@@ -1105,7 +1105,7 @@ fn encode_small(
         // Checked in this group, right before the write: a folder swapped for a symlink
         // during the run is refused here.
         let out = output_path_in(dest, &file.rel, ".sigma", verified, Some(&file.path))?;
-        output::replace_atomically(&out, partials, |w| {
+        output::replace_atomically(&out, partials, false, |w| {
             w.write_all(&slot.output)
                 .map_err(|e| Error::io("writing output", e))?;
             Ok(((), Some(Attrs::from_metadata(&meta))))
@@ -1331,7 +1331,7 @@ fn decode_one(
             }
         }
         // Checked before the output takes its final name.
-        let stats = output::replace_atomically(&out, partials, |w| {
+        let stats = output::replace_atomically(&out, partials, true, |w| {
             let s = decode_stream_file(&input, &r.path, r.size, w, decoder)?;
             check_content(r, s.raw_size, s.content_crc)?;
             let attrs = s.metadata.as_ref().map(Attrs::from_metadata);

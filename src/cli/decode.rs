@@ -253,7 +253,22 @@ fn decode_one(
                 ));
             }
             let source = (!is_stdin(input)).then_some(input);
-            let stats = output::write_atomically(&dest, source, a.out.force, partials, run)
+            // A regular output keeps the content's aligned blocks of zeros as holes.
+            let stats =
+                output::write_to_sink(&dest, source, a.out.force, partials, |sink| match sink {
+                    output::Sink::File(file) => {
+                        let mut w = io::BufWriter::with_capacity(
+                            OUTPUT_BUFFER,
+                            output::SparseFile::new(file),
+                        );
+                        let stats = run(&mut w)?;
+                        w.flush()
+                            .and_then(|()| w.get_ref().finish())
+                            .map_err(|e| Error::io("writing output", e))?;
+                        Ok(stats)
+                    }
+                    output::Sink::Stream(w) => run(w),
+                })
                 .map_err(|e| fail(&name, e))?;
             // Decoding checked every frame, the index and the content checksum.
             if a.out.rm && !is_stdin(input) {
