@@ -330,7 +330,13 @@ mod tests {
             Some(9)
         );
         assert!(cases(&parse("bench -b 5 -e 2")).is_err());
-        assert!(cases(&parse("bench -T 0")).is_err());
+        // 0 is one thread per core, as for the other commands.
+        let cores = num_cpus::get().max(1);
+        assert!(cases(&parse("bench -T 0"))
+            .unwrap()
+            .iter()
+            .all(|c| c.threads == cores));
+        assert!(cases(&parse("bench -T x")).is_err());
         assert!(cases(&parse("bench --chunk-size 1K")).is_err());
     }
 }
