@@ -30,9 +30,10 @@ fn setting(detail: String) -> Error {
 #[derive(Clone, Default)]
 pub struct Partials {
     paths: Arc<Mutex<Vec<PathBuf>>>,
-    /// Outputs this process wrote under a name a temporary file could have (a batch
-    /// decode restores whatever names the tree has): never taken for stale partials.
-    made: Arc<Mutex<Vec<PathBuf>>>,
+    /// Outputs (device, inode) this process wrote under a name a temporary file could have
+    /// (a batch decode restores whatever names the tree has): never taken for stale
+    /// partials where files cannot be marked.
+    made: Arc<Mutex<Vec<(u64, u64)>>>,
 }
 
 impl Partials {
@@ -53,22 +54,22 @@ impl Partials {
     }
 
     /// Notes that this process wrote `dest`, when its name is one a temporary file has.
-    fn made_here(&self, dest: &Path) {
+    fn made_here(&self, dest: &Path, file: &File) {
         let looks_temporary = dest
             .file_name()
             .is_some_and(|n| n.as_bytes().ends_with(PARTIAL_SUFFIX.as_bytes()));
-        if looks_temporary {
+        if let (true, Ok(m)) = (looks_temporary, file.metadata()) {
             if let Ok(mut list) = self.made.lock() {
-                list.push(dest.to_path_buf());
+                list.push((m.dev(), m.ino()));
             }
         }
     }
 
-    /// Whether this process wrote `p` (see [`Partials::made_here`]).
-    fn was_made_here(&self, p: &Path) -> bool {
+    /// Whether this process wrote the file `m` (see [`Partials::made_here`]).
+    fn was_made_here(&self, m: &fs::Metadata) -> bool {
         self.made
             .lock()
-            .is_ok_and(|list| list.iter().any(|x| x == p))
+            .is_ok_and(|list| list.contains(&(m.dev(), m.ino())))
     }
 
     fn remove(&self, p: &Path) {
@@ -121,11 +122,49 @@ fn partial_path(dest: &Path, alternate: u32) -> PathBuf {
 /// and so on while a name is taken by a file sigma did not leave.
 const PARTIAL_NAMES: u32 = 4;
 
-/// Whether the unlocked file `m` at the temporary name `path` can be a partial output a
-/// killed sigma left: created so that only its owner may open it, and not an output of
-/// this process.
-fn left_by_sigma(path: &Path, m: &fs::Metadata, partials: &Partials) -> bool {
-    m.mode() & 0o077 == 0 && !partials.was_made_here(path)
+/// Extended attribute that marks a temporary output while it is one (removed right
+/// before the rename): what proves a file at a temporary name is a stale one of ours.
+const PARTIAL_MARK: &str = "user.sigma-partial";
+
+/// Marks `file` as a temporary output; false where the file system keeps no user
+/// attributes.
+fn mark_partial(file: &File) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        rustix::fs::fsetxattr(file, PARTIAL_MARK, b"1", rustix::fs::XattrFlags::empty()).is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        false
+    }
+}
+
+/// Takes the mark off a finished output (before its rename: a file under its final name
+/// is never marked).
+fn unmark_partial(file: &File) {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::fs::fremovexattr(file, PARTIAL_MARK);
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+}
+
+/// Whether the unlocked file `old` (metadata `m`) at a temporary name is a partial
+/// output a killed sigma left: it carries the mark; where the file system keeps no
+/// marks, it is private to its owner (as temporary outputs are until their last steps)
+/// and not an output of this process.
+fn left_by_sigma(old: &File, m: &fs::Metadata, partials: &Partials) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::io::Errno;
+        match rustix::fs::fgetxattr_query(old, PARTIAL_MARK) {
+            Ok(_) => return true,
+            Err(Errno::NOTSUP) => {}
+            // Unmarked on a file system that keeps marks: not ours.
+            Err(_) => return false,
+        }
+    }
+    m.mode() & 0o077 == 0 && !partials.was_made_here(m)
 }
 
 /// Creates and locks the temporary file for `dest` (mode 0600 from the start, so no other
@@ -145,6 +184,7 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
             .open(&path)
         {
             Ok(file) => {
+                mark_partial(&file);
                 partials.add(&path);
                 let partial = Partial {
                     path,
@@ -172,7 +212,7 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
                 let old = File::open(&path)
                     .map_err(|e| Error::io_at("opening temporary output", &path, e))?;
                 match old.try_lock() {
-                    Ok(()) if left_by_sigma(&path, &meta, partials) => {
+                    Ok(()) if left_by_sigma(&old, &meta, partials) => {
                         // Left by a process that was killed: nobody holds it.
                         fs::remove_file(&path).map_err(|e| {
                             Error::io_at("removing a stale temporary output", &path, e)
@@ -201,7 +241,8 @@ fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>
         }
     }
     Err(setting(format!(
-        "cannot create the temporary output {}",
+        "cannot create a temporary output for {}: {} and the names before it are taken by files sigma did not leave; move them away",
+        crate::base::path_text(dest),
         crate::base::path_text(&path)
     )))
 }
@@ -445,6 +486,7 @@ where
         .file
         .sync_all()
         .map_err(|e| Error::io_at("syncing output", dest, e))?;
+    unmark_partial(&partial.file);
     persist(&partial.path, dest, force).map_err(|e| {
         if e.kind() == io::ErrorKind::AlreadyExists {
             setting(format!(
@@ -455,7 +497,7 @@ where
             Error::io_at("renaming the temporary output to", dest, e)
         }
     })?;
-    partial.partials.made_here(dest);
+    partial.partials.made_here(dest, &partial.file);
     partial.done = true;
     Ok(stats)
 }
@@ -565,9 +607,10 @@ where
             .set_modified(t)
             .map_err(|e| Error::io_at("setting the mtime of", dest, e))?;
     }
+    unmark_partial(&partial.file);
     fs::rename(&partial.path, dest)
         .map_err(|e| Error::io_at("renaming the temporary output to", dest, e))?;
-    partial.partials.made_here(dest);
+    partial.partials.made_here(dest, &partial.file);
     partial.done = true;
     Ok(value)
 }

@@ -296,6 +296,8 @@ fn progress_target(quiet: bool, never: bool, asked: bool) -> Option<ProgressDraw
 #[derive(Debug, Default)]
 struct LogLines {
     line: std::sync::Mutex<String>,
+    /// When the last line was printed: at most one a second.
+    printed: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl indicatif::TermLike for LogLines {
@@ -336,10 +338,12 @@ impl indicatif::TermLike for LogLines {
     }
 
     fn flush(&self) -> io::Result<()> {
-        if let Ok(mut line) = self.line.lock() {
+        if let (Ok(mut line), Ok(mut printed)) = (self.line.lock(), self.printed.lock()) {
             let text = line.trim_end();
-            if !text.is_empty() {
+            let due = printed.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(1));
+            if due && !text.is_empty() {
                 say!("{text}");
+                *printed = Some(std::time::Instant::now());
             }
             line.clear();
         }
