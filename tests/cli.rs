@@ -227,20 +227,17 @@ fn a_file_named_like_a_temporary_output_is_never_taken_for_a_stale_one() {
     write(&src, "x", b"xxx");
     let arch = dir.path().join("arch");
     let rest = dir.path().join("rest");
-    sigma()
-        .args(["batch", "encode", "-q", "-T1"])
-        .arg(&src)
-        .arg("-o")
-        .arg(&arch)
-        .assert()
-        .success();
-    sigma()
-        .args(["batch", "decode", "-q", "-T1"])
-        .arg(&arch)
-        .arg("-o")
-        .arg(&rest)
-        .assert()
-        .success();
+    let batch = |verb: &str, from: &Path, to: &Path| {
+        sigma()
+            .args(["batch", verb, "-q", "-T1"])
+            .arg(from)
+            .arg("-o")
+            .arg(to)
+            .assert()
+            .success();
+    };
+    batch("encode", &src, &arch);
+    batch("decode", &arch, &rest);
     assert_eq!(
         fs::read(rest.join(".x.sigma-partial")).unwrap(),
         b"precious"
@@ -249,13 +246,7 @@ fn a_file_named_like_a_temporary_output_is_never_taken_for_a_stale_one() {
     assert!(leftovers(&rest).iter().all(|n| n == ".x.sigma-partial"));
     // A re-run that passes the restored file over as unchanged, then writes `x` again.
     fs::remove_file(rest.join("x")).unwrap();
-    sigma()
-        .args(["batch", "decode", "-q", "-T1"])
-        .arg(&arch)
-        .arg("-o")
-        .arg(&rest)
-        .assert()
-        .success();
+    batch("decode", &arch, &rest);
     assert_eq!(
         fs::read(rest.join(".x.sigma-partial")).unwrap(),
         b"precious"
