@@ -126,18 +126,13 @@ const PARTIAL_NAMES: u32 = 4;
 /// before the rename): what proves a file at a temporary name is a stale one of ours.
 const PARTIAL_MARK: &str = "user.sigma-partial";
 
-/// Marks `file` as a temporary output; false where the file system keeps no user
-/// attributes.
-fn mark_partial(file: &File) -> bool {
+/// Marks `file` as a temporary output (best effort: some file systems keep no user
+/// attributes, see [`left_by_sigma`]).
+fn mark_partial(file: &File) {
     #[cfg(target_os = "linux")]
-    {
-        rustix::fs::fsetxattr(file, PARTIAL_MARK, b"1", rustix::fs::XattrFlags::empty()).is_ok()
-    }
+    let _ = rustix::fs::fsetxattr(file, PARTIAL_MARK, b"1", rustix::fs::XattrFlags::empty());
     #[cfg(not(target_os = "linux"))]
-    {
-        let _ = file;
-        false
-    }
+    let _ = file;
 }
 
 /// Takes the mark off a finished output (before its rename: a file under its final name
@@ -169,8 +164,8 @@ fn left_by_sigma(old: &File, m: &fs::Metadata, partials: &Partials) -> bool {
 
 /// Creates and locks the temporary file for `dest` (mode 0600 from the start, so no other
 /// user can open it while it fills), removing one left by a process that no longer runs
-/// (its lock is gone with it; it is private to its owner and not this process's). A
-/// file under that name that sigma did not leave is kept: the next name is tried. Anything
+/// (its lock is gone with it, and it carries the mark: see [`left_by_sigma`]). A file
+/// under that name that sigma did not leave is kept: the next name is tried. Anything
 /// else under that name (a symlink, a fifo, a folder: never one of ours) is left alone and
 /// reported.
 fn create_partial<'a>(dest: &Path, partials: &'a Partials) -> Result<Partial<'a>, Error> {
