@@ -276,14 +276,14 @@ const SPARSE_BLOCK: usize = 4096;
 /// A fresh regular file written at its end, where aligned blocks of zeros are skipped
 /// (left as holes) rather than written: a decoded disk image or sparse file takes its
 /// holes back, as `zstd -d` gives them. [`SparseFile::finish`] makes the length right.
-pub struct SparseFile<'a> {
+struct SparseFile<'a> {
     file: &'a File,
     pos: u64,
 }
 
 impl<'a> SparseFile<'a> {
     /// Writes into `file`, which must be empty.
-    pub fn new(file: &'a File) -> Self {
+    fn new(file: &'a File) -> Self {
         SparseFile { file, pos: 0 }
     }
 
@@ -291,7 +291,7 @@ impl<'a> SparseFile<'a> {
     ///
     /// # Errors
     /// The file system refuses.
-    pub fn finish(&self) -> io::Result<()> {
+    fn finish(&self) -> io::Result<()> {
         if self.file.metadata()?.len() < self.pos {
             self.file.set_len(self.pos)?;
         }
@@ -336,6 +336,30 @@ impl Write for SparseFile<'_> {
     }
 }
 
+/// Runs `produce` into the fresh file `file` through an output buffer and flushes it;
+/// with `sparse` (decoded content), aligned blocks of zeros are left as holes.
+///
+/// # Errors
+/// Those of `produce`, and failed writes.
+pub fn fill<T>(
+    file: &File,
+    sparse: bool,
+    produce: impl FnOnce(&mut dyn Write) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let io = |e| Error::io("writing output", e);
+    if sparse {
+        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, SparseFile::new(file));
+        let value = produce(&mut w)?;
+        w.flush().and_then(|()| w.get_ref().finish()).map_err(io)?;
+        Ok(value)
+    } else {
+        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, file);
+        let value = produce(&mut w)?;
+        w.flush().map_err(io)?;
+        Ok(value)
+    }
+}
+
 /// Writes `produce`'s output to `dest`: atomically for regular files (see the module
 /// docs), in place for devices and fifos. A new regular output gets the mode and mtime of
 /// the metadata `produce` reports (a decoded stream's), else `source`'s.
@@ -354,12 +378,7 @@ where
     F: FnOnce(&mut dyn Write) -> Result<Stats, Error>,
 {
     write_to_sink(dest, source, force, partials, |sink| match sink {
-        Sink::File(file) => {
-            let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, file);
-            let stats = produce(&mut w)?;
-            w.flush().map_err(|e| Error::io("writing output", e))?;
-            Ok(stats)
-        }
+        Sink::File(file) => fill(file, false, produce),
         Sink::Stream(w) => produce(w),
     })
 }
@@ -574,20 +593,8 @@ where
         )));
     }
     let mut partial = create_partial(dest, partials)?;
-    let (value, attrs) = if sparse {
-        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, SparseFile::new(&partial.file));
-        let r = produce(&mut w).map_err(|e| e.naming("writing output", dest))?;
-        w.flush()
-            .and_then(|()| w.get_ref().finish())
-            .map_err(|e| Error::io_at("writing output", dest, e))?;
-        r
-    } else {
-        let mut w = BufWriter::with_capacity(OUTPUT_BUFFER, &partial.file);
-        let r = produce(&mut w).map_err(|e| e.naming("writing output", dest))?;
-        w.flush()
-            .map_err(|e| Error::io_at("writing output", dest, e))?;
-        r
-    };
+    let (value, attrs) =
+        fill(&partial.file, sparse, produce).map_err(|e| e.naming("writing output", dest))?;
     let attrs = attrs.unwrap_or(Attrs {
         mode: partial.default_mode,
         mtime: None,

@@ -127,9 +127,11 @@ impl Summary {
     }
 }
 
-/// All manifest parts of a batch tree; a folder without any is an error (a wrong path in
-/// a nightly job must not pass as an empty archive).
-fn open_manifest(dir: &Path) -> Result<Merged> {
+/// All manifest parts of a batch tree, and the names of those of a sharded tree that are
+/// missing (the files of those shards were never encoded there, or their part was
+/// removed); a folder without any is an error (a wrong path in a nightly job must not
+/// pass as an empty archive).
+fn open_manifest(dir: &Path) -> Result<(Merged, Vec<String>)> {
     let shards = manifest::shards(dir)?;
     if let Some(other) = shards.iter().find(|f| f.count != shards[0].count) {
         return Err(Error::InvalidSetting {
@@ -149,21 +151,12 @@ fn open_manifest(dir: &Path) -> Result<Merged> {
             ),
         });
     }
-    Merged::open_dir(dir)
-}
-
-/// The manifest parts of a sharded tree that are not in `dir` (by file name): the files
-/// of those shards were never encoded there, or their part was removed.
-///
-/// # Errors
-/// The folder cannot be listed.
-fn missing_parts(dir: &Path) -> Result<Vec<String>> {
-    let shards = manifest::shards(dir)?;
-    let count = shards.first().map_or(1, |f| f.count);
-    Ok((0..count)
+    let count = shards[0].count;
+    let missing = (0..count)
         .filter(|i| !shards.iter().any(|f| f.index == *i))
         .map(|i| manifest::part_name(i, count))
-        .collect())
+        .collect();
+    Ok((Merged::open_dir(dir)?, missing))
 }
 
 /// Reports each missing manifest part as a failure: the run's files do not include its
@@ -1248,8 +1241,7 @@ pub fn decode_tree(
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<Summary> {
     check_roots(src, dest)?;
-    let mut records = open_manifest(src)?;
-    let missing = missing_parts(src)?;
+    let (mut records, missing) = open_manifest(src)?;
     fs::create_dir_all(dest).map_err(|e| Error::io("creating the destination", e))?;
     let decoder = Decoder::new(threads)?;
     let threads = decoder.threads();
@@ -1470,8 +1462,7 @@ pub fn verify_tree(
     threads: usize,
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<Summary> {
-    let mut records = open_manifest(dest)?;
-    let missing = missing_parts(dest)?;
+    let (mut records, missing) = open_manifest(dest)?;
     let decoder = Decoder::new(threads)?;
     let threads = decoder.threads();
     let mut summary = run_jobs(

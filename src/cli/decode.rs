@@ -256,17 +256,7 @@ fn decode_one(
             // A regular output keeps the content's aligned blocks of zeros as holes.
             let stats =
                 output::write_to_sink(&dest, source, a.out.force, partials, |sink| match sink {
-                    output::Sink::File(file) => {
-                        let mut w = io::BufWriter::with_capacity(
-                            OUTPUT_BUFFER,
-                            output::SparseFile::new(file),
-                        );
-                        let stats = run(&mut w)?;
-                        w.flush()
-                            .and_then(|()| w.get_ref().finish())
-                            .map_err(|e| Error::io("writing output", e))?;
-                        Ok(stats)
-                    }
+                    output::Sink::File(file) => output::fill(file, true, run),
                     output::Sink::Stream(w) => run(w),
                 })
                 .map_err(|e| fail(&name, e))?;
